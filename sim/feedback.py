@@ -1,0 +1,31 @@
+"""Feedback (återkoppling) to citizens and to staff, and why it matters: attribution.
+
+A feedback round reaches a share of residents, makes them aware of the promise and tells
+them what was delivered against what was promised (MODEL.md step 4; Hohl, Bradford & Stanko
+2010, evidence.md §4). Residents aware of the promise credit the police for visible work
+far more than those who are not: that is why feedback matters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def feedback_due(week: int, first_promise_week: int | None, interval_weeks: int) -> bool:
+    """A round is due every interval_weeks after the first promise was issued (0 = never)."""
+    if interval_weeks == 0 or first_promise_week is None or week <= first_promise_week:
+        return False
+    return (week - first_promise_week) % interval_weeks == 0
+
+
+def attribution(aware: np.ndarray, behaviour) -> np.ndarray:
+    """Credit a resident gives the police for visible work: attribution_aware if it knows of the promise."""
+    return np.where(aware, behaviour.attribution_aware, behaviour.attribution_unaware)
+
+
+def staff_feedback(officers, intensity: float, lift: float) -> None:
+    """Feedback to staff: every officer hears what the promise achieved, which lifts attitude."""
+    if intensity <= 0:
+        return
+    for officer in officers:
+        officer.hear_staff_feedback(intensity, lift)

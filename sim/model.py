@@ -1,0 +1,190 @@
+"""PromiseModel: the world, and the week as an ordered list of the promise cycle's phases."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import mesa
+import numpy as np
+
+from .area import build_layout
+from .feedback import feedback_due, staff_feedback
+from .officers import acute_demand, bad_contact_probability, recruit, turnover
+from .partners import partner_delivery
+from .problems import Problems
+from .promise_cycle import PromiseCycle, kept_share, problem_picture, split_hours
+from .residents import Residents
+from .social import build_ties
+from .survey import run_survey
+
+METRICS = [
+    "trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean", "unsafe_share",
+    "awareness_share", "problem_severity", "recorded_crime", "hours_planned", "hours_delivered", "delivery_ratio",
+    "officer_attitude_mean",
+]
+
+
+def _metric(name: str, model: PromiseModel) -> float:
+    return model.metrics[name]
+
+
+class PromiseModel(mesa.Model):
+    """A local police area working (or not) with medborgarlöften, one step a week.
+
+    ``cfg`` is a resolved Config (or anything with the same attributes). ``residents_cls``
+    lets a reference implementation of the resident rules stand in (the docking test).
+    """
+
+    def __init__(self, cfg: Any, seed: int | None = None, residents_cls: type = Residents) -> None:
+        super().__init__(rng=cfg.seed if seed is None else seed)
+        self.cfg = cfg
+        area, b = cfg.area, cfg.behaviour
+        self.week = 0
+        self.layout = build_layout(self.rng, area.residents, area.problems, area.cells_per_side,
+                                   area.neighbourhoods_per_side, area.problem_reach_cells)
+        self.problems = Problems(self.rng, area.problems, area.problem_severity)
+        self.problems.record(self.rng, area.residents, b.crime_rate)  # week 0: the week before the first step
+        ties = build_ties(self.rng, self.layout.hood, area.ties_per_resident, area.local_tie_share)
+        exposure0 = self.problems.exposure(self.layout.kernel)
+        self.residents = residents_cls(self.rng, area, b, self.layout, ties, exposure0, self.problems.visibility * self.problems.baseline)
+        self.officers = [recruit(self, cfg.police.attitude, knowledge=0.5 * cfg.police.training) for _ in range(area.officers)]
+        self.cycle = PromiseCycle(cfg.promise.period_weeks, cfg.promise.dialogue_hours, cfg.promise.actions)
+        self.work = np.zeros(area.problems)
+        self.last_feedback_week: int | None = None
+        self.metrics = self.measure(hours_planned=0.0, hours_delivered=0.0)
+        self.datacollector = mesa.DataCollector(model_reporters={m: partial(_metric, m) for m in METRICS})
+        self.datacollector.collect(self)
+
+    # ---- the week ------------------------------------------------------------------------
+    def step(self) -> None:
+        """One week. The order follows the promise cycle of MODEL.md; each phase says why it sits where it does."""
+        self.week += 1
+        active = self.cfg.promise.active
+        if active and self.cycle.starts_cycle(self.week):
+            self.dialogue()                      # a cycle opens by listening to residents
+        planned, delivered = self.officers_work() if active else (0.0, 0.0)
+        self.work = self.implement(delivered) if active else np.zeros(self.problems.count)
+        self.problems.step(self.rng, self.work, self.cfg.behaviour, self.cfg.area.residents)  # work acts on problems
+        self.contacts(delivered)                 # work on the street meets residents
+        self.residents_week()                    # residents see, credit, talk, forget
+        if active and feedback_due(self.week, self.cycle.first_promise_week, self.cfg.feedback.interval_weeks):
+            self.feedback()                      # återkoppling reports what this week's work added
+        if active:
+            self.officers_learn()                # learning, attitude and turnover close the week
+        if active and self.cycle.starts_cycle(self.week + 1) and self.week > 0:
+            self.follow_up()                     # the cycle's last week: evaluate before the next dialogue
+        self.metrics = self.measure(planned, delivered)
+        self.datacollector.collect(self)
+
+    # ---- phases -----------------------------------------------------------------------------
+    def dialogue(self) -> None:
+        """Medborgardialog: residents take part and name their concern; drafting costs officer hours."""
+        self.cycle.open_dialogue(self.week)
+        self.problems.recorded_this_cycle[:] = 0
+        seen = self.problems.severity * self.problems.visibility
+        self.residents.dialogue(self.rng, self.cfg.promise.outreach, seen)
+
+    def officers_work(self) -> tuple[float, float]:
+        """Each officer delivers planned x effort, less acute demand, times engagement."""
+        p = self.cfg.police
+        planned_each = p.planned_hours_per_week / len(self.officers)
+        acute = acute_demand(self.rng, p.competing_demand)
+        delivered = sum(o.work(planned_each, p.effort, acute, p.priority) for o in self.officers)
+        return p.planned_hours_per_week, delivered
+
+    def implement(self, delivered: float) -> np.ndarray:
+        """Pay the dialogue, issue the promise when it is paid, then work the promised actions."""
+        to_dialogue, hours = split_hours(delivered, self.cycle.dialogue_left if self.cycle.phase == "dialogue" else 0.0)
+        self.cycle.dialogue_left -= to_dialogue
+        if self.cycle.phase == "dialogue" and self.cycle.dialogue_left <= 1e-9:
+            self.issue_promise()
+            hours = hours if to_dialogue < delivered else 0.0
+        work = np.zeros(self.problems.count)
+        if self.cycle.phase != "implementation":
+            return work
+        pr, pa = self.cfg.promise, self.cfg.partners
+        per_action = hours / pr.actions
+        partner = partner_delivery(self.rng, pr.actions, pa.reliability)
+        self.cycle.record_week(kept_share(per_action, partner, pa.share, pr.action_hours_per_week))
+        action_work = per_action + pa.share * pr.action_hours_per_week * partner
+        np.add.at(work, self.cycle.targets, action_work)
+        return work
+
+    def issue_promise(self) -> None:
+        """Problem picture and promise: combine both pictures, promise the top problems, publish it."""
+        citizens = self.residents.citizens_picture(self.problems.count)
+        picture = problem_picture(citizens, self.problems.police_picture(), self.cfg.promise.citizen_weight)
+        self.cycle.issue_promise(self.week, picture)
+        self.residents.hear_of_promise(self.rng, self.cfg.promise.publicity)
+
+    def contacts(self, delivered: float) -> None:
+        """Promise work creates contacts near the worked problems; quality depends on the officer."""
+        b = self.cfg.behaviour
+        police_hours = delivered if self.cycle.phase == "implementation" else 0.0
+        n = self.rng.poisson(b.contacts_per_hour * police_hours) if police_hours > 0 else 0
+        if n == 0 or self.work.sum() == 0:
+            return
+        weight = self.layout.kernel @ self.work.astype(np.float32)
+        who = self.rng.choice(self.residents.n, size=n, p=weight / weight.sum())
+        hours = np.array([o.hours_delivered for o in self.officers])
+        quality = np.array([o.quality for o in self.officers])
+        by = self.rng.choice(len(self.officers), size=n, p=hours / hours.sum()) if hours.sum() > 0 else np.zeros(n, int)
+        bad = self.rng.random(n) < bad_contact_probability(quality[by], b.bad_contact_base)
+        self.residents.contacts(self.rng, who, bad)
+
+    def residents_week(self) -> None:
+        """What residents see this week: problems near home, work near home, and how problems changed."""
+        k, pr = self.layout.kernel, self.problems
+        exposure = pr.exposure(k)
+        presence = k @ (self.work / self.cfg.promise.action_hours_per_week).astype(np.float32)
+        improvement = k @ (pr.visibility * (pr.baseline - pr.severity) / pr.baseline).astype(np.float32)
+        self.residents.week(self.rng, exposure, presence, improvement)
+
+    def feedback(self) -> None:
+        """Återkoppling to citizens (what was delivered against the promise) and to staff."""
+        f = self.cfg.feedback
+        promised = self.cycle.promised_mask(self.problems.count)
+        self.residents.feedback(self.rng, f.reach, self.cycle.delivery_ratio, f.expectation, promised)
+        staff_feedback(self.officers, f.staff, self.cfg.behaviour.staff_feedback_lift)
+        self.last_feedback_week = self.week
+
+    def officers_learn(self) -> None:
+        p, b = self.cfg.police, self.cfg.behaviour
+        for o in self.officers:
+            o.learn(p.training, p.priority, b.officer_learning_weeks, b.officer_attitude_weeks)
+        self.officers = turnover(self, self.officers, p.turnover_per_year, p.attitude)
+
+    def follow_up(self) -> None:
+        """End of a cycle: results are evaluated, fed back to staff, and the next cycle starts."""
+        self.cycle.follow_up(float(self.residents.participated.mean()))
+        staff_feedback(self.officers, self.cfg.feedback.staff, self.cfg.behaviour.staff_feedback_lift)
+
+    # ---- what comes out ------------------------------------------------------------------------
+    def measure(self, hours_planned: float, hours_delivered: float) -> dict[str, float]:
+        m = self.residents.metrics()
+        m.update(
+            problem_severity=float(self.problems.severity.mean()),
+            recorded_crime=float(self.problems.recorded_last_week.sum()),
+            hours_planned=hours_planned,
+            hours_delivered=hours_delivered,
+            delivery_ratio=self.cycle.delivery_ratio,
+            officer_attitude_mean=float(np.mean([o.attitude for o in self.officers])),
+        )
+        return m
+
+    def survey(self) -> dict[str, float]:
+        """Run the virtual survey on the current state (uses the model's generator)."""
+        s = self.cfg.survey
+        levels = {"trust": self.residents.trust, "delaktighet": self.residents.delaktighet,
+                  "trygghet": self.residents.trygghet}
+        return run_survey(self.rng, levels, s.sample_size, s.response_rate, s.noise)
+
+    def neighbourhoods(self) -> dict[str, np.ndarray]:
+        return self.residents.by_neighbourhood(self.layout.n_hoods)
+
+    def phase_text(self) -> str:
+        """The cycle phase and the week in plain words, e.g. for the app."""
+        last = "no feedback yet" if self.last_feedback_week is None else f"last feedback {self.week - self.last_feedback_week} weeks ago"
+        phase = self.cycle.phase if self.cfg.promise.active else "no promise"
+        return f"Week {self.week} — {phase}; {last}"
