@@ -19,5 +19,14 @@ from .api import RunResult, load_config, run, run_replication, to_config  # noqa
 from .model import PromiseModel  # noqa: E402
 from .params import Config, ConfigError  # noqa: E402
 
-__all__ = ["Config", "ConfigError", "PromiseModel", "RunResult", "load_config", "run", "run_replication", "to_config",
-           "__version__"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "PromiseModel",
+    "RunResult",
+    "load_config",
+    "run",
+    "run_replication",
+    "to_config",
+    "__version__",
+]

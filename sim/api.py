@@ -51,7 +51,11 @@ def config_error_message(exc: BaseException) -> str:
         group = key.rsplit(".", 1)[0] if "." in key else ""
         known = sorted(n for n in PARAMS if n.startswith(group + ".")) if group else sorted(PARAMS)
         return f"unknown parameter {key} (known parameters{' in ' + group if group else ''}: {', '.join(known)})"
-    missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path", str(exc), re.S)
+    missing = re.search(
+        r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path",
+        str(exc),
+        re.S,
+    )
     if missing:
         group, name, options = missing.groups()
         return f"unknown {group} preset {name!r} (available: {', '.join(options.split())})"
@@ -104,15 +108,25 @@ def run_replication(cfg: Config, seed: int, replication: int = 0) -> dict[str, p
     traj.insert(0, "week", np.arange(len(traj)))
     traj.insert(0, "replication", replication)
     hoods1 = model.neighbourhoods()
-    hoods = pd.DataFrame({"replication": replication, "neighbourhood": np.arange(len(hoods0["residents"])),
-                          "residents": hoods0["residents"]})
+    hoods = pd.DataFrame(
+        {
+            "replication": replication,
+            "neighbourhood": np.arange(len(hoods0["residents"])),
+            "residents": hoods0["residents"],
+        }
+    )
     for name in ("trust", "delaktighet", "trygghet", "participation"):
         hoods[f"{name}_baseline"] = hoods0[name]
         hoods[f"{name}_horizon"] = hoods1[name]
-    surveys = pd.DataFrame([{"replication": replication, "week": 0, **survey0},
-                            {"replication": replication, "week": cfg.horizon_weeks, **model.survey()}])
-    cycles = pd.DataFrame([{"replication": replication, **vars(r), "targets": " ".join(map(str, r.targets))}
-                           for r in model.cycle.records])
+    surveys = pd.DataFrame(
+        [
+            {"replication": replication, "week": 0, **survey0},
+            {"replication": replication, "week": cfg.horizon_weeks, **model.survey()},
+        ]
+    )
+    cycles = pd.DataFrame(
+        [{"replication": replication, **vars(r), "targets": " ".join(map(str, r.targets))} for r in model.cycle.records]
+    )
     return {"trajectories": traj, "neighbourhoods": hoods, "surveys": surveys, "cycles": cycles}
 
 
@@ -133,9 +147,19 @@ def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
     for m in METRICS:
         change = (last[m] - base[m]).to_numpy()
         lo, hi = band(change)
-        rows.append({"metric": m, "baseline": base[m].mean(), "horizon": last[m].mean(), "change": change.mean(),
-                     "change_p05": lo, "change_p95": hi, "change_sd": change.std(ddof=1) if change.size > 1 else 0.0,
-                     "mean_change_over_run": (over[m] - base[m]).mean(), "replications": change.size})
+        rows.append(
+            {
+                "metric": m,
+                "baseline": base[m].mean(),
+                "horizon": last[m].mean(),
+                "change": change.mean(),
+                "change_p05": lo,
+                "change_p95": hi,
+                "change_sd": change.std(ddof=1) if change.size > 1 else 0.0,
+                "mean_change_over_run": (over[m] - base[m]).mean(),
+                "replications": change.size,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -156,8 +180,16 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None) -> Ru
         for k, v in tables.items():
             parts[k].append(v)
     tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
-    return RunResult(cfg, tables["trajectories"], summarize(tables["trajectories"]), tables["neighbourhoods"],
-                     tables["surveys"], tables["cycles"], seconds, time.perf_counter() - start)
+    return RunResult(
+        cfg,
+        tables["trajectories"],
+        summarize(tables["trajectories"]),
+        tables["neighbourhoods"],
+        tables["surveys"],
+        tables["cycles"],
+        seconds,
+        time.perf_counter() - start,
+    )
 
 
 def as_dictconfig(cfg: Config) -> DictConfig:

@@ -49,7 +49,9 @@ def distance_kernel(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray
     return np.exp(-np.sqrt(dx * dx + dy * dy) / np.float32(reach)).astype(np.float32)
 
 
-def build_layout(rng: np.random.Generator, residents: int, problems: int, side: int, hoods_per_side: int, reach: float) -> Layout:
+def build_layout(
+    rng: np.random.Generator, residents: int, problems: int, side: int, hoods_per_side: int, reach: float
+) -> Layout:
     """Place residents uniformly on the grid and problems on random cells."""
     hoods_per_side = min(hoods_per_side, side)
     x = rng.integers(0, side, residents)

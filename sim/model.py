@@ -19,8 +19,18 @@ from .social import build_ties
 from .survey import run_survey
 
 METRICS = [
-    "trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean", "unsafe_share",
-    "awareness_share", "problem_severity", "recorded_crime", "hours_planned", "hours_delivered", "delivery_ratio",
+    "trust_mean",
+    "trust_high_share",
+    "delaktighet_mean",
+    "participation_rate",
+    "trygghet_mean",
+    "unsafe_share",
+    "awareness_share",
+    "problem_severity",
+    "recorded_crime",
+    "hours_planned",
+    "hours_delivered",
+    "delivery_ratio",
     "officer_attitude_mean",
 ]
 
@@ -41,14 +51,24 @@ class PromiseModel(mesa.Model):
         self.cfg = cfg
         area, b = cfg.area, cfg.behaviour
         self.week = 0
-        self.layout = build_layout(self.rng, area.residents, area.problems, area.cells_per_side,
-                                   area.neighbourhoods_per_side, area.problem_reach_cells)
+        self.layout = build_layout(
+            self.rng,
+            area.residents,
+            area.problems,
+            area.cells_per_side,
+            area.neighbourhoods_per_side,
+            area.problem_reach_cells,
+        )
         self.problems = Problems(self.rng, area.problems, area.problem_severity)
         self.problems.record(self.rng, area.residents, b.crime_rate)  # week 0: the week before the first step
         ties = build_ties(self.rng, self.layout.hood, area.ties_per_resident, area.local_tie_share)
         exposure0 = self.problems.exposure(self.layout.kernel)
-        self.residents = residents_cls(self.rng, area, b, self.layout, ties, exposure0, self.problems.visibility * self.problems.baseline)
-        self.officers = [recruit(self, cfg.police.attitude, knowledge=0.5 * cfg.police.training) for _ in range(area.officers)]
+        self.residents = residents_cls(
+            self.rng, area, b, self.layout, ties, exposure0, self.problems.visibility * self.problems.baseline
+        )
+        self.officers = [
+            recruit(self, cfg.police.attitude, knowledge=0.5 * cfg.police.training) for _ in range(area.officers)
+        ]
         self.cycle = PromiseCycle(cfg.promise.period_weeks, cfg.promise.dialogue_hours, cfg.promise.actions)
         self.work = np.zeros(area.problems)
         self.last_feedback_week: int | None = None
@@ -62,18 +82,18 @@ class PromiseModel(mesa.Model):
         self.week += 1
         active = self.cfg.promise.active
         if active and self.cycle.starts_cycle(self.week):
-            self.dialogue()                      # a cycle opens by listening to residents
+            self.dialogue()  # a cycle opens by listening to residents
         planned, delivered = self.officers_work() if active else (0.0, 0.0)
         self.work = self.implement(delivered) if active else np.zeros(self.problems.count)
         self.problems.step(self.rng, self.work, self.cfg.behaviour, self.cfg.area.residents)  # work acts on problems
-        self.contacts(delivered)                 # work on the street meets residents
-        self.residents_week()                    # residents see, credit, talk, forget
+        self.contacts(delivered)  # work on the street meets residents
+        self.residents_week()  # residents see, credit, talk, forget
         if active and feedback_due(self.week, self.cycle.first_promise_week, self.cfg.feedback.interval_weeks):
-            self.feedback()                      # återkoppling reports what this week's work added
+            self.feedback()  # återkoppling reports what this week's work added
         if active:
-            self.officers_learn()                # learning, attitude and turnover close the week
+            self.officers_learn()  # learning, attitude and turnover close the week
         if active and self.cycle.starts_cycle(self.week + 1) and self.week > 0:
-            self.follow_up()                     # the cycle's last week: evaluate before the next dialogue
+            self.follow_up()  # the cycle's last week: evaluate before the next dialogue
         self.metrics = self.measure(planned, delivered)
         self.datacollector.collect(self)
 
@@ -176,8 +196,11 @@ class PromiseModel(mesa.Model):
     def survey(self) -> dict[str, float]:
         """Run the virtual survey on the current state (uses the model's generator)."""
         s = self.cfg.survey
-        levels = {"trust": self.residents.trust, "delaktighet": self.residents.delaktighet,
-                  "trygghet": self.residents.trygghet}
+        levels = {
+            "trust": self.residents.trust,
+            "delaktighet": self.residents.delaktighet,
+            "trygghet": self.residents.trygghet,
+        }
         return run_survey(self.rng, levels, s.sample_size, s.response_rate, s.noise)
 
     def neighbourhoods(self) -> dict[str, np.ndarray]:
@@ -185,6 +208,10 @@ class PromiseModel(mesa.Model):
 
     def phase_text(self) -> str:
         """The cycle phase and the week in plain words, e.g. for the app."""
-        last = "no feedback yet" if self.last_feedback_week is None else f"last feedback {self.week - self.last_feedback_week} weeks ago"
+        last = (
+            "no feedback yet"
+            if self.last_feedback_week is None
+            else f"last feedback {self.week - self.last_feedback_week} weeks ago"
+        )
         phase = self.cycle.phase if self.cfg.promise.active else "no promise"
         return f"Week {self.week} — {phase}; {last}"

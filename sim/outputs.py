@@ -19,9 +19,21 @@ from .api import RunResult  # noqa: E402
 from .params import Config  # noqa: E402
 
 TRAJECTORY_COLUMNS = [
-    "replication", "week", "trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean",
-    "unsafe_share", "awareness_share", "problem_severity", "recorded_crime", "hours_planned", "hours_delivered",
-    "delivery_ratio", "officer_attitude_mean",
+    "replication",
+    "week",
+    "trust_mean",
+    "trust_high_share",
+    "delaktighet_mean",
+    "participation_rate",
+    "trygghet_mean",
+    "unsafe_share",
+    "awareness_share",
+    "problem_severity",
+    "recorded_crime",
+    "hours_planned",
+    "hours_delivered",
+    "delivery_ratio",
+    "officer_attitude_mean",
 ]
 PLOTTED = {
     "trust_mean": "Trust in the police (förtroende)",
@@ -29,8 +41,17 @@ PLOTTED = {
     "trygghet_mean": "Perceived safety (trygghet)",
     "participation_rate": "Dialogue participation",
 }
-SUMMARY_ORDER = ["trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean",
-                 "unsafe_share", "awareness_share", "recorded_crime", "delivery_ratio"]
+SUMMARY_ORDER = [
+    "trust_mean",
+    "trust_high_share",
+    "delaktighet_mean",
+    "participation_rate",
+    "trygghet_mean",
+    "unsafe_share",
+    "awareness_share",
+    "recorded_crime",
+    "delivery_ratio",
+]
 
 
 def config_yaml(cfg: Config) -> str:
@@ -53,9 +74,13 @@ def summary_text(result: RunResult) -> str:
     ]
     for m in SUMMARY_ORDER:
         r = s.loc[m]
-        lines.append(f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{r.change:>+10.3f}   "
-                     f"[{r.change_p05:+.3f}, {r.change_p95:+.3f}]")
-    lines.append(f"Time per replication: {np.median(result.seconds):.3f} s (median); wall time {result.wall_seconds:.1f} s")
+        lines.append(
+            f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{r.change:>+10.3f}   "
+            f"[{r.change_p05:+.3f}, {r.change_p95:+.3f}]"
+        )
+    lines.append(
+        f"Time per replication: {np.median(result.seconds):.3f} s (median); wall time {result.wall_seconds:.1f} s"
+    )
     return "\n".join(lines)
 
 
@@ -88,8 +113,11 @@ def write_run(result: RunResult, out: Path, version: str) -> None:
     result.surveys.to_csv(out / "surveys.csv", index=False)
     result.cycles.to_csv(out / "cycles.csv", index=False)
     (out / "config.yaml").write_text(f"# promise-sim {version}, seed {cfg.seed}\n" + config_yaml(cfg))
-    plot_trajectories(result.trajectories, out / "trajectories.png",
-                      f"{cfg.scenario} on {cfg.area.name} — {len(result.seconds)} replications")
+    plot_trajectories(
+        result.trajectories,
+        out / "trajectories.png",
+        f"{cfg.scenario} on {cfg.area.name} — {len(result.seconds)} replications",
+    )
     run_info = {
         "config_hash": config_hash(cfg),
         "seed": cfg.seed,

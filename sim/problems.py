@@ -10,8 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def severity_step(severity: np.ndarray, baseline: np.ndarray, work_hours: np.ndarray, memory_weeks: float,
-                  work_effect: float, half_hours: float, noise: np.ndarray) -> np.ndarray:
+def severity_step(
+    severity: np.ndarray,
+    baseline: np.ndarray,
+    work_hours: np.ndarray,
+    memory_weeks: float,
+    work_effect: float,
+    half_hours: float,
+    noise: np.ndarray,
+) -> np.ndarray:
     """One week of a problem's severity.
 
     Reverts toward baseline over ``memory_weeks``; work removes up to ``work_effect`` of the
@@ -53,8 +60,15 @@ class Problems:
     def step(self, rng: np.random.Generator, work_hours: np.ndarray, behaviour, residents: int) -> None:
         """Update severity under this week's work, then count recorded crime (Poisson)."""
         noise = rng.normal(0.0, behaviour.severity_noise, self.count)
-        self.severity = severity_step(self.severity, self.baseline, work_hours, behaviour.problem_memory_weeks,
-                                      behaviour.work_effect, behaviour.work_half_hours, noise)
+        self.severity = severity_step(
+            self.severity,
+            self.baseline,
+            work_hours,
+            behaviour.problem_memory_weeks,
+            behaviour.work_effect,
+            behaviour.work_half_hours,
+            noise,
+        )
         self.record(rng, residents, behaviour.crime_rate)
 
     def exposure(self, kernel: np.ndarray) -> np.ndarray:

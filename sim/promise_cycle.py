@@ -30,7 +30,9 @@ def split_hours(delivered: float, dialogue_left: float) -> tuple[float, float]:
     return to_dialogue, delivered - to_dialogue
 
 
-def kept_share(police_hours: float, partner_delivered: np.ndarray, partner_share: float, action_hours: float) -> np.ndarray:
+def kept_share(
+    police_hours: float, partner_delivered: np.ndarray, partner_share: float, action_hours: float
+) -> np.ndarray:
     """How much of each action was kept this week: the police part, up to what it needs, plus the partner part."""
     police_needed = (1.0 - partner_share) * action_hours
     police_part = np.minimum(1.0, police_hours / police_needed) if police_needed > 0 else 1.0
@@ -106,8 +108,9 @@ class PromiseCycle:
         """End of cycle: record the result; the next cycle starts with a new dialogue."""
         if self.kept_weeks:
             self.last_delivery_ratio = self.kept_sum / self.kept_weeks
-        record = CycleRecord(self.cycle, self.start_week, self.promise_week, self.targets.tolist(), participation,
-                             self.delivery_ratio)
+        record = CycleRecord(
+            self.cycle, self.start_week, self.promise_week, self.targets.tolist(), participation, self.delivery_ratio
+        )
         self.records.append(record)
         self.phase = "follow-up"
         return record

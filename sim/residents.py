@@ -19,6 +19,7 @@ HIGH = 0.5  # survey cut: "very or fairly high" confidence, "very or fairly unsa
 
 # ---- pure update rules --------------------------------------------------------------------
 
+
 def beta_draw(rng: np.random.Generator, mean: np.ndarray | float, concentration: float, n: int) -> np.ndarray:
     """Baseline levels: Beta with the given mean and concentration (assumption)."""
     m = np.clip(np.broadcast_to(mean, (n,)), 0.02, 0.98)
@@ -47,9 +48,15 @@ def participation_probability(trust: np.ndarray, delaktighet: np.ndarray, outrea
     return np.clip(p, 0.0, 1.0)
 
 
-def trygghet_target(exposure_change: np.ndarray, credited_presence: np.ndarray, trust_change: np.ndarray, b) -> np.ndarray:
+def trygghet_target(
+    exposure_change: np.ndarray, credited_presence: np.ndarray, trust_change: np.ndarray, b
+) -> np.ndarray:
     """Where trygghet is heading: less with more problems near home, more with credited presence and trust."""
-    return -b.exposure_trygghet * exposure_change + b.visible_work_trygghet * credited_presence + b.trust_trygghet * trust_change
+    return (
+        -b.exposure_trygghet * exposure_change
+        + b.visible_work_trygghet * credited_presence
+        + b.trust_trygghet * trust_change
+    )
 
 
 def keep_in_range(deviation: np.ndarray, baseline: np.ndarray) -> np.ndarray:
@@ -59,11 +66,20 @@ def keep_in_range(deviation: np.ndarray, baseline: np.ndarray) -> np.ndarray:
 
 # ---- state --------------------------------------------------------------------------------
 
+
 class Residents:
     """All residents of the area as arrays indexed by resident."""
 
-    def __init__(self, rng: np.random.Generator, area, behaviour, layout, ties: np.ndarray, exposure0: np.ndarray,
-                 problem_weights: np.ndarray) -> None:
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        area,
+        behaviour,
+        layout,
+        ties: np.ndarray,
+        exposure0: np.ndarray,
+        problem_weights: np.ndarray,
+    ) -> None:
         n = area.residents
         self.n = n
         self.b = behaviour
@@ -128,8 +144,9 @@ class Residents:
         self.aware[told] = True
         self._clip()
 
-    def feedback(self, rng: np.random.Generator, reach: float, delivered: float, expected: float,
-                 promised: np.ndarray) -> int:
+    def feedback(
+        self, rng: np.random.Generator, reach: float, delivered: float, expected: float, promised: np.ndarray
+    ) -> int:
         """A feedback round (återkoppling): reached residents learn what was delivered against what was promised."""
         reached = np.flatnonzero(rng.random(self.n) < reach)
         gap = judged_gap(delivered, expected, self.b.broken_promise_ratio)
@@ -141,7 +158,9 @@ class Residents:
         self._clip()
         return reached.size
 
-    def week(self, rng: np.random.Generator, exposure: np.ndarray, presence: np.ndarray, improvement: np.ndarray) -> None:
+    def week(
+        self, rng: np.random.Generator, exposure: np.ndarray, presence: np.ndarray, improvement: np.ndarray
+    ) -> None:
         """The weekly drift: credit for visible work, trygghet, word of mouth, memory, forgetting."""
         b = self.b
         credit = attribution(self.aware, b)
@@ -149,11 +168,17 @@ class Residents:
         target = trygghet_target(exposure - self.exposure0, credit * presence, self.d_trust, b)
         self.d_trygghet += (target - self.d_trygghet) / b.trygghet_inertia_weeks
         self.d_trust = fade(word_of_mouth(self.d_trust, self.ties, b.word_of_mouth), b.trust_memory_weeks)
-        self.d_delaktighet = fade(word_of_mouth(self.d_delaktighet, self.ties, b.word_of_mouth), b.delaktighet_memory_weeks)
+        self.d_delaktighet = fade(
+            word_of_mouth(self.d_delaktighet, self.ties, b.word_of_mouth), b.delaktighet_memory_weeks
+        )
         self.d_trygghet = word_of_mouth(self.d_trygghet, self.ties, b.word_of_mouth)
         u = rng.random(2 * self.n)
-        self.aware = awareness_spread(self.aware & (u[: self.n] >= 1.0 / b.awareness_memory_weeks), self.ties,
-                                      b.word_of_mouth_awareness, u[self.n:])
+        self.aware = awareness_spread(
+            self.aware & (u[: self.n] >= 1.0 / b.awareness_memory_weeks),
+            self.ties,
+            b.word_of_mouth_awareness,
+            u[self.n :],
+        )
         self._clip()
 
     def _clip(self) -> None:

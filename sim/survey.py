@@ -13,8 +13,9 @@ import numpy as np
 from .residents import HIGH
 
 
-def run_survey(rng: np.random.Generator, levels: dict[str, np.ndarray], sample_size: int, response_rate: float,
-               noise: float) -> dict[str, float]:
+def run_survey(
+    rng: np.random.Generator, levels: dict[str, np.ndarray], sample_size: int, response_rate: float, noise: float
+) -> dict[str, float]:
     """Survey the residents once; return measured means and shares, and the number who answered."""
     n = next(iter(levels.values())).size
     invited = rng.choice(n, size=min(sample_size, n), replace=False)
