@@ -130,7 +130,7 @@ class BehaviourParams:
     officer_attitude_weeks: float = param(26.0, "weeks", 4.0, 260.0, "Time over which an officer's attitude follows knowledge and priority", "assumption")
     staff_feedback_lift: float = param(0.1, "0-1 scale", 0.0, 0.5, "Attitude lift per feedback round to staff at full intensity", "Brå 2018:14 (staff feedback); size assumption")
     problem_memory_weeks: float = param(26.0, "weeks", 2.0, 260.0, "Time a problem's severity takes to revert toward its baseline", "assumption")
-    work_effect: float = param(0.012, "share/week", 0.0, 0.1, "Largest weekly share of a problem's severity removed by work on it", "calibrated to -8% to -16% on targeted problems at full implementation, Braga & Weisburd 2022, evidence.md §2")
+    work_effect: float = param(0.007, "share/week", 0.0, 0.1, "Largest weekly share of a problem's severity removed by work on it", "calibrated so full implementation lowers area crime about 6% in year two and targeted problems about 10% (hot spots -8%, Braga & Weisburd 2022, evidence.md §2)")
     work_half_hours: float = param(20.0, "hours/week", 1.0, 200.0, "Weekly work on a problem giving half the largest effect (diminishing returns)", "assumption")
     severity_noise: float = param(0.03, "share/week", 0.0, 0.3, "Weekly random variation of a problem's severity", "assumption")
     crime_rate: float = param(2.0, "crimes/1000 residents/week", 0.0, 50.0, "Recorded crimes a week per 1000 residents at severity 1 and full recordability", "assumption")

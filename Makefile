@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Both build .venv first
+# from a Python 3.12+ interpreter found by scripts/find-python.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+ARGS  ?=
+
+.PHONY: run test test-slow lint docs benchmark clean setup
+
+run: $(STAMP)                 ## run the default scenario on the default area
+	$(PY) -m sim $(ARGS)
+
+test: $(STAMP)                ## lint, check the docs table, run the whole test suite
+	$(VENV)/bin/ruff check sim tests experiments
+	$(PY) -m pytest
+
+test-slow: $(STAMP)           ## the slow studies left out of the default suite
+	$(PY) -m pytest -m slow
+
+docs: $(STAMP)                ## regenerate the parameter table in docs/model.md
+	$(PY) -m sim.docs
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@PYTHON_BIN="$$(scripts/find-python)" || exit 1; \
+	  echo "Building $(VENV) with $$PYTHON_BIN"; \
+	  "$$PYTHON_BIN" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

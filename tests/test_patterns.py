@@ -1,0 +1,130 @@
+"""The six patterns of MODEL.md, each tested over replications with a stated tolerance.
+
+All arms use the default area and share replication seeds (common random numbers), so
+differences between arms are paired by replication.
+"""
+
+import numpy as np
+import pytest
+
+import sim
+
+from .conftest import cfg, change, yearly_mean
+
+REPS = 16
+
+
+@pytest.fixture(scope="module")
+def runs():
+    cache = {}
+
+    def get(*overrides, horizon=156, reps=REPS):
+        key = (overrides, horizon, reps)
+        if key not in cache:
+            cache[key] = sim.run(cfg(*overrides, f"horizon_weeks={horizon}", f"replications={reps}")).trajectories
+        return cache[key]
+
+    return get
+
+
+def test_pattern0_counterfactual_stays_put(runs):
+    """no_promise: every outcome stays within half a percentage point of its start (mean over replications)."""
+    t = runs("scenario=no_promise")
+    for col in ("trust_mean", "trust_high_share", "delaktighet_mean", "trygghet_mean", "unsafe_share"):
+        assert abs(change(t, col, 156).mean()) < 0.005, col
+
+
+def test_pattern1_observed_regime_moves_very_little(runs):
+    """observed_2018 over two years: mean changes within ±3 pp, 90% band within ±4 pp; crime within its noise."""
+    t = runs("scenario=observed_2018")
+    for col in ("trust_mean", "trust_high_share", "delaktighet_mean", "trygghet_mean", "unsafe_share"):
+        d = change(t, col, 104)
+        assert abs(d.mean()) <= 0.03, (col, d.mean())
+        lo, hi = np.quantile(d, [0.05, 0.95])
+        assert -0.04 <= lo and hi <= 0.04, (col, lo, hi)
+    # Recorded crime in year two against the counterfactual, paired by replication: the mean
+    # difference is smaller than its spread across replications, so one area's statistics
+    # would not show it.
+    none = runs("scenario=no_promise")
+    diff = yearly_mean(t, "recorded_crime", 2) - yearly_mean(none, "recorded_crime", 2)
+    assert abs(diff.mean()) < diff.std(ddof=1)
+
+
+def test_pattern2_full_implementation_gains_clearly_more(runs):
+    """full_implementation beats observed_2018 at two years: by > 2 points in mean trust and delaktighet,
+    > 3 points in high-trust share, and in at least 95% of paired replications."""
+    obs, full = runs("scenario=observed_2018"), runs("scenario=full_implementation")
+    for col, margin in (("trust_mean", 0.02), ("delaktighet_mean", 0.02), ("trust_high_share", 0.03)):
+        d = change(full, col, 104) - change(obs, col, 104)
+        assert d.mean() > margin, (col, d.mean())
+        assert (d > 0).mean() >= 0.95, col
+
+
+def test_pattern3_feedback_matters(runs):
+    """Same delivered work (full implementation, only the feedback interval varies): trust and delaktighet
+    gains fall as feedback gets rarer (4 > 13 > 52 weeks); with no feedback less than half the quarterly gain."""
+    arms = {
+        f: runs("scenario=full_implementation", f"feedback.interval_weeks={f}", horizon=104) for f in (4, 13, 52, 0)
+    }
+    hours = [a.hours_delivered.mean() for a in arms.values()]
+    assert max(hours) / min(hours) < 1.02  # the same work delivered in every arm
+    for col in ("trust_mean", "delaktighet_mean"):
+        gain = {f: change(a, col, 104).mean() for f, a in arms.items()}
+        assert gain[4] > gain[13] > gain[52] > 0, (col, gain)
+        assert gain[0] < 0.5 * gain[13], (col, gain)
+
+
+def test_pattern4_over_promising_hurts(runs):
+    """Eight actions on too few hours (delivered poorly, fed back honestly) leave trust below a modest promise
+    kept, in at least 90% of paired replications, and below where it started on average."""
+    ambitious = runs("scenario=full_implementation", "promise.actions=8", "police.effort=0.5", horizon=104)
+    modest = runs("scenario=full_implementation", "promise.actions=2", "police.planned_hours_per_week=30", horizon=104)
+    assert (
+        ambitious[ambitious.week == 104].delivery_ratio.mean() < 0.5 < modest[modest.week == 104].delivery_ratio.mean()
+    )
+    d = change(ambitious, "trust_mean", 104) - change(modest, "trust_mean", 104)
+    assert (d < 0).mean() >= 0.9 and d.mean() < -0.02
+    assert change(ambitious, "trust_mean", 104).mean() < 0
+
+
+def test_pattern5_effects_take_time(runs):
+    """Gains build over cycles (year 1 < year 2 < year 3); one short 13-week cycle gives under 10% of
+    the three-year gain."""
+    full, none = runs("scenario=full_implementation"), runs("scenario=no_promise")
+    for col in ("trust_mean", "delaktighet_mean"):
+        g = [(change(full, col, w) - change(none, col, w)).mean() for w in (52, 104, 156)]
+        assert g[0] < g[1] < g[2], (col, g)
+    short = runs("scenario=full_implementation", "promise.period_weeks=13", horizon=13)
+    three_years = change(full, "trust_mean", 156).mean()
+    assert change(short, "trust_mean", 13).mean() < 0.1 * three_years
+
+
+def test_pattern6_perceptions_move_before_crime(runs):
+    """Against the counterfactual, paired by replication. Sooner: in year one the standardised effect
+    (mean / sd of the paired difference of yearly means) of trust and delaktighet exceeds that of trygghet
+    and of recorded crime, and trust reaches half its three-year gain before trygghet does. More: in year two
+    their relative change (share of the baseline) exceeds trygghet's, and their standardised effect still
+    exceeds recorded crime's."""
+    full, none = runs("scenario=full_implementation"), runs("scenario=no_promise")
+
+    def paired(col, year):
+        return yearly_mean(full, col, year) - yearly_mean(none, col, year)
+
+    def z(col, year):
+        d = paired(col, year)
+        return abs(d.mean()) / d.std(ddof=1)
+
+    def relative(col, year):
+        return abs(paired(col, year).mean()) / yearly_mean(none, col, year).mean()
+
+    perceptions = ("trust_mean", "delaktighet_mean")
+    for col in perceptions:
+        assert z(col, 1) > z("trygghet_mean", 1) and z(col, 1) > z("recorded_crime", 1), col
+        assert relative(col, 2) > relative("trygghet_mean", 2), col
+        assert z(col, 2) > z("recorded_crime", 2), col
+
+    def half_time(col):
+        gain = (full.groupby("week")[col].mean() - none.groupby("week")[col].mean()).to_numpy()
+        return int(np.argmax(gain >= 0.5 * gain[-1]))
+
+    assert half_time("trust_mean") < half_time("trygghet_mean")
