@@ -33,3 +33,6 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+benchmark: $(STAMP)           ## speed and memory by size, against the per-agent reference
+	$(PY) -m experiments.benchmark $(ARGS)

@@ -42,11 +42,11 @@ def _metric(name: str, model: PromiseModel) -> float:
 class PromiseModel(mesa.Model):
     """A local police area working (or not) with medborgarlöften, one step a week.
 
-    ``cfg`` is a resolved Config (or anything with the same attributes). ``residents_cls``
-    lets a reference implementation of the resident rules stand in (the docking test).
+    ``cfg`` is a resolved Config (or anything with the same attributes); ``seed`` overrides
+    ``cfg.seed`` (replications pass their own).
     """
 
-    def __init__(self, cfg: Any, seed: int | None = None, residents_cls: type = Residents) -> None:
+    def __init__(self, cfg: Any, seed: int | None = None) -> None:
         super().__init__(rng=cfg.seed if seed is None else seed)
         self.cfg = cfg
         area, b = cfg.area, cfg.behaviour
@@ -63,9 +63,7 @@ class PromiseModel(mesa.Model):
         self.problems.record(self.rng, area.residents, b.crime_rate)  # week 0: the week before the first step
         ties = build_ties(self.rng, self.layout.hood, area.ties_per_resident, area.local_tie_share)
         exposure0 = self.problems.exposure(self.layout.kernel)
-        self.residents = residents_cls(
-            self.rng, area, b, self.layout, ties, exposure0, self.problems.visibility * self.problems.baseline
-        )
+        self.residents = self.make_residents(ties, exposure0, self.problems.visibility * self.problems.baseline)
         self.officers = [
             recruit(self, cfg.police.attitude, knowledge=0.5 * cfg.police.training) for _ in range(area.officers)
         ]
@@ -75,6 +73,10 @@ class PromiseModel(mesa.Model):
         self.metrics = self.measure(hours_planned=0.0, hours_delivered=0.0)
         self.datacollector = mesa.DataCollector(model_reporters={m: partial(_metric, m) for m in METRICS})
         self.datacollector.collect(self)
+
+    def make_residents(self, ties: np.ndarray, exposure0: np.ndarray, problem_weights: np.ndarray) -> Residents:
+        """The residents, as arrays. A per-agent reference overrides this to dock against it."""
+        return Residents(self.rng, self.cfg.area, self.cfg.behaviour, self.layout, ties, exposure0, problem_weights)
 
     # ---- the week ------------------------------------------------------------------------
     def step(self) -> None:
