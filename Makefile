@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS  ?=
 
-.PHONY: run test test-slow lint docs benchmark clean setup
+.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity clean setup
 
 run: $(STAMP)                 ## run the default scenario on the default area
 	$(PY) -m sim $(ARGS)
@@ -36,3 +36,9 @@ clean:
 
 benchmark: $(STAMP)           ## speed and memory by size, against the per-agent reference
 	$(PY) -m experiments.benchmark $(ARGS)
+
+sweep-benchmark: $(STAMP)     ## sweep throughput serial vs all cores, engine overhead
+	$(PY) -m experiments.sweep_benchmark $(ARGS)
+
+sensitivity: $(STAMP)         ## the Sobol study over fifteen levers (ARGS="method=morris n=64" to screen)
+	$(PY) -m experiments.sensitivity $(ARGS)

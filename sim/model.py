@@ -50,6 +50,9 @@ class PromiseModel(mesa.Model):
         super().__init__(rng=cfg.seed if seed is None else seed)
         self.cfg = cfg
         area, b = cfg.area, cfg.behaviour
+        # The virtual survey draws from its own child stream of the model's seed, so that
+        # surveying (or its sample size) never changes the simulated trajectories.
+        self.survey_rng = np.random.default_rng(self.rng.bit_generator.seed_seq.spawn(1)[0])
         self.week = 0
         self.layout = build_layout(
             self.rng,
@@ -196,14 +199,14 @@ class PromiseModel(mesa.Model):
         return m
 
     def survey(self) -> dict[str, float]:
-        """Run the virtual survey on the current state (uses the model's generator)."""
+        """Run the virtual survey on the current state (its own child stream of the model's seed)."""
         s = self.cfg.survey
         levels = {
             "trust": self.residents.trust,
             "delaktighet": self.residents.delaktighet,
             "trygghet": self.residents.trygghet,
         }
-        return run_survey(self.rng, levels, s.sample_size, s.response_rate, s.noise)
+        return run_survey(self.survey_rng, levels, s.sample_size, s.response_rate, s.noise)
 
     def neighbourhoods(self) -> dict[str, np.ndarray]:
         return self.residents.by_neighbourhood(self.layout.n_hoods)

@@ -135,3 +135,9 @@ def test_invariants_hold_for_random_valid_configs(data):
         cfg = dataclasses.replace(cfg, **{group: dataclasses.replace(getattr(cfg, group), **{key: value})})
     cfg = dataclasses.replace(cfg, horizon_weeks=40, replications=1, area=dataclasses.replace(cfg.area, residents=300))
     check_invariants(sim.run(cfg).trajectories, cfg)
+
+
+def test_survey_does_not_change_the_trajectories():
+    a = sim.run(small("survey.sample_size=100")).trajectories
+    b = sim.run(small("survey.sample_size=5000")).trajectories
+    pd.testing.assert_frame_equal(a, b)

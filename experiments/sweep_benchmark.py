@@ -1,0 +1,69 @@
+"""Sweep throughput: runs per second at the default size, serial versus all cores (and Dask), and the
+per-run overhead of the sweep engine over calling the model directly.
+
+    python -m experiments.sweep_benchmark [--runs 48]     # or: make sweep-benchmark
+
+Writes results/benchmark/sweep.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+import sim
+from sim.api import run_replication
+from sim.sweep import SweepStore, plan, run_seed, run_sweep
+
+OUT = Path(__file__).resolve().parent.parent / "results" / "benchmark"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=48, help="runs per measurement (default 48)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
+    args = parser.parse_args(argv)
+    base = sim.load_config(["replications=1"])  # default scenario and area
+    points = pd.DataFrame({"police.effort": [0.5 + 0.5 * i / args.runs for i in range(args.runs)]})
+    cores = os.cpu_count() or 1
+
+    t0 = time.perf_counter()
+    for spec in plan("bench-direct", points, 1, seed=1):
+        run_replication(sim.space.apply_params(base, dict(spec.params)), run_seed(1, 0), 0)
+    direct = time.perf_counter() - t0
+
+    rows = [{"how": "direct loop (no engine)", "workers": 1, "seconds": direct}]
+    measurements = [("serial", 1), ("processes", cores)] + ([] if args.no_dask else [("dask", cores)])
+    for executor, workers in measurements:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            run_sweep(plan(f"bench-{executor}", points, 1, seed=1), base, SweepStore(tmp), executor=executor,
+                      workers=workers, progress=False)
+            rows.append({"how": f"sweep engine, {executor}", "workers": workers, "seconds": time.perf_counter() - t0})
+    table = pd.DataFrame(rows)
+    table["runs"] = args.runs
+    table["runs_per_second"] = table.runs / table.seconds
+    serial = table.loc[table.how == "sweep engine, serial", "seconds"].iloc[0]
+    procs = table.loc[table.how == "sweep engine, processes", "seconds"].iloc[0]
+    overhead_ms = 1000 * (serial - direct) / args.runs
+    stamp = dt.datetime.now().isoformat(timespec="seconds")
+    OUT.mkdir(parents=True, exist_ok=True)
+    table.assign(date=stamp).to_csv(OUT / "sweep.csv", index=False)
+    print(f"\nSweep benchmark {stamp}: {args.runs} runs of the default scenario (5,000 residents, 156 weeks)\n")
+    print(table.round(3).to_string(index=False))
+    print(f"\nAll cores ({cores}) vs serial: {serial / procs:.2f}x")
+    print(f"Engine overhead per run (serial engine minus direct loop): {overhead_ms:.1f} ms "
+          f"({100 * (serial - direct) / direct:.1f}% of a run)")
+    print(f"Wrote {OUT / 'sweep.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

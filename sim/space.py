@@ -1,0 +1,72 @@
+"""One parameter space: which parameters vary (bounds from the declaration, optionally narrowed)
+and which are fixed, by dotted name. Feeds sampling (SALib problem) and the sweep engine."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .params import PARAMS, Config, ConfigError, validate
+
+
+@dataclass(frozen=True)
+class ParameterSpace:
+    """Varying parameters with their sampling bounds, and fixed values, by dotted name."""
+
+    names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def problem(self) -> dict:
+        """The SALib problem: the whole space as one piece of data."""
+        return {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(b) for b in self.bounds]}
+
+
+def make_space(vary: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> ParameterSpace:
+    """Build a space. ``vary`` maps a parameter to None (its declared bounds) or [low, high] inside them."""
+    names, bounds = [], []
+    for name, narrowed in vary.items():
+        if name not in PARAMS:
+            raise ConfigError(f"unknown parameter {name} in the study's vary list")
+        spec = PARAMS[name]
+        if spec.type not in (int, float):
+            raise ConfigError(f"{name} is {spec.type.__name__} and cannot be varied continuously")
+        lo, hi = (spec.low, spec.high) if narrowed is None else (float(narrowed[0]), float(narrowed[1]))
+        if not (spec.low <= lo < hi <= spec.high):
+            raise ConfigError(
+                f"bounds for {name}: [{lo:g}, {hi:g}] must be increasing and inside "
+                f"the declared {spec.low:g} to {spec.high:g}"
+            )
+        names.append(name)
+        bounds.append((lo, hi))
+    fixed = dict(fixed or {})
+    for name in fixed:
+        if name not in PARAMS:
+            raise ConfigError(f"unknown parameter {name} in the study's fixed list")
+        if name in vary:
+            raise ConfigError(f"{name} is both varied and fixed")
+    return ParameterSpace(tuple(names), tuple(bounds), fixed)
+
+
+def apply_params(cfg: Config, values: Mapping[str, Any]) -> Config:
+    """A copy of ``cfg`` with dotted-name values set (whole numbers rounded for int parameters), validated."""
+    groups: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in PARAMS:
+            raise ConfigError(f"unknown parameter {name}")
+        spec = PARAMS[name]
+        if spec.type is int:
+            value = int(round(float(value)))
+        elif spec.type is float:
+            value = float(value)
+        group, _, key = name.partition(".")
+        if key:
+            groups.setdefault(group, {})[key] = value
+        else:
+            top[group] = value
+    new = dataclasses.replace(cfg, **top, **{g: dataclasses.replace(getattr(cfg, g), **kv) for g, kv in groups.items()})
+    validate(new)
+    return new

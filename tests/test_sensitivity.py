@@ -1,0 +1,128 @@
+"""The sensitivity pipeline recovers known rankings: a test function, then the model at small size."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.params import ConfigError
+from sim.sensitivity import analyze, convergence, noise_share, sample
+from sim.space import ParameterSpace, apply_params, make_space
+
+from .conftest import cfg
+
+PI = float(np.pi)
+ISHIGAMI = ParameterSpace(("x1", "x2", "x3", "dummy"), ((-PI, PI),) * 3 + ((0.0, 1.0),))
+
+
+def ishigami(x: np.ndarray) -> np.ndarray:
+    """Known indices: ST = 0.56, 0.44, 0.24 for x1, x2, x3; S1(x3) = 0; the dummy has none."""
+    return np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def test_sobol_recovers_the_ishigami_ranking():
+    x = sample(ISHIGAMI, "sobol", 1024, seed=1)
+    s = analyze(ISHIGAMI, "sobol", x.to_numpy(), ishigami(x.to_numpy()), seed=1, bootstrap=200).set_index("lever")
+    assert list(s.sort_values("rank").index) == ["x1", "x2", "x3", "dummy"]
+    assert s.loc["x1", "ST"] == pytest.approx(0.56, abs=0.05)
+    assert s.loc["x2", "ST"] == pytest.approx(0.44, abs=0.05)
+    assert s.loc["x3", "ST"] == pytest.approx(0.24, abs=0.05)
+    assert abs(s.loc["x3", "S1"]) < 0.05 and s.loc["dummy", "ST"] < 0.01
+    assert (s.loc[["x1", "x2", "x3"], "ST_conf"] > 0).all()  # every index comes with its interval
+
+
+def test_morris_screens_out_the_dummy():
+    x = sample(ISHIGAMI, "morris", 64, seed=2)
+    m = analyze(ISHIGAMI, "morris", x.to_numpy(), ishigami(x.to_numpy()), seed=2, bootstrap=200).set_index("lever")
+    assert m.loc["dummy", "mu_star"] == 0 and m.loc["dummy", "rank"] == 4
+
+
+def test_convergence_reports_stability_for_a_clear_ranking():
+    x = sample(ISHIGAMI, "sobol", 1024, seed=1)
+    y = pd.DataFrame({"y": ishigami(x.to_numpy())})
+    table, verdict = convergence(ISHIGAMI, "sobol", x, y, 1024, ["y"], seed=1, bootstrap=100)
+    assert sorted(table.n.unique()) == [256, 512, 1024]
+    assert bool(verdict.stable.iloc[0])
+
+
+def test_noise_share():
+    y = pd.DataFrame({"o": np.arange(100.0)})
+    noise = pd.DataFrame({"point": [0, 0, 1, 1], "o": [1.0, 2.0, 5.0, 6.0]})
+    share = noise_share(y, noise, ["o"]).noise_share.iloc[0]
+    assert share == pytest.approx(0.5 / y.o.var())
+
+
+def test_space_uses_declared_bounds_and_rejects_bad_ones():
+    space = make_space({"police.effort": None, "feedback.reach": [0.1, 0.5]}, {"partners.share": 0.0})
+    assert space.bounds == ((0.0, 1.5), (0.1, 0.5))
+    with pytest.raises(ConfigError, match="police.effort"):
+        make_space({"police.effort": [0.0, 3.0]})
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        make_space({"police.speed": None})
+    with pytest.raises(ConfigError, match="cannot be varied"):
+        make_space({"promise.active": None})
+    assert apply_params(cfg(), {"promise.actions": 3.6}).promise.actions == 4
+
+
+def run_sensitivity(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.sensitivity", "experiment@study=sensitivity_tiny", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
+    p = run_sensitivity(
+        "method=sobol",
+        "n=32",
+        "executor=serial",
+        "noise_points=4",
+        "noise_replications=3",
+        "bootstrap=200",
+        f"output_dir={tmp_path}",
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    indices = pd.read_csv(tmp_path / "indices.csv")
+    for name in (
+        "report.md",
+        "ranking.csv",
+        "convergence.csv",
+        "over_time.csv",
+        "noise.csv",
+        "indices.png",
+        "over_time.png",
+        "convergence.png",
+        "sweep/manifest.json",
+    ):
+        assert (tmp_path / name).exists(), name
+    trust = indices[indices.output == "trust_mean_change"].set_index("lever")
+    assert abs(trust.loc["partners.reliability", "ST"]) < 1e-9  # no path: exactly no influence
+    assert trust.loc["partners.reliability", "rank"] == 3
+    assert trust.loc["feedback.reach", "ST"] > 0.05
+    report = (tmp_path / "report.md").read_text()
+    assert "most leverage" in report and "partners.reliability" in report
+    # running again resumes: nothing left to compute, same indices
+    again = run_sensitivity(
+        "method=sobol",
+        "n=32",
+        "executor=serial",
+        "noise_points=4",
+        "noise_replications=3",
+        "bootstrap=200",
+        f"output_dir={tmp_path}",
+    )
+    assert again.returncode == 0
+    pd.testing.assert_frame_equal(indices, pd.read_csv(tmp_path / "indices.csv"))
+
+
+@pytest.mark.parametrize(
+    "arg,needle", [("method=magic", "method must be"), ("n=100", "power of 2"), ("executor=cloud", "executor must be")]
+)
+def test_bad_settings_exit_2(tmp_path, arg, needle):
+    p = run_sensitivity(arg, f"output_dir={tmp_path / 'x'}")
+    assert p.returncode == 2 and needle in p.stderr
+    assert not (tmp_path / "x").exists()
