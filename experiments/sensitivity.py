@@ -147,17 +147,18 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
     )
     lines += ["", "Change in trust at the horizon:", "", d[cols].round(3).to_markdown(index=False), ""]
     stable = verdicts.stable.all()
+    notes = [
+        f"{r.output} {r.spearman_half_vs_full:.2f}"
+        + ("" if r.stable else " (unstable)")
+        + ("" if r.same_top3_order else " (top three swap order: tied within their intervals)")
+        for r in verdicts.itertuples()
+    ]
     lines += [
         "## Convergence",
         "",
-        ("The ranking is **stable**: " if stable else "The ranking is **not yet stable** for some outputs: ")
-        + "indices computed at n/4, n/2 and n; the top three levers agree at n/2 and n, and the rank "
-        "correlation between n/2 and n is "
-        + ", ".join(
-            f"{r.output} {r.spearman_half_vs_full:.2f}{'' if r.stable else ' (unstable)'}"
-            for r in verdicts.itertuples()
-        )
-        + ".",
+        ("The ranking is **stable**" if stable else "The ranking is **not yet stable**")
+        + ": indices were computed at n/4, n/2 and n; stable means the same three levers lead at n/2 and at n "
+        "and the rank correlation between n/2 and n is at least 0.9. Rank correlation: " + ", ".join(notes) + ".",
         "",
     ]
     lines += ["## How leverage shifts over time", ""]

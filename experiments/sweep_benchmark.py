@@ -44,8 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     for executor, workers in measurements:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            run_sweep(plan(f"bench-{executor}", points, 1, seed=1), base, SweepStore(tmp), executor=executor,
-                      workers=workers, progress=False)
+            run_sweep(
+                plan(f"bench-{executor}", points, 1, seed=1),
+                base,
+                SweepStore(tmp),
+                executor=executor,
+                workers=workers,
+                progress=False,
+            )
             rows.append({"how": f"sweep engine, {executor}", "workers": workers, "seconds": time.perf_counter() - t0})
     table = pd.DataFrame(rows)
     table["runs"] = args.runs
@@ -59,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nSweep benchmark {stamp}: {args.runs} runs of the default scenario (5,000 residents, 156 weeks)\n")
     print(table.round(3).to_string(index=False))
     print(f"\nAll cores ({cores}) vs serial: {serial / procs:.2f}x")
-    print(f"Engine overhead per run (serial engine minus direct loop): {overhead_ms:.1f} ms "
-          f"({100 * (serial - direct) / direct:.1f}% of a run)")
+    print(
+        f"Engine overhead per run (serial engine minus direct loop): {overhead_ms:.1f} ms "
+        f"({100 * (serial - direct) / direct:.1f}% of a run)"
+    )
     print(f"Wrote {OUT / 'sweep.csv'}")
     return 0
 

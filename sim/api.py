@@ -95,15 +95,62 @@ class RunResult:
     cycles: pd.DataFrame
     seconds: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
+    maps: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def run_replication(cfg: Config, seed: int, replication: int = 0) -> dict[str, pd.DataFrame]:
-    """Run one replication over the horizon and return its tables."""
+def run_replication(
+    cfg: Config,
+    seed: int,
+    replication: int = 0,
+    survey_weeks: Sequence[int] | None = None,
+    survey_sizes: Sequence[int] | None = None,
+    survey_draws: int = 1,
+    map_weeks: Sequence[int] = (),
+    map_fields: Sequence[str] = ("trust",),
+) -> dict[str, pd.DataFrame]:
+    """Run one replication over the horizon and return its tables.
+
+    Surveys (the virtual survey, its own random stream) are taken at ``survey_weeks`` (default:
+    week 0 and the horizon) for each sample size in ``survey_sizes`` (default: the configured
+    one), ``survey_draws`` times each. ``map_weeks`` asks for per-cell maps of ``map_fields``.
+    """
     model = PromiseModel(cfg, seed=seed)
+    survey_weeks = {0, cfg.horizon_weeks} if survey_weeks is None else set(survey_weeks)
+    sizes = [cfg.survey.sample_size] if survey_sizes is None else list(survey_sizes)
+    map_weeks = set(map_weeks)
     hoods0 = model.neighbourhoods()
-    survey0 = model.survey()
-    for _ in range(cfg.horizon_weeks):
-        model.step()
+    surveys, maps = [], []
+    for week in range(cfg.horizon_weeks + 1):
+        if week > 0:
+            model.step()
+        if week in survey_weeks:
+            for size in sizes:
+                for draw in range(survey_draws):
+                    surveys.append(
+                        {
+                            "replication": replication,
+                            "week": week,
+                            "sample_size": size,
+                            "draw": draw,
+                            **model.survey(size),
+                        }
+                    )
+        if week in map_weeks:
+            for name in map_fields:
+                grid = model.cell_map(name)
+                ys, xs = np.indices(grid.shape)
+                maps.append(
+                    pd.DataFrame(
+                        {
+                            "replication": replication,
+                            "week": week,
+                            "field": name,
+                            "x": xs.ravel(),
+                            "y": ys.ravel(),
+                            "value": grid.ravel(),
+                        }
+                    )
+                )
     traj = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     traj.insert(0, "week", np.arange(len(traj)))
     traj.insert(0, "replication", replication)
@@ -118,16 +165,16 @@ def run_replication(cfg: Config, seed: int, replication: int = 0) -> dict[str, p
     for name in ("trust", "delaktighet", "trygghet", "participation"):
         hoods[f"{name}_baseline"] = hoods0[name]
         hoods[f"{name}_horizon"] = hoods1[name]
-    surveys = pd.DataFrame(
-        [
-            {"replication": replication, "week": 0, **survey0},
-            {"replication": replication, "week": cfg.horizon_weeks, **model.survey()},
-        ]
-    )
     cycles = pd.DataFrame(
         [{"replication": replication, **vars(r), "targets": " ".join(map(str, r.targets))} for r in model.cycle.records]
     )
-    return {"trajectories": traj, "neighbourhoods": hoods, "surveys": surveys, "cycles": cycles}
+    return {
+        "trajectories": traj,
+        "neighbourhoods": hoods,
+        "surveys": pd.DataFrame(surveys),
+        "cycles": cycles,
+        "maps": pd.concat(maps, ignore_index=True) if maps else pd.DataFrame(),
+    }
 
 
 def band(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
@@ -163,32 +210,39 @@ def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(cfg: Any, progress: bool = False, replications: int | None = None) -> RunResult:
-    """Run all replications of a config and return the tables (trajectories, summary, neighbourhoods, ...)."""
+def run(cfg: Any, progress: bool = False, replications: int | None = None, **tables: Any) -> RunResult:
+    """Run all replications of a config and return the tables (trajectories, summary, neighbourhoods, ...).
+
+    Extra keyword arguments (survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields) are
+    passed to ``run_replication``; maps, when asked for, are in ``RunResult.maps``.
+    """
     from tqdm.auto import tqdm
 
     cfg = to_config(cfg)
     n = cfg.replications if replications is None else replications
     seeds = replication_seeds(cfg.seed, n)
-    parts: dict[str, list[pd.DataFrame]] = {"trajectories": [], "neighbourhoods": [], "surveys": [], "cycles": []}
+    parts: dict[str, list[pd.DataFrame]] = {
+        k: [] for k in ("trajectories", "neighbourhoods", "surveys", "cycles", "maps")
+    }
     seconds = []
     start = time.perf_counter()
     for r, s in enumerate(tqdm(seeds, desc=f"{cfg.scenario} / {cfg.area.name}", unit="rep", disable=not progress)):
         t0 = time.perf_counter()
-        tables = run_replication(cfg, s, r)
+        out = run_replication(cfg, s, r, **tables)
         seconds.append(time.perf_counter() - t0)
-        for k, v in tables.items():
+        for k, v in out.items():
             parts[k].append(v)
-    tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
+    t = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     return RunResult(
         cfg,
-        tables["trajectories"],
-        summarize(tables["trajectories"]),
-        tables["neighbourhoods"],
-        tables["surveys"],
-        tables["cycles"],
+        t["trajectories"],
+        summarize(t["trajectories"]),
+        t["neighbourhoods"],
+        t["surveys"],
+        t["cycles"],
         seconds,
         time.perf_counter() - start,
+        t["maps"],
     )
 
 

@@ -95,6 +95,8 @@ class PromiseModel(mesa.Model):
         self.residents_week()  # residents see, credit, talk, forget
         if active and feedback_due(self.week, self.cycle.first_promise_week, self.cfg.feedback.interval_weeks):
             self.feedback()  # återkoppling reports what this week's work added
+        if active and feedback_due(self.week, self.cycle.first_promise_week, self.cfg.feedback.staff_interval_weeks):
+            self.staff_feedback()  # staff hear what the promise achieved, on their own schedule
         if active:
             self.officers_learn()  # learning, attitude and turnover close the week
         if active and self.cycle.starts_cycle(self.week + 1) and self.week > 0:
@@ -167,12 +169,15 @@ class PromiseModel(mesa.Model):
         self.residents.week(self.rng, exposure, presence, improvement)
 
     def feedback(self) -> None:
-        """Återkoppling to citizens (what was delivered against the promise) and to staff."""
+        """Återkoppling to citizens: what was delivered against the promise."""
         f = self.cfg.feedback
         promised = self.cycle.promised_mask(self.problems.count)
         self.residents.feedback(self.rng, f.reach, self.cycle.delivery_ratio, f.expectation, promised)
-        staff_feedback(self.officers, f.staff, self.cfg.behaviour.staff_feedback_lift)
         self.last_feedback_week = self.week
+
+    def staff_feedback(self) -> None:
+        """Feedback to staff: officers hear what the promise achieved, which lifts attitude."""
+        staff_feedback(self.officers, self.cfg.feedback.staff, self.cfg.behaviour.staff_feedback_lift)
 
     def officers_learn(self) -> None:
         p, b = self.cfg.police, self.cfg.behaviour
@@ -181,9 +186,8 @@ class PromiseModel(mesa.Model):
         self.officers = turnover(self, self.officers, p.turnover_per_year, p.attitude)
 
     def follow_up(self) -> None:
-        """End of a cycle: results are evaluated, fed back to staff, and the next cycle starts."""
+        """End of a cycle: results are evaluated and the next cycle starts."""
         self.cycle.follow_up(float(self.residents.participated.mean()))
-        staff_feedback(self.officers, self.cfg.feedback.staff, self.cfg.behaviour.staff_feedback_lift)
 
     # ---- what comes out ------------------------------------------------------------------------
     def measure(self, hours_planned: float, hours_delivered: float) -> dict[str, float]:
@@ -198,15 +202,25 @@ class PromiseModel(mesa.Model):
         )
         return m
 
-    def survey(self) -> dict[str, float]:
+    def survey(self, sample_size: int | None = None) -> dict[str, float]:
         """Run the virtual survey on the current state (its own child stream of the model's seed)."""
         s = self.cfg.survey
+        sample_size = s.sample_size if sample_size is None else sample_size
         levels = {
             "trust": self.residents.trust,
             "delaktighet": self.residents.delaktighet,
             "trygghet": self.residents.trygghet,
         }
-        return run_survey(self.survey_rng, levels, s.sample_size, s.response_rate, s.noise)
+        return run_survey(self.survey_rng, levels, sample_size, s.response_rate, s.noise)
+
+    def cell_map(self, field: str) -> np.ndarray:
+        """Mean of a resident outcome (trust, trygghet, delaktighet) per grid cell; NaN where nobody lives."""
+        side = self.layout.side
+        cell = self.layout.cell
+        counts = np.bincount(cell, minlength=side * side)
+        sums = np.bincount(cell, weights=getattr(self.residents, field), minlength=side * side)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (sums / counts).reshape(side, side)
 
     def neighbourhoods(self) -> dict[str, np.ndarray]:
         return self.residents.by_neighbourhood(self.layout.n_hoods)

@@ -85,6 +85,7 @@ class FeedbackParams:
     interval_weeks: int = param(13, "weeks", 0, 104, "Weeks between feedback rounds to citizens (0 = no feedback)", "assumption; quarterly newsletters, Hohl et al. 2010, evidence.md §4")
     reach: float = param(0.3, "share", 0.0, 1.0, "Share of residents a feedback round reaches", "assumption")
     staff: float = param(0.5, "0-1", 0.0, 1.0, "Intensity of feedback to staff on what the promise achieved", "Brå 2018:14 (deficient staff feedback); level is an assumption")
+    staff_interval_weeks: int = param(13, "weeks", 1, 104, "Weeks between feedback rounds to staff (its own schedule, so citizens' feedback leaves officers' work unchanged)", "assumption; quarterly staff briefings")
     expectation: float = param(0.6, "share delivered", 0.0, 1.0, "Share of the promise residents expect to see delivered", "assumption")
 
 

@@ -16,7 +16,8 @@ from .residents import HIGH
 def run_survey(
     rng: np.random.Generator, levels: dict[str, np.ndarray], sample_size: int, response_rate: float, noise: float
 ) -> dict[str, float]:
-    """Survey the residents once; return measured means and shares, and the number who answered."""
+    """Survey the residents once; return measured means, standard deviations and shares, and the
+    number who answered (what a t-test of two survey waves needs)."""
     n = next(iter(levels.values())).size
     invited = rng.choice(n, size=min(sample_size, n), replace=False)
     answered = invited[rng.random(invited.size) < response_rate]
@@ -27,5 +28,6 @@ def run_survey(
             continue
         answers = np.clip(values[answered] + rng.normal(0.0, noise, answered.size), 0.0, 1.0)
         out[f"{name}_mean"] = float(answers.mean())
+        out[f"{name}_sd"] = float(answers.std(ddof=1)) if answers.size > 1 else float("nan")
         out[f"{name}_high_share"] = float((answers > HIGH).mean())
     return out
