@@ -102,9 +102,9 @@ def test_pattern5_effects_take_time(runs):
 def test_pattern6_perceptions_move_before_crime(runs):
     """Against the counterfactual, paired by replication. Sooner: in year one the standardised effect
     (mean / sd of the paired difference of yearly means) of trust and delaktighet exceeds that of trygghet
-    and of recorded crime, and a larger share of their three-year gain is reached by the end of year one. More: in year two
-    their relative change (share of the baseline) exceeds trygghet's, and their standardised effect still
-    exceeds recorded crime's."""
+    and of recorded crime, and a larger share of their three-year gain is reached by the end of year one.
+    More: in year two their relative change (share of the baseline) exceeds trygghet's, and their
+    standardised effect still exceeds recorded crime's."""
     full, none = runs("scenario=full_implementation"), runs("scenario=no_promise")
 
     def paired(col, year):
