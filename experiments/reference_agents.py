@@ -13,6 +13,8 @@ everything else (officers, problems, promise cycle) is shared.
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
@@ -45,6 +47,7 @@ class ResidentAgent(mesa.Agent):
         self.d_trust = self.d_delaktighet = self.d_trygghet = 0.0
         self.aware = False
         self.participated = False
+        self.last_heard = float("-inf")  # week this resident last heard a feedback round
         self.concern = 0
         self.ties: list[ResidentAgent] = []
         self._next: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -106,18 +109,23 @@ class ResidentAgent(mesa.Agent):
             self.aware = True
         self.clip()
 
-    def hear_feedback(self, reach: float, delivered: float, expected: float, promised: list[bool], b) -> bool:
-        """Rule: if reached, learn of the promise and judge delivered against expected (shortfalls weigh more)."""
+    def hear_feedback(
+        self, reach: float, delivered: float, expected: float, promised: list[bool], b, week: int
+    ) -> bool:
+        """Rule: if reached, learn of the promise and judge delivered against expected (shortfalls weigh more);
+        a resident who heard a round recently responds less (habituation)."""
         if not self.random.random() < reach:
             return False
         gap = delivered - expected
         if gap < 0:
             gap *= b.broken_promise_ratio
+        scale = 1.0 - math.exp(-(week - self.last_heard) / b.feedback_novelty_weeks)
+        self.last_heard = week
         self.aware = True
-        self.d_trust += b.feedback_trust * gap
-        self.d_delaktighet += b.feedback_delaktighet * gap + b.feedback_information
+        self.d_trust += scale * b.feedback_trust * gap
+        self.d_delaktighet += scale * (b.feedback_delaktighet * gap + b.feedback_information)
         if self.participated and promised[self.concern]:
-            self.d_delaktighet += b.heard_bonus * delivered
+            self.d_delaktighet += scale * b.heard_bonus * delivered
         self.clip()
         return True
 
@@ -262,9 +270,11 @@ class AgentResidents:
         for i, is_bad in zip(who, bad):
             self.agents[int(i)].meet_officer(bool(is_bad), self.b)
 
-    def feedback(self, rng, reach: float, delivered: float, expected: float, promised: np.ndarray) -> int:
+    def feedback(
+        self, rng, reach: float, delivered: float, expected: float, promised: np.ndarray, week: int = 0
+    ) -> int:
         promised_list = [bool(p) for p in promised]
-        return sum(a.hear_feedback(reach, delivered, expected, promised_list, self.b) for a in self.agents)
+        return sum(a.hear_feedback(reach, delivered, expected, promised_list, self.b, week) for a in self.agents)
 
     def week(self, rng, exposure: np.ndarray, presence: np.ndarray, improvement: np.ndarray) -> None:
         # The array model hands per-resident sums; each agent recomputes its own from the problems instead.

@@ -172,7 +172,7 @@ class PromiseModel(mesa.Model):
         """Återkoppling to citizens: what was delivered against the promise."""
         f = self.cfg.feedback
         promised = self.cycle.promised_mask(self.problems.count)
-        self.residents.feedback(self.rng, f.reach, self.cycle.delivery_ratio, f.expectation, promised)
+        self.residents.feedback(self.rng, f.reach, self.cycle.delivery_ratio, f.expectation, promised, self.week)
         self.last_feedback_week = self.week
 
     def staff_feedback(self) -> None:

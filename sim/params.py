@@ -117,6 +117,7 @@ class BehaviourParams:
     feedback_delaktighet: float = param(0.1, "0-1 scale", 0.0, 0.5, "Delaktighet change per unit of (delivered - expected) for a reached resident", "calibrated to Hohl et al. 2010 (engagement), evidence.md §4")
     feedback_information: float = param(0.01, "0-1 scale", 0.0, 0.1, "Delaktighet gained from being told at all ('you said, we did')", "Wünsch & Hohl 2009, evidence.md §4; size assumption")
     broken_promise_ratio: float = param(2.0, "ratio", 1.0, 5.0, "Weight of a shortfall against expectation relative to a surplus", "assumption, by analogy with Skogan 2006")
+    feedback_novelty_weeks: float = param(13.0, "weeks", 1.0, 104.0, "Habituation: a feedback round counts 1 - exp(-weeks since the resident last heard one / this) of its full effect", "assumption; keeps effects per round near +1-3 pp, evidence.md §4")
     heard_bonus: float = param(0.06, "0-1 scale", 0.0, 0.3, "Delaktighet for a participant whose concern was promised, times the delivery ratio", "MODEL.md; size assumption")
     attribution_aware: float = param(1.0, "weight", 0.0, 1.0, "Credit given to the police for visible work by a resident aware of the promise", "MODEL.md (attribution); assumption")
     attribution_unaware: float = param(0.15, "weight", 0.0, 1.0, "Credit given by a resident unaware of the promise", "MODEL.md (attribution); assumption")

@@ -37,6 +37,11 @@ def judged_gap(delivered: float, expected: float, broken_ratio: float) -> float:
     return gap if gap >= 0 else broken_ratio * gap
 
 
+def novelty(weeks_since_heard: np.ndarray, novelty_weeks: float) -> np.ndarray:
+    """Habituation to feedback: 1 - exp(-weeks since the last round heard / novelty_weeks); 1 if never heard."""
+    return 1.0 - np.exp(-weeks_since_heard / novelty_weeks)
+
+
 def contact_effect(bad: np.ndarray, good_size: float, bad_ratio: float) -> np.ndarray:
     """Trust change of a contact: +good_size if good, -bad_ratio x good_size if bad (Skogan 2006)."""
     return np.where(bad, -bad_ratio * good_size, good_size)
@@ -97,6 +102,7 @@ class Residents:
         self.d_trygghet = np.zeros(n)
         self.aware = np.zeros(n, dtype=bool)
         self.participated = np.zeros(n, dtype=bool)
+        self.last_heard = np.full(n, -np.inf)  # week the resident last heard a feedback round
         self.concern = self.most_concerning(problem_weights)
 
     # levels ---------------------------------------------------------------------------------
@@ -145,16 +151,27 @@ class Residents:
         self._clip()
 
     def feedback(
-        self, rng: np.random.Generator, reach: float, delivered: float, expected: float, promised: np.ndarray
+        self,
+        rng: np.random.Generator,
+        reach: float,
+        delivered: float,
+        expected: float,
+        promised: np.ndarray,
+        week: int = 0,
     ) -> int:
-        """A feedback round (återkoppling): reached residents learn what was delivered against what was promised."""
+        """A feedback round (återkoppling): reached residents learn what was delivered against what was promised.
+
+        The effect is scaled by novelty: a resident who heard a round recently responds less.
+        """
         reached = np.flatnonzero(rng.random(self.n) < reach)
         gap = judged_gap(delivered, expected, self.b.broken_promise_ratio)
+        scale = novelty(week - self.last_heard[reached], self.b.feedback_novelty_weeks)
+        self.last_heard[reached] = week
         self.aware[reached] = True
-        self.d_trust[reached] += self.b.feedback_trust * gap
-        self.d_delaktighet[reached] += self.b.feedback_delaktighet * gap + self.b.feedback_information
-        heard = reached[self.participated[reached] & promised[self.concern[reached]]]
-        self.d_delaktighet[heard] += self.b.heard_bonus * delivered
+        self.d_trust[reached] += scale * self.b.feedback_trust * gap
+        self.d_delaktighet[reached] += scale * (self.b.feedback_delaktighet * gap + self.b.feedback_information)
+        heard = self.participated[reached] & promised[self.concern[reached]]
+        self.d_delaktighet[reached[heard]] += scale[heard] * self.b.heard_bonus * delivered
         self._clip()
         return reached.size
 

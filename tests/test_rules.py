@@ -145,3 +145,10 @@ def test_survey_is_unbiased_and_respects_response_rate(rng):
     out = [run_survey(rng, levels, 1000, 0.4, 0.1) for _ in range(200)]
     assert np.mean([o["respondents"] for o in out]) == pytest.approx(400, rel=0.03)
     assert np.mean([o["trust_mean"] for o in out]) == pytest.approx(levels["trust"].mean(), abs=0.003)
+
+
+def test_feedback_novelty_habituates():
+    from sim.residents import novelty
+
+    n = novelty(np.array([np.inf, 52.0, 13.0, 1.0]), 13.0)
+    assert n[0] == 1.0 and n[0] > n[1] > n[2] > n[3] > 0

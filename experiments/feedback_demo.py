@@ -1,0 +1,218 @@
+"""Why feedback matters, for trainers: the same delivered work with no, quarterly and monthly feedback.
+
+    python -m experiments.feedback_demo [area=suburb] [replications=20]
+
+Writes a projector figure (feedback_matters.png: large type, plain English with the Swedish
+terms), an animation of the three runs unfolding week by week (feedback_matters.gif), a map
+of residents' trust at the horizon in each arm (maps_horizon.png), tables and report.md.
+Solid lines: with feedback to staff; dashed: without.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
+from omegaconf import DictConfig
+
+import sim
+from experiments.studies import check_arms, fmt_pp, main_wrapper, output_dir, paired_difference
+from experiments.studies import per_replication as changes
+from sim.params import ConfigError
+
+PANELS = {
+    "trust_mean": "Trust in the police\n(förtroende)",
+    "delaktighet_mean": "'The police listen and act'\n(delaktighet)",
+    "trygghet_mean": "Feeling safe\n(trygghet)",
+}
+COLOURS = ["#b2182b", "#2166ac", "#1a9850"]
+
+
+def grid(maps, week: int, replication: int = 0) -> np.ndarray:
+    d = maps[(maps.week == week) & (maps.replication == replication) & (maps.field == "trust")]
+    side = int(d.x.max()) + 1
+    g = np.full((side, side), np.nan)
+    g[d.y.to_numpy(), d.x.to_numpy()] = d.value.to_numpy()
+    return g
+
+
+def projector_figure(on, off, labels, path: Path, horizon: int) -> None:
+    plt.rcParams.update({"font.size": 18})
+    fig, axes = plt.subplots(1, 3, figsize=(21, 7.5))
+    for ax, (m, title) in zip(axes, PANELS.items()):
+        for colour, label in zip(COLOURS, labels):
+            base = on[label].trajectories
+            ax.plot(base.groupby("week")[m].mean() * 100, color=colour, lw=4, label=label)
+            ax.plot(off[label].trajectories.groupby("week")[m].mean() * 100, color=colour, lw=2.5, ls="--")
+        ax.set_title(title, fontsize=22)
+        ax.set_xlabel("week", fontsize=18)
+        ax.set_xlim(0, horizon)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("average, on a 0-100 scale", fontsize=18)
+    axes[0].legend(fontsize=17, loc="upper left")
+    fig.suptitle(
+        "Same police work, different feedback to residents (återkoppling).  Dashed: no feedback to staff either.",
+        fontsize=22,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    plt.rcParams.update(plt.rcParamsDefault)
+
+
+def maps_figure(on, labels, path: Path, week: int) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.4), layout="constrained")
+    grids = [grid(on[label].maps, week) for label in labels]
+    lo = np.nanmin([np.nanmin(g) for g in grids])
+    hi = np.nanmax([np.nanmax(g) for g in grids])
+    for ax, label, g in zip(axes, labels, grids):
+        im = ax.imshow(g, cmap="viridis", vmin=lo, vmax=hi, origin="lower")
+        ax.set_title(f"{label}: mean trust {np.nanmean(g):.2f}", fontsize=17)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes, shrink=0.85, label="trust in the police (0-1), average per cell")
+    fig.suptitle(f"Residents' trust at week {week}, one replication, same area and seed", fontsize=19)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def animation(on, labels, path: Path, horizon: int, every: int) -> None:
+    weeks = list(range(0, horizon + 1, every))
+    if weeks[-1] != horizon:
+        weeks.append(horizon)
+    grids = {label: {w: grid(on[label].maps, w) for w in weeks} for label in labels}
+    lo = np.nanmin([np.nanmin(g) for d in grids.values() for g in d.values()])
+    hi = np.nanmax([np.nanmax(g) for d in grids.values() for g in d.values()])
+    fig = plt.figure(figsize=(13, 8))
+    map_axes = [fig.add_subplot(2, 3, i + 1) for i in range(3)]
+    line_ax = fig.add_subplot(2, 1, 2)
+    images = []
+    for ax, label in zip(map_axes, labels):
+        images.append(ax.imshow(grids[label][0], cmap="viridis", vmin=lo, vmax=hi, origin="lower"))
+        ax.set_title(label, fontsize=15)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    means = {
+        label: on[label].trajectories[on[label].trajectories.replication == 0].set_index("week").trust_mean * 100
+        for label in labels
+    }
+    lines = [line_ax.plot([], [], color=c, lw=3, label=label)[0] for c, label in zip(COLOURS, labels)]
+    line_ax.set_xlim(0, horizon)
+    all_values = np.concatenate([m.to_numpy() for m in means.values()])
+    line_ax.set_ylim(all_values.min() - 0.5, all_values.max() + 0.5)
+    line_ax.set_xlabel("week", fontsize=14)
+    line_ax.set_ylabel("trust (förtroende), 0-100", fontsize=14)
+    line_ax.legend(loc="upper left", fontsize=13)
+    line_ax.grid(alpha=0.3)
+    title = fig.suptitle("", fontsize=17)
+
+    def draw(i):
+        w = weeks[i]
+        for image, label in zip(images, labels):
+            image.set_data(grids[label][w])
+        for line, label in zip(lines, labels):
+            m = means[label].loc[:w]
+            line.set_data(m.index, m.to_numpy())
+        title.set_text(f"Week {w}: trust on the map (top) and over time (bottom)")
+        return [*images, *lines, title]
+
+    anim = FuncAnimation(fig, draw, frames=len(weeks), blit=False)
+    anim.save(path, writer=PillowWriter(fps=6), dpi=60)
+    plt.close(fig)
+
+
+def study(cfg: DictConfig) -> Path:
+    s = cfg.study
+    labels = list(s.arms)
+    if len(labels) != 3:
+        raise ConfigError(f"study.arms must name three arms (none, quarterly, monthly), got {len(labels)}")
+    on_cfgs = check_arms(cfg, [f"scenario={s.scenario} {s.arms[k]} {s.staff_on}" for k in labels])
+    off_cfgs = check_arms(cfg, [f"scenario={s.scenario} {s.arms[k]} {s.staff_off}" for k in labels])
+    out = output_dir(cfg)
+    horizon = cfg.horizon_weeks
+    map_weeks = sorted(set(range(0, horizon + 1, s.gif_every_weeks)) | {horizon})
+    on = {label: sim.run(c, progress=True, map_weeks=map_weeks) for label, c in zip(labels, on_cfgs)}
+    off = {label: sim.run(c, progress=True) for label, c in zip(labels, off_cfgs)}
+    projector_figure(on, off, labels, out / "feedback_matters.png", horizon)
+    maps_figure(on, labels, out / "maps_horizon.png", horizon)
+    animation(on, labels, out / "feedback_matters.gif", horizon, s.gif_every_weeks)
+
+    rows = []
+    for staff, group in (("with staff feedback", on), ("without staff feedback", off)):
+        for label in labels:
+            t = group[label].trajectories
+            for year in (1, 2, 3):
+                w = min(52 * year, horizon)
+                for m in PANELS:
+                    rows.append(
+                        {
+                            "staff": staff,
+                            "arm": label,
+                            "week": w,
+                            "metric": m,
+                            "mean_level": t[t.week == w][m].mean(),
+                            "change": changes(group[label], m, w).mean(),
+                        }
+                    )
+    import pandas as pd
+
+    table = pd.DataFrame(rows).drop_duplicates(["staff", "arm", "week", "metric"])
+    table.to_csv(out / "levels.csv", index=False)
+    none, quarterly, monthly = labels
+    lines = [
+        "# Why feedback matters (återkoppling)",
+        "",
+        f"Scenario `{s.scenario}` on area `{cfg.area}`: the same promise work (hours, actions, partners) in every "
+        f"arm; only the feedback to residents differs ({', '.join(f'{k}: `{v}`' for k, v in s.arms.items())}), "
+        f"with and without feedback to staff. {cfg.replications} paired replications, {horizon} weeks.",
+        "",
+        f"## What happens to trust (förtroende) by week {horizon}",
+        "",
+    ]
+    for label in labels:
+        c = changes(on[label], "trust_mean", horizon)
+        lines.append(
+            f"- {label}: trust {fmt_pp(c.mean())} (90% band {fmt_pp(np.quantile(c, 0.05))} to "
+            f"{fmt_pp(np.quantile(c, 0.95))}); delaktighet "
+            f"{fmt_pp(changes(on[label], 'delaktighet_mean', horizon).mean())}"
+        )
+    for label in (quarterly, monthly):
+        for m, word in (("trust_mean", "trust"), ("delaktighet_mean", "delaktighet")):
+            d = paired_difference(changes(on[label], m, horizon), changes(on[none], m, horizon))
+            lines.append(
+                f"- {label} minus {none.lower()}, {word}: {fmt_pp(d['difference'])} "
+                f"(95% interval {fmt_pp(d['ci_low'])} to {fmt_pp(d['ci_high'])}), higher in "
+                f"{100 * d['p_beats']:.0f}% of replications"
+            )
+    share_kept = changes(on[none], "trust_mean", horizon).mean() / max(
+        changes(on[quarterly], "trust_mean", horizon).mean(), 1e-12
+    )
+    lines += [
+        "",
+        f"Without feedback the same work keeps only {100 * share_kept:.0f}% of the trust gain that quarterly "
+        "feedback brings: residents who do not know about the promise give the police little credit for what "
+        "they see.",
+        "",
+    ]
+    d = paired_difference(changes(on[quarterly], "trust_mean", horizon), changes(off[quarterly], "trust_mean", horizon))
+    lines += [
+        f"Feedback to staff (quarterly citizens' feedback) adds {fmt_pp(d['difference'])} trust "
+        f"(95% interval {fmt_pp(d['ci_low'])} to {fmt_pp(d['ci_high'])}) through officers' attitude and hours.",
+        "",
+        "Files: feedback_matters.png (for the projector), feedback_matters.gif, maps_horizon.png, levels.csv, "
+        "config.yaml.",
+    ]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    return main_wrapper("feedback_demo", study, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
