@@ -35,6 +35,7 @@ def study(cfg: DictConfig) -> Path:
     if len(arms) < 2:
         raise ConfigError(f"study.arms needs at least two arms, got {len(arms)}")
     configs = check_arms(cfg, arms)
+    arms = [a if arms.count(a) == 1 else f"{a} #{arms[: i + 1].count(a)}" for i, a in enumerate(arms)]  # unique labels
     out = output_dir(cfg)
     results = run_arms(configs, arms)
     week = cfg.horizon_weeks

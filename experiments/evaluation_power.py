@@ -1,0 +1,161 @@
+"""Would an evaluation notice? Power of the before/after survey an evaluator would run.
+
+    python -m experiments.evaluation_power [survey.response_rate is set in the scenario/area config]
+
+For each scenario the model's virtual survey (a random sample of invited residents, a response
+rate, measurement noise) is taken at week 0 and after one, two and three years, several times
+per replication. Each before/after pair is tested with Welch's t-test; power is the share of
+pairs significant at alpha (two-sided). Writes power.csv, power_curves.png and report.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+from scipy import stats
+
+import sim
+from experiments.studies import check_arms, fmt_pp, main_wrapper, output_dir
+
+OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
+
+
+def welch_p(m1, s1, n1, m2, s2, n2) -> np.ndarray:
+    """Two-sided p-values of Welch's t-test from summary statistics (arrays)."""
+    v1, v2 = s1**2 / n1, s2**2 / n2
+    t = (m2 - m1) / np.sqrt(v1 + v2)
+    df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+    return 2 * stats.t.sf(np.abs(t), df)
+
+
+def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Power by sample size, year and outcome, from the survey waves of all replications."""
+    before = surveys[surveys.week == 0].set_index(["replication", "sample_size", "draw"])
+    rows = []
+    for week in sorted(w for w in surveys.week.unique() if w > 0):
+        after = surveys[surveys.week == week].set_index(["replication", "sample_size", "draw"])
+        a, b = after.align(before, join="inner")
+        for name in OUTCOMES:
+            p = welch_p(
+                b[f"{name}_mean"], b[f"{name}_sd"], b.respondents, a[f"{name}_mean"], a[f"{name}_sd"], a.respondents
+            )
+            df = pd.DataFrame(
+                {
+                    "sample_size": a.index.get_level_values("sample_size"),
+                    "significant": p < alpha,
+                    "measured_change": a[f"{name}_mean"].to_numpy() - b[f"{name}_mean"].to_numpy(),
+                }
+            )
+            g = (
+                df.groupby("sample_size")
+                .agg(
+                    power=("significant", "mean"),
+                    measured_change=("measured_change", "mean"),
+                    surveys=("significant", "size"),
+                )
+                .reset_index()
+            )
+            rows.append(g.assign(week=week, year=week // 52, outcome=name))
+    return pd.concat(rows, ignore_index=True)
+
+
+def study(cfg: DictConfig) -> Path:
+    s = cfg.study
+    arms = list(s.arms)
+    configs = check_arms(cfg, [f"scenario={a}" for a in arms])
+    out = output_dir(cfg)
+    weeks = [0] + [52 * y for y in (1, 2, 3) if 52 * y <= cfg.horizon_weeks]
+    tables, truths = [], []
+    for arm, c in zip(arms, configs):
+        res = sim.run(c, progress=True, survey_weeks=weeks, survey_sizes=list(s.sample_sizes), survey_draws=s.draws)
+        tables.append(power_table(res.surveys, s.alpha).assign(arm=arm, response_rate=c.survey.response_rate))
+        t = res.trajectories
+        for w in weeks[1:]:
+            for name in OUTCOMES:
+                col = f"{name}_mean"
+                truths.append(
+                    {
+                        "arm": arm,
+                        "week": w,
+                        "outcome": name,
+                        "true_change": (t[t.week == w][col].to_numpy() - t[t.week == 0][col].to_numpy()).mean(),
+                    }
+                )
+    power = pd.concat(tables, ignore_index=True).merge(pd.DataFrame(truths), on=["arm", "week", "outcome"])
+    power.to_csv(out / "power.csv", index=False)
+
+    fig, axes = plt.subplots(
+        len(OUTCOMES),
+        len(arms),
+        figsize=(5 * len(arms), 3.6 * len(OUTCOMES)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, name in enumerate(OUTCOMES):
+        for j, arm in enumerate(arms):
+            ax = axes[i, j]
+            for year, d in power[(power.outcome == name) & (power.arm == arm)].groupby("year"):
+                ax.plot(d.sample_size, d.power, marker="o", lw=2, label=f"after {year} year{'s' if year > 1 else ''}")
+            ax.axhline(0.8, color="grey", ls=":", lw=1)
+            ax.axhline(s.alpha, color="grey", ls="--", lw=1)
+            ax.set_xscale("log")
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{arm}: {OUTCOMES[name]}", fontsize=10)
+            if i == len(OUTCOMES) - 1:
+                ax.set_xlabel("residents invited to the survey")
+            if j == 0:
+                ax.set_ylabel("chance the survey detects it")
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Would a before/after survey notice? (alpha {s.alpha}; dotted: 80% power; dashed: false-alarm rate)")
+    fig.savefig(out / "power_curves.png", dpi=100)
+    plt.close(fig)
+
+    rr = configs[0].survey.response_rate
+    lines = [
+        "# Would an evaluation notice? (Brå's fifth recommendation)",
+        "",
+        f"A before/after survey on area `{cfg.area}`: residents invited at random, {100 * rr:.0f}% answer, each answer "
+        f"with measurement error (sd {configs[0].survey.noise}). Before = week 0; after = one, two and three years. "
+        f"Welch's t-test at alpha {s.alpha}, two-sided; {cfg.replications} replications x {s.draws} surveys per size.",
+        "",
+    ]
+    for arm in arms:
+        lines += [f"## {arm}", ""]
+        for name in OUTCOMES:
+            d = power[(power.arm == arm) & (power.outcome == name)]
+            y2 = d[d.year == min(2, d.year.max())]
+            enough = y2[y2.power >= 0.8]
+            need = (
+                f"{int(enough.sample_size.min())} invited are enough for 80% power after {int(y2.year.iloc[0])} years"
+                if len(enough)
+                else f"even {int(y2.sample_size.max())} invited give only "
+                f"{100 * y2.power.max():.0f}% power after {int(y2.year.iloc[0])} years"
+            )
+            lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
+        lines.append("")
+    null = power[power.arm == "no_promise"]
+    if len(null):
+        lines.append(
+            f"With no promise at all the survey 'detects' a change in {100 * null.power.mean():.1f}% of tries "
+            f"— the false-alarm rate, close to alpha = {s.alpha} as it should be."
+        )
+    lines += ["", "Files: power_curves.png, power.csv, config.yaml."]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    return main_wrapper("evaluation_power", study, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
