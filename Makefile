@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS  ?=
 
-.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity clean setup
+.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity app clean setup
 
 run: $(STAMP)                 ## run the default scenario on the default area
 	$(PY) -m sim $(ARGS)
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 	  "$$PYTHON_BIN" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
+	scripts/offline-assets $(VENV)
 	touch $(STAMP)
 
 clean:
@@ -42,3 +43,7 @@ sweep-benchmark: $(STAMP)     ## sweep throughput serial vs all cores, engine ov
 
 sensitivity: $(STAMP)         ## the Sobol study over fifteen levers (ARGS="method=morris n=64" to screen)
 	$(PY) -m experiments.sensitivity $(ARGS)
+
+app: $(STAMP)                 ## the trainer's live app on http://127.0.0.1:8765
+	@echo "Starting the app at http://127.0.0.1:8765 (Ctrl-C stops it)"
+	$(VENV)/bin/solara run sim/app.py --host 127.0.0.1 --port 8765 --production --no-open
