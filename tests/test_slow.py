@@ -1,0 +1,38 @@
+"""Slow studies, outside the default suite: `make test-slow` (pytest -m slow)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+
+from .conftest import cfg, change
+
+pytestmark = pytest.mark.slow
+
+
+def test_morris_screening_of_the_fifteen_levers(tmp_path):
+    """The full lever study, screened with Morris on all cores: levers with no path to trust in the
+    observed regime (outreach, the citizens' weight) come last; effort and hours lead."""
+    p = subprocess.run([sys.executable, "-m", "experiments.sensitivity", "method=morris", "n=16",
+                        "noise_points=4", "noise_replications=3", f"output_dir={tmp_path}"],
+                       capture_output=True, text=True, timeout=3000)
+    assert p.returncode == 0, p.stderr[-2000:]
+    m = pd.read_csv(tmp_path / "indices.csv")
+    trust = m[m.output == "trust_mean_change"].set_index("lever")
+    assert trust.loc["promise.outreach", "rank"] >= 12 and trust.loc["promise.citizen_weight", "rank"] >= 12
+    assert min(trust.loc["police.effort", "rank"], trust.loc["police.planned_hours_per_week", "rank"]) <= 3
+
+
+def test_patterns_hold_at_fifty_replications_and_in_other_areas():
+    """Pattern 1 and 2 on every area preset, 50 paired replications each."""
+    for area in ("default", "vulnerable_district", "suburb", "small_town"):
+        obs = sim.run(cfg(f"area={area}", "scenario=observed_2018", "replications=50", "horizon_weeks=104"))
+        full = sim.run(cfg(f"area={area}", "scenario=full_implementation", "replications=50", "horizon_weeks=104"))
+        for col in ("trust_mean", "delaktighet_mean", "trygghet_mean"):
+            assert abs(change(obs.trajectories, col, 104).mean()) <= 0.03, (area, col)
+        d = change(full.trajectories, "trust_mean", 104) - change(obs.trajectories, "trust_mean", 104)
+        assert d.mean() > 0.02 and np.mean(d > 0) >= 0.95, area
