@@ -12,7 +12,7 @@ run: $(STAMP)                 ## run the default scenario on the default area
 	$(PY) -m sim $(ARGS)
 
 test: $(STAMP)                ## lint, check the docs table, run the whole test suite
-	$(VENV)/bin/ruff check sim tests experiments
+	$(VENV)/bin/ruff check sim tests experiments scripts
 	$(PY) -m pytest
 
 test-slow: $(STAMP)           ## the slow studies left out of the default suite
@@ -24,7 +24,7 @@ docs: $(STAMP)                ## regenerate the parameter table in docs/model.md
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@PYTHON_BIN="$$(scripts/find-python)" || exit 1; \
+	@PYTHON_BIN="$$(PYTHON="$(PYTHON)" scripts/find-python)" || exit 1; \
 	  echo "Building $(VENV) with $$PYTHON_BIN"; \
 	  "$$PYTHON_BIN" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -16,25 +16,10 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from .api import RunResult  # noqa: E402
+from .model import METRICS  # noqa: E402
 from .params import Config  # noqa: E402
 
-TRAJECTORY_COLUMNS = [
-    "replication",
-    "week",
-    "trust_mean",
-    "trust_high_share",
-    "delaktighet_mean",
-    "participation_rate",
-    "trygghet_mean",
-    "unsafe_share",
-    "awareness_share",
-    "problem_severity",
-    "recorded_crime",
-    "hours_planned",
-    "hours_delivered",
-    "delivery_ratio",
-    "officer_attitude_mean",
-]
+TRAJECTORY_COLUMNS = ["replication", "week", *METRICS]  # week 0 is the state before the first step
 PLOTTED = {
     "trust_mean": "Trust in the police (förtroende)",
     "delaktighet_mean": "Delaktighet (police listen and act)",

@@ -213,7 +213,7 @@ def _dask(batches, base, keep, workers, scheduler) -> Iterator[list[dict]]:
         client = Client(scheduler)
     else:
         cluster = LocalCluster(
-            n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     try:

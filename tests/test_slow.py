@@ -17,9 +17,21 @@ pytestmark = pytest.mark.slow
 def test_morris_screening_of_the_fifteen_levers(tmp_path):
     """The full lever study, screened with Morris on all cores: levers with no path to trust in the
     observed regime (outreach, the citizens' weight) come last; effort and hours lead."""
-    p = subprocess.run([sys.executable, "-m", "experiments.sensitivity", "method=morris", "n=16",
-                        "noise_points=4", "noise_replications=3", f"output_dir={tmp_path}"],
-                       capture_output=True, text=True, timeout=3000)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.sensitivity",
+            "method=morris",
+            "n=16",
+            "noise_points=4",
+            "noise_replications=3",
+            f"output_dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     assert p.returncode == 0, p.stderr[-2000:]
     m = pd.read_csv(tmp_path / "indices.csv")
     trust = m[m.output == "trust_mean_change"].set_index("lever")
