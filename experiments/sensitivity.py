@@ -120,14 +120,15 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
     plt.close(fig)
 
 
-def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_levers) -> str:
+def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_levers, reused=0) -> str:
     method = cfg.method
     key = "ST" if method == "sobol" else "mu_star"
     lines = [
         f"# Which levers matter? Study `{cfg.study.name}`, {method}, n = {cfg.n}",
         "",
-        f"{n_levers} levers varied around `{' '.join(cfg.study.base)}`; {runs} model runs in {wall:.0f} s "
-        f"({runs / max(wall, 1e-9):.1f} runs/s, executor `{cfg.executor}`). Outcomes are changes from the start "
+        f"{n_levers} levers varied around `{' '.join(cfg.study.base)}`; {runs} model runs, of which "
+        f"{runs - reused} computed in this session in {wall:.0f} s ({(runs - reused) / max(wall, 1e-9):.1f} runs/s, "
+        f"executor `{cfg.executor}`) and {reused} found in the store. Outcomes are changes from the start "
         "(week 0). "
         + (
             "Total index ST: the share of output variance a lever accounts for, alone and with others; S1: alone."
@@ -210,6 +211,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     store = SweepStore(out / "sweep")
+    reused = len(store.done() & {sp.run_id for sp in all_specs})
     t0 = time.perf_counter()
     results = run_sweep(
         all_specs,
@@ -264,7 +266,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     plot_indices(indices, cfg.method, out / "indices.png")
     plot_over_time(over_time, cfg.method, out / "over_time.png")
     plot_convergence(conv, cfg.method, out / "convergence.png")
-    text = report(cfg, indices, verdicts, over_time, noise, failures, len(all_specs), wall, len(space.names))
+    text = report(cfg, indices, verdicts, over_time, noise, failures, len(all_specs), wall, len(space.names), reused)
     (out / "report.md").write_text(text)
     print(text)
     print(f"Wrote {out} ({key} ranking in ranking.csv)")
