@@ -10,7 +10,6 @@ are stored under sweep/ as they finish; running the same command again resumes.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -276,8 +275,6 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
 def main(argv: list[str]) -> int:
     try:
         cfg = load_settings(argv)
-        if math.isnan(float(cfg.n)):
-            raise ConfigError("n is not a number")
         OmegaConf.resolve(cfg)
         make_space(OmegaConf.to_container(cfg.study.vary), OmegaConf.to_container(cfg.study.fixed))
         sim.load_config(list(cfg.study.base))

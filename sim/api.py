@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from .model import METRICS, PromiseModel
 from .params import Config, ConfigError, register, validate
@@ -244,7 +244,3 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
         time.perf_counter() - start,
         t["maps"],
     )
-
-
-def as_dictconfig(cfg: Config) -> DictConfig:
-    return OmegaConf.structured(cfg)

@@ -62,6 +62,7 @@ class TrainerModel(PromiseModel):
         seed: int = 2018,
         residents: int = 5000,
     ) -> None:
+        seed = int(seed)  # the Seed box hands over text
         self.settings = dict(
             area_preset=area_preset,
             scenario_preset=scenario_preset,
