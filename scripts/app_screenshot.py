@@ -51,7 +51,12 @@ def main(out: str = "docs/app.png") -> int:
             page.wait_for_selector("h3:has-text('Week 0 —')", timeout=60_000)
             for week, compare in ((26, True), (78, False)):
                 page.get_by_role("button", name="▶").click()
-                page.wait_for_selector(f"h3:has-text('Week {week} —')", timeout=300_000)
+                page.wait_for_function(  # playing may skip a displayed week: wait for at least this one
+                    "w => { const h = document.querySelector('h3');"
+                    " return h && parseInt(h.textContent.split(' ')[1]) >= w; }",
+                    arg=week,
+                    timeout=300_000,
+                )
                 page.get_by_role("button", name="❚❚").click()
                 page.wait_for_timeout(1500)
                 if compare:

@@ -198,59 +198,74 @@ def AreaMap(model: TrainerModel):
         )
         return fig
 
-    fig = solara.use_memo(figure, dependencies=[id(model), week, field, twin is not None])
-    solara.FigureMatplotlib(fig, format="png")
+    keys = [model, week, field, twin is not None]
+    fig = solara.use_memo(figure, dependencies=keys)
+    solara.FigureMatplotlib(fig, dependencies=keys, format="png")  # encoded only when it changed
+
+
+PANELS = [
+    ("trust_mean", "Trust (förtroende)"),
+    ("delaktighet_mean", "Delaktighet"),
+    ("trygghet_mean", "Trygghet"),
+    ("participation_rate", "Dialogue participation"),
+]
+
+
+def update_lines(fig: Figure, lines: list, frames: list) -> None:
+    """Point the figure's existing lines at new data and rescale: cheaper than building the figure again."""
+    for line, (df, col) in zip(lines, frames):
+        line.set_data(df.index, df[col])
+    for ax in fig.axes:
+        ax.relim()
+        ax.autoscale_view()
 
 
 @solara.component
 def OutcomePlots(model: TrainerModel):
     update_counter.get()
 
-    def figure():
-        df = model.datacollector.get_model_vars_dataframe()
-        tw = model.twin.datacollector.get_model_vars_dataframe() if model.twin else None
+    def make():
         fig = Figure(figsize=(10, 6), dpi=DPI)  # manual layout: constrained layout doubles the drawing time
         axes = fig.subplots(2, 2)
         fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.09, hspace=0.45, wspace=0.2)
-        panels = [
-            ("trust_mean", "Trust (förtroende)"),
-            ("delaktighet_mean", "Delaktighet"),
-            ("trygghet_mean", "Trygghet"),
-            ("participation_rate", "Dialogue participation"),
-        ]
-        for ax, (col, title) in zip(axes.flat, panels):
-            ax.plot(df.index, df[col], lw=2.5, label=f"{model.settings['feedback']} feedback")
-            if tw is not None:
-                ax.plot(tw.index, tw[col], lw=2.5, ls="--", label=model.twin_label)
+        lines = []
+        for ax, (_, title) in zip(axes.flat, PANELS):
+            lines.append(ax.plot([], [], lw=2.5, label=f"{model.settings['feedback']} feedback")[0])
+            if model.twin is not None:
+                lines.append(ax.plot([], [], lw=2.5, ls="--", label=model.twin_label)[0])
             ax.set_title(title)
             ax.set_xlabel("week")
             ax.grid(alpha=0.3)
         axes[0, 0].legend(fontsize=9)
-        return fig
+        return fig, lines
 
-    fig = solara.use_memo(figure, dependencies=[id(model), model.week, model.twin is not None])
-    solara.FigureMatplotlib(fig, format="png")
+    fig, lines = solara.use_memo(make, dependencies=[model, model.twin is not None])
+    df = model.datacollector.get_model_vars_dataframe()
+    tw = model.twin.datacollector.get_model_vars_dataframe() if model.twin else None
+    frames = [(d, col) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
+    update_lines(fig, lines, frames)
+    solara.FigureMatplotlib(fig, dependencies=[model, model.week, tw is not None], format="png")
 
 
 @solara.component
 def HoursPlot(model: TrainerModel):
     update_counter.get()
 
-    def figure():
-        df = model.datacollector.get_model_vars_dataframe()
+    def make():
         fig = Figure(figsize=(10, 2.8), dpi=DPI)
         ax = fig.subplots()
         fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.2)
-        ax.plot(df.index, df.hours_planned, lw=2, label="planned")
-        ax.plot(df.index, df.hours_delivered, lw=2, label="delivered")
+        lines = [ax.plot([], [], lw=2, label="planned")[0], ax.plot([], [], lw=2, label="delivered")[0]]
         ax.set_title("Officer hours a week for the promise: planned against delivered")
         ax.set_xlabel("week")
         ax.legend()
         ax.grid(alpha=0.3)
-        return fig
+        return fig, lines
 
-    fig = solara.use_memo(figure, dependencies=[id(model), model.week])
-    solara.FigureMatplotlib(fig, format="png")
+    fig, lines = solara.use_memo(make, dependencies=[model])
+    df = model.datacollector.get_model_vars_dataframe()
+    update_lines(fig, lines, [(df, "hours_planned"), (df, "hours_delivered")])
+    solara.FigureMatplotlib(fig, dependencies=[model, model.week], format="png")
 
 
 model_params = {
