@@ -24,7 +24,6 @@ from omegaconf import DictConfig
 import sim
 from experiments.studies import arm_overrides, fmt_pp, main_wrapper, output_dir
 from sim.api import run_replication
-from sim.space import make_space
 from sim.sweep import SweepStore, outcomes, plan, run_seed, run_sweep
 
 GAINS = {"trust_mean": "trust", "delaktighet_mean": "delaktighet", "trygghet_mean": "trygghet"}
@@ -87,7 +86,6 @@ def heatmaps(table: pd.DataFrame, value: str, path: Path, title: str, fmt: str =
 def study(cfg: DictConfig) -> Path:
     s = cfg.study
     grid = {k: list(v) for k, v in s.grid.items()}
-    make_space({k: [min(v), max(v)] if min(v) < max(v) else None for k, v in grid.items()})  # names and bounds
     base = sim.load_config(arm_overrides(cfg, [f"scenario={s.scenario}"]))
     points = grid_points(grid)
     for row in points.to_dict("records"):  # every grid point must be valid before anything runs

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 from omegaconf import DictConfig
 
@@ -157,8 +158,6 @@ def study(cfg: DictConfig) -> Path:
                             "change": changes(group[label], m, w).mean(),
                         }
                     )
-    import pandas as pd
-
     table = pd.DataFrame(rows).drop_duplicates(["staff", "arm", "week", "metric"])
     table.to_csv(out / "levels.csv", index=False)
     none, quarterly, monthly = labels

@@ -20,6 +20,7 @@ import pandas as pd
 
 import sim
 from sim.api import run_replication
+from sim.space import apply_params
 from sim.sweep import SweepStore, plan, run_seed, run_sweep
 
 OUT = Path(__file__).resolve().parent.parent / "results" / "benchmark"
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     for spec in plan("bench-direct", points, 1, seed=1):
-        run_replication(sim.space.apply_params(base, dict(spec.params)), run_seed(1, 0), 0)
+        run_replication(apply_params(base, dict(spec.params)), run_seed(1, 0), 0)
     direct = time.perf_counter() - t0
 
     rows = [{"how": "direct loop (no engine)", "workers": 1, "seconds": direct}]

@@ -118,9 +118,10 @@ class Residents:
     def trygghet(self) -> np.ndarray:
         return self.trygghet0 + self.d_trygghet
 
-    def most_concerning(self, problem_weights: np.ndarray) -> np.ndarray:
-        """The problem each resident is most concerned about: the one it sees most of."""
-        return np.argmax(self.kernel * problem_weights.astype(np.float32), axis=1)
+    def most_concerning(self, problem_weights: np.ndarray, who: np.ndarray | None = None) -> np.ndarray:
+        """The problem each resident (or each of ``who``) is most concerned about: the one it sees most of."""
+        kernel = self.kernel if who is None else self.kernel[who]
+        return np.argmax(kernel * problem_weights.astype(np.float32), axis=1)
 
     # events ---------------------------------------------------------------------------------
     def dialogue(self, rng: np.random.Generator, outreach: float, problem_weights: np.ndarray) -> np.ndarray:
@@ -128,7 +129,7 @@ class Residents:
         p = participation_probability(self.trust, self.delaktighet, outreach, self.b)
         self.participated = rng.random(self.n) < p
         who = np.flatnonzero(self.participated)
-        self.concern[who] = self.most_concerning(problem_weights)[who]
+        self.concern[who] = self.most_concerning(problem_weights, who)
         self.aware[who] = True
         self.d_delaktighet[who] += self.b.participation_bonus
         self._clip()

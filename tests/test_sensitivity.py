@@ -76,15 +76,8 @@ def run_sensitivity(*args):
 
 
 def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
-    p = run_sensitivity(
-        "method=sobol",
-        "n=32",
-        "executor=serial",
-        "noise_points=4",
-        "noise_replications=3",
-        "bootstrap=200",
-        f"output_dir={tmp_path}",
-    )
+    args = ("method=sobol", "n=32", "executor=serial", "noise_points=4", "noise_replications=3", "bootstrap=200")
+    p = run_sensitivity(*args, f"output_dir={tmp_path}")
     assert p.returncode == 0, p.stderr[-2000:]
     indices = pd.read_csv(tmp_path / "indices.csv")
     for name in (
@@ -106,15 +99,7 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "most leverage" in report and "partners.reliability" in report
     # running again resumes: nothing left to compute, same indices
-    again = run_sensitivity(
-        "method=sobol",
-        "n=32",
-        "executor=serial",
-        "noise_points=4",
-        "noise_replications=3",
-        "bootstrap=200",
-        f"output_dir={tmp_path}",
-    )
+    again = run_sensitivity(*args, f"output_dir={tmp_path}")
     assert again.returncode == 0
     pd.testing.assert_frame_equal(indices, pd.read_csv(tmp_path / "indices.csv"))
 
