@@ -3,9 +3,10 @@
 This is the readable, per-agent statement of the rules in ``sim/residents.py`` (and the
 resident side of ``sim/feedback.py`` and ``sim/social.py``), and the baseline a Mesa user
 would otherwise write. It is kept beside the benchmark and the docking test, not in the model
-package. Its code is written independently of the array version (scalar arithmetic, its own
-random draws from the model's Python generator), so the docking test
-(``tests/test_docking.py``) fails when a rule is changed in one and not the other.
+package. Its code is written independently of the array version (scalar arithmetic, one agent
+at a time), drawing from the same per-process random streams (sim/streams.py), each agent
+taking its own number in turn, so the docking test (``tests/test_docking.py``) fails when a
+rule is changed in one and not the other.
 
 ``ReferenceModel`` is ``PromiseModel`` with these agents standing in for the resident arrays;
 everything else (officers, problems, promise cycle) is shared.
@@ -82,7 +83,7 @@ class ResidentAgent(mesa.Agent):
         self.concern = seen.index(max(seen))
 
     # events
-    def take_part_in_dialogue(self, outreach: float, weights: list[float], b) -> None:
+    def take_part_in_dialogue(self, u: float, outreach: float, weights: list[float], b) -> None:
         """Rule: take part with chance outreach x (base + a x delaktighet + b x trust); if so, name a concern,
         learn of the promise, gain a little delaktighet."""
         p = _clamp(
@@ -95,43 +96,49 @@ class ResidentAgent(mesa.Agent):
             0.0,
             1.0,
         )
-        self.participated = self.random.random() < p
+        self.participated = u < p
         if self.participated:
             self.pick_concern(weights)
             self.aware = True
             self.d_delaktighet += b.participation_bonus
             self.clip()
 
-    def meet_officer(self, bad: bool, b) -> None:
+    def meet_officer(self, bad: bool, told: bool, b) -> None:
         """Rule: a good contact adds good_contact to trust; a bad one takes bad_contact_ratio times as much."""
         self.d_trust += -b.bad_contact_ratio * b.good_contact if bad else b.good_contact
-        if self.random.random() < b.contact_awareness:
+        if told:
             self.aware = True
         self.clip()
 
     def hear_feedback(
-        self, reach: float, delivered: float, expected: float, promised: list[bool], b, week: int
+        self, u: float, reach: float, delivered: float, expected: float, promised: list[bool], b, week: int
     ) -> bool:
         """Rule: if reached, learn of the promise and judge delivered against expected (shortfalls weigh more);
-        a resident who heard a round recently responds less (habituation)."""
-        if not self.random.random() < reach:
+        a resident who heard a round recently responds less (habituation), and one whose own concern was
+        not promised less again (relevance)."""
+        if not u < reach:
             return False
         gap = delivered - expected
         if gap < 0:
             gap *= b.broken_promise_ratio
-        scale = 1.0 - math.exp(-(week - self.last_heard) / b.feedback_novelty_weeks)
+        scale = 1.0
+        if b.feedback_novelty_weeks > 0:
+            scale = 1.0 - math.exp(-(week - self.last_heard) / b.feedback_novelty_weeks)
+        own = promised[self.concern]
+        if not own:
+            scale *= b.feedback_relevance
         self.last_heard = week
         self.aware = True
         self.d_trust += scale * b.feedback_trust * gap
         self.d_delaktighet += scale * (b.feedback_delaktighet * gap + b.feedback_information)
-        if self.participated and promised[self.concern]:
+        if self.participated and own:
             self.d_delaktighet += scale * b.heard_bonus * delivered
         self.clip()
         return True
 
     # the week, in synchronous phases (everyone reads last phase's values of their ties)
     def see(self, severity_seen: list[float], work_seen: list[float], improvement_seen: list[float], b) -> None:
-        """Phase 1: credit visible work; trygghet moves toward what the resident is exposed to."""
+        """Phase 1: credit visible work and improvement; trygghet moves toward what the resident is exposed to."""
         exposure = sum(k * s for k, s in zip(self.kernel_row, severity_seen))
         presence = sum(k * w for k, w in zip(self.kernel_row, work_seen))
         improvement = sum(k * v for k, v in zip(self.kernel_row, improvement_seen))
@@ -160,21 +167,21 @@ class ResidentAgent(mesa.Agent):
             self.d_trygghet + w * (ms - self.d_trygghet),
         )
 
-    def remember(self, b) -> None:
+    def remember(self, u_forget: float, b) -> None:
         """Phase 3: apply word of mouth; trust and delaktighet changes fade; the promise may be forgotten."""
         t, d, s = self._next
         self.d_trust = t * (1 - 1 / b.trust_memory_weeks)
         self.d_delaktighet = d * (1 - 1 / b.delaktighet_memory_weeks)
         self.d_trygghet = s
-        if self.aware and self.random.random() < 1 / b.awareness_memory_weeks:
+        if self.aware and u_forget < 1 / b.awareness_memory_weeks:
             self.aware = False
 
-    def hear_of_it_from_ties(self, b) -> None:
+    def hear_of_it_from_ties(self, u_hear: float, b) -> None:
         """Phase 4: an unaware resident learns of the promise with chance rate x share of aware ties."""
         self._hears = False
         if not self.aware and self.ties and b.word_of_mouth_awareness > 0:
             share = sum(t.aware for t in self.ties) / len(self.ties)
-            self._hears = self.random.random() < b.word_of_mouth_awareness * share
+            self._hears = u_hear < b.word_of_mouth_awareness * share
 
     def settle(self) -> None:
         """Phase 5: apply what was heard; keep levels in range."""
@@ -199,15 +206,18 @@ class AgentResidents:
     ) -> None:
         self.b = behaviour
         self.n = area.residents
-        rnd = model.random
+        self.streams = model.streams
         conc = area.heterogeneity
+        baseline_streams = {k: model.streams.week(k, 0) for k in ("trust0", "delaktighet0", "trygghet0")}
 
-        def beta(mean: float) -> float:
+        def beta(stream: str, mean: float) -> float:
             m = _clamp(mean, 0.02, 0.98)
-            return rnd.betavariate(m * conc, (1 - m) * conc)
+            return float(baseline_streams[stream].beta(m * conc, (1 - m) * conc))
 
         mean_exposure = float(np.mean(exposure0))
         self.agents: list[ResidentAgent] = []
+        trust0 = [beta("trust0", area.baseline_trust) for _ in range(self.n)]
+        delaktighet0 = [beta("delaktighet0", area.baseline_delaktighet) for _ in range(self.n)]
         for i in range(self.n):
             local_trygghet = area.baseline_trygghet - behaviour.exposure_trygghet * (
                 float(exposure0[i]) - mean_exposure
@@ -219,9 +229,9 @@ class AgentResidents:
                     int(layout.hood[i]),
                     [float(k) for k in layout.kernel[i]],
                     float(exposure0[i]),
-                    beta(area.baseline_trust),
-                    beta(area.baseline_delaktighet),
-                    beta(local_trygghet),
+                    trust0[i],
+                    delaktighet0[i],
+                    beta("trygghet0", local_trygghet),
                 )
             )
         for agent, row in zip(self.agents, ties):
@@ -250,7 +260,9 @@ class AgentResidents:
         return np.array([a.participated for a in self.agents])
 
     def dialogue(self, rng, outreach: float, problem_weights: np.ndarray) -> np.ndarray:
-        self.set.do("take_part_in_dialogue", outreach, [float(w) for w in problem_weights], self.b)
+        weights = [float(w) for w in problem_weights]
+        for agent, u in zip(self.agents, rng.random(self.n)):
+            agent.take_part_in_dialogue(float(u), outreach, weights, self.b)
         return self.participated
 
     def citizens_picture(self, problems: int) -> np.ndarray:
@@ -262,31 +274,45 @@ class AgentResidents:
         return np.array(counts) / total if total else np.full(problems, 1.0 / problems)
 
     def hear_of_promise(self, rng, share: float) -> None:
-        for a in self.agents:
-            if a.random.random() < share:
+        for a, u in zip(self.agents, rng.random(self.n)):
+            if u < share:
                 a.aware = True
 
-    def contacts(self, rng, who: np.ndarray, bad: np.ndarray) -> None:
-        for i, is_bad in zip(who, bad):
-            self.agents[int(i)].meet_officer(bool(is_bad), self.b)
+    def contacts(self, who: np.ndarray, bad: np.ndarray, told: np.ndarray) -> None:
+        for i, is_bad, is_told in zip(who, bad, told):
+            self.agents[int(i)].meet_officer(bool(is_bad), bool(is_told), self.b)
 
     def feedback(
         self, rng, reach: float, delivered: float, expected: float, promised: np.ndarray, week: int = 0
-    ) -> int:
+    ) -> dict[str, float]:
         promised_list = [bool(p) for p in promised]
-        return sum(a.hear_feedback(reach, delivered, expected, promised_list, self.b, week) for a in self.agents)
+        us = rng.random(self.n)
+        reached = sum(
+            a.hear_feedback(float(u), reach, delivered, expected, promised_list, self.b, week)
+            for a, u in zip(self.agents, us)
+        )
+        return {
+            "reached": float(reached),
+            "delivered": float(delivered),
+            "trust_change": 0.0,
+            "delaktighet_change": 0.0,
+        }
 
     def week(self, rng, exposure: np.ndarray, presence: np.ndarray, improvement: np.ndarray) -> None:
         # The array model hands per-resident sums; each agent recomputes its own from the problems instead.
         model = self.agents[0].model
         pr = model.problems
+        need = model.cfg.promise.action_hours_per_week
         severity_seen = [float(s * v) for s, v in zip(pr.severity, pr.visibility)]
-        work_seen = [float(w / model.cfg.promise.action_hours_per_week) for w in model.work]
-        improvement_seen = [float(v * (b0 - s) / b0) for v, b0, s in zip(pr.visibility, pr.baseline, pr.severity)]
+        work_seen = [s * (1.0 - 2.0 ** (-float(w) / need)) for s, w in zip(severity_seen, model.work)]
+        improvement_seen = [float(v * (b0 - s)) for v, b0, s in zip(pr.visibility, pr.baseline, pr.severity)]
+        u = rng.random(2 * self.n)
         self.set.do("see", severity_seen, work_seen, improvement_seen, self.b)
         self.set.do("listen_to_ties", self.b)
-        self.set.do("remember", self.b)
-        self.set.do("hear_of_it_from_ties", self.b)
+        for agent, u_forget in zip(self.agents, u[: self.n]):
+            agent.remember(float(u_forget), self.b)
+        for agent, u_hear in zip(self.agents, u[self.n :]):
+            agent.hear_of_it_from_ties(float(u_hear), self.b)
         self.set.do("settle")
 
     def metrics(self) -> dict[str, float]:
@@ -295,6 +321,7 @@ class AgentResidents:
             "trust_mean": sum(a.trust for a in self.agents) / n,
             "trust_high_share": sum(a.trust > HIGH for a in self.agents) / n,
             "delaktighet_mean": sum(a.delaktighet for a in self.agents) / n,
+            "delaktighet_high_share": sum(a.delaktighet > HIGH for a in self.agents) / n,
             "participation_rate": sum(a.participated for a in self.agents) / n,
             "trygghet_mean": sum(a.trygghet for a in self.agents) / n,
             "unsafe_share": sum(a.trygghet < HIGH for a in self.agents) / n,
@@ -309,9 +336,9 @@ class AgentResidents:
             out["delaktighet"][a.hood] += a.delaktighet
             out["trygghet"][a.hood] += a.trygghet
             out["participation"][a.hood] += a.participated
-        counts = np.maximum(out["residents"], 1)
-        for k in ("trust", "delaktighet", "trygghet", "participation"):
-            out[k] /= counts
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for k in ("trust", "delaktighet", "trygghet", "participation"):
+                out[k] = np.where(out["residents"] > 0, out[k] / out["residents"], np.nan)
         return out
 
 

@@ -50,14 +50,20 @@ def distance_kernel(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray
 
 
 def build_layout(
-    rng: np.random.Generator, residents: int, problems: int, side: int, hoods_per_side: int, reach: float
+    residents_rng: np.random.Generator,
+    problems_rng: np.random.Generator,
+    residents: int,
+    problems: int,
+    side: int,
+    hoods_per_side: int,
+    reach: float,
 ) -> Layout:
-    """Place residents uniformly on the grid and problems on random cells."""
+    """Place residents uniformly on the grid and problems on random cells (each from its own stream)."""
     hoods_per_side = min(hoods_per_side, side)
-    x = rng.integers(0, side, residents)
-    y = rng.integers(0, side, residents)
-    px = rng.integers(0, side, problems)
-    py = rng.integers(0, side, problems)
+    x = residents_rng.integers(0, side, residents)
+    y = residents_rng.integers(0, side, residents)
+    px = problems_rng.integers(0, side, problems)
+    py = problems_rng.integers(0, side, problems)
     return Layout(
         side=side,
         hoods_per_side=hoods_per_side,

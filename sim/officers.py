@@ -10,44 +10,55 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from .streams import beta_quantile
 
-def engagement(attitude: float, priority: float) -> float:
+
+def engagement(attitude: float, priority: float, floor: float) -> float:
     """Share of available hours actually put into the promise: a clear priority overrides a poor attitude.
 
-    1 - 0.5 (1 - priority)(1 - attitude): at full priority or full attitude all available hours
-    are used; at neither, half (assumption, after Brå 2018:14 recommendations 1-2).
+    1 - (1 - floor)(1 - priority)(1 - attitude): at full priority or full attitude all available
+    hours are used; at neither, ``floor`` of them (behaviour.engagement_floor; after Brå
+    2018:14 recommendations 1-2).
     """
-    return 1.0 - 0.5 * (1.0 - priority) * (1.0 - attitude)
+    return 1.0 - (1.0 - floor) * (1.0 - priority) * (1.0 - attitude)
 
 
-def attitude_target(base: float, knowledge: float, priority: float) -> float:
-    """Where an officer's attitude drifts: up with knowledge of the method and a clear priority (assumption)."""
-    return float(np.clip(base + 0.3 * (knowledge - 0.5) + 0.3 * (priority - 0.5), 0.0, 1.0))
+def attitude_target(
+    base: float, knowledge: float, priority: float, knowledge_slope: float, priority_slope: float
+) -> float:
+    """Where an officer's attitude drifts: up with knowledge of the method and a clear priority (Brå 2018:14)."""
+    return min(1.0, max(0.0, base + knowledge_slope * (knowledge - 0.5) + priority_slope * (priority - 0.5)))
 
 
-def bad_contact_probability(quality: np.ndarray, base: float) -> np.ndarray:
-    """Procedural justice: a knowledgeable, committed officer has fewer bad contacts (assumption)."""
-    return base * (1.0 - 0.6 * quality)
+def bad_contact_probability(quality: np.ndarray, base: float, slope: float) -> np.ndarray:
+    """Procedural justice: a knowledgeable, committed officer has fewer bad contacts (contact_quality_slope)."""
+    return base * (1.0 - slope * quality)
 
 
-def acute_demand(rng: np.random.Generator, mean: float) -> float:
-    """Share of this week's promise hours lost to acute demand: Beta with the given mean (assumption)."""
+def acute_demand(u: float, mean: float, concentration: float) -> float:
+    """Share of this week's promise hours lost to acute demand: Beta with the given mean, from one uniform."""
     if mean <= 0:
         return 0.0
-    return float(rng.beta(5.0 * mean, 5.0 * (1.0 - mean)))
+    return float(beta_quantile(u, mean, concentration))
+
+
+def learning_rate(training: float, priority: float, training_share: float, learning_weeks: float) -> float:
+    """Weekly share of the remaining method an officer learns; 0 when learning is switched off (0 weeks)."""
+    if learning_weeks <= 0:
+        return 0.0
+    return (training_share * training + (1.0 - training_share) * priority) / learning_weeks
 
 
 class Officer(mesa.Agent):
     """A community officer working the promise."""
 
-    def __init__(self, model: mesa.Model, attitude: float, knowledge: float) -> None:
+    def __init__(self, model: mesa.Model, attitude: float, knowledge: float, x: int, y: int) -> None:
         super().__init__(model)
         self.base_attitude = attitude  # the officer's own leaning, before method and priority
         self.attitude = attitude
         self.knowledge = knowledge
         self.tenure_weeks = 0
-        side = model.layout.side
-        self.x, self.y = int(model.rng.integers(side)), int(model.rng.integers(side))
+        self.x, self.y = x, y  # home cell, for the map
         self.hours_available = 0.0
         self.hours_delivered = 0.0
 
@@ -56,18 +67,21 @@ class Officer(mesa.Agent):
         """Quality of this officer's contacts with residents (procedural justice), 0-1."""
         return 0.5 * (self.knowledge + self.attitude)
 
-    def work(self, planned: float, effort: float, acute: float, priority: float) -> float:
-        """Deliver this week's promise hours: planned x effort, less acute demand, times engagement."""
-        self.hours_available = planned * effort * (1.0 - acute)
-        self.hours_delivered = self.hours_available * engagement(self.attitude, priority)
+    def work(self, planned: float, effort: float, acute: float, priority: float, cap: float, floor: float) -> float:
+        """Deliver this week's promise hours: planned x effort up to the officer's cap, less acute demand,
+        times engagement."""
+        self.hours_available = min(planned * effort, cap) * (1.0 - acute)
+        self.hours_delivered = self.hours_available * engagement(self.attitude, priority, floor)
         return self.hours_delivered
 
-    def learn(self, training: float, priority: float, learning_weeks: float, attitude_weeks: float) -> None:
-        """Weekly learning: knowledge grows with training and priority; attitude follows knowledge and priority."""
-        rate = (0.7 * training + 0.3 * priority) / learning_weeks
+    def learn(self, rate: float, priority: float, behaviour) -> None:
+        """Weekly learning: knowledge grows at ``rate``; attitude follows knowledge and priority."""
+        b = behaviour
         self.knowledge += rate * (1.0 - self.knowledge)
-        target = attitude_target(self.base_attitude, self.knowledge, priority)
-        self.attitude += (target - self.attitude) / attitude_weeks
+        target = attitude_target(
+            self.base_attitude, self.knowledge, priority, b.attitude_knowledge_slope, b.attitude_priority_slope
+        )
+        self.attitude += (target - self.attitude) / b.officer_attitude_weeks
         self.tenure_weeks += 1
 
     def hear_staff_feedback(self, intensity: float, lift: float) -> None:
@@ -75,21 +89,25 @@ class Officer(mesa.Agent):
         self.attitude += intensity * lift * (1.0 - self.attitude)
 
 
-def recruit(model: mesa.Model, mean_attitude: float, knowledge: float) -> Officer:
-    """A new officer with an attitude drawn around the area's mean (Beta, concentration 6; assumption)."""
-    a = float(model.rng.beta(6.0 * max(mean_attitude, 0.01), 6.0 * max(1.0 - mean_attitude, 0.01)))
-    return Officer(model, attitude=a, knowledge=knowledge)
+def recruit(model: mesa.Model, u: np.ndarray, police, knowledge: float) -> Officer:
+    """A new officer from three uniforms: attitude drawn around the area's mean (Beta), and a home cell."""
+    side = model.layout.side
+    attitude = float(beta_quantile(u[0], police.attitude, police.attitude_concentration))
+    return Officer(model, attitude, knowledge, int(u[1] * side), int(u[2] * side))
 
 
-def turnover(model: mesa.Model, officers: list[Officer], per_year: float, mean_attitude: float) -> list[Officer]:
-    """Each officer leaves with weekly chance per_year/52 and is replaced by a newcomer without the method."""
-    leaving = model.rng.random(len(officers)) < per_year / 52.0
+def turnover(
+    model: mesa.Model, officers: list[Officer], per_year: float, police, leave_u: np.ndarray, recruit_u: np.ndarray
+) -> list[Officer]:
+    """Each officer leaves with weekly chance per_year/52 and is replaced by a newcomer who does not know
+    the method (knowledge 0). ``leave_u`` holds one uniform per officer, ``recruit_u`` a row of three."""
+    leaving = leave_u < per_year / 52.0
     if not leaving.any():
         return officers
     staff = []
-    for officer, leaves in zip(officers, leaving):
+    for i, (officer, leaves) in enumerate(zip(officers, leaving)):
         if leaves:
             officer.remove()
-            officer = recruit(model, mean_attitude, knowledge=0.0)
+            officer = recruit(model, recruit_u[i], police, knowledge=0.0)
         staff.append(officer)
     return staff

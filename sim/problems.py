@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .streams import poisson_quantile
+
 
 def severity_step(
     severity: np.ndarray,
@@ -22,9 +24,9 @@ def severity_step(
     """One week of a problem's severity.
 
     Reverts toward baseline over ``memory_weeks``; work removes up to ``work_effect`` of the
-    severity a week with diminishing returns, 1 - 2^(-hours/half_hours) (assumption; effect
-    sizes calibrated to hot-spot policing, evidence.md §2); ``noise`` is a multiplicative
-    shock with mean zero.
+    severity a week with diminishing returns, 1 - 2^(-hours/half_hours) (assumption; the size
+    is fitted to hot-spot and problem-oriented effects, target T9 in docs/evidence.md);
+    ``noise`` is a multiplicative shock with mean zero.
     """
     returns = 1.0 - np.exp2(-work_hours / half_hours)
     new = severity + (baseline - severity) / memory_weeks - work_effect * returns * severity
@@ -39,27 +41,29 @@ def expected_crime(severity: np.ndarray, recordability: np.ndarray, residents: i
 class Problems:
     """State of the area's local problems, held as arrays indexed by problem."""
 
-    def __init__(self, rng: np.random.Generator, count: int, mean_severity: float) -> None:
-        spread = np.clip(rng.normal(1.0, 0.3, count), 0.4, 1.6)
-        self.baseline = np.clip(mean_severity * spread, 0.01, 1.0)
+    def __init__(self, rng: np.random.Generator, count: int, area) -> None:
+        spread = np.clip(1.0 + area.problem_spread * rng.standard_normal(count), 0.4, 1.6)
+        self.baseline = np.clip(area.problem_severity * spread, 0.01, 1.0)
         self.severity = self.baseline.copy()
-        self.visibility = rng.uniform(0.2, 1.0, count)  # how much residents notice it
-        self.recordability = rng.uniform(0.2, 1.0, count)  # how well it shows in police records
+        self.visibility = rng.uniform(area.visibility_min, 1.0, count)  # how much residents notice it
+        self.recordability = rng.uniform(area.recordability_min, 1.0, count)  # how well it shows in police records
         self.recorded_this_cycle = np.zeros(count)
         self.recorded_last_week = np.zeros(count, dtype=np.int64)
 
     def record(self, rng: np.random.Generator, residents: int, crime_rate: float) -> None:
-        """Count this week's recorded crime: Poisson around rate x severity x recordability."""
-        self.recorded_last_week = rng.poisson(expected_crime(self.severity, self.recordability, residents, crime_rate))
+        """Count this week's recorded crime: Poisson around rate x severity x recordability (by inversion,
+        so a lower severity never records more crime from the same random numbers)."""
+        expected = expected_crime(self.severity, self.recordability, residents, crime_rate)
+        self.recorded_last_week = poisson_quantile(rng.random(self.count), expected)
         self.recorded_this_cycle += self.recorded_last_week
 
     @property
     def count(self) -> int:
         return self.severity.size
 
-    def step(self, rng: np.random.Generator, work_hours: np.ndarray, behaviour, residents: int) -> None:
-        """Update severity under this week's work, then count recorded crime (Poisson)."""
-        noise = rng.normal(0.0, behaviour.severity_noise, self.count)
+    def step(self, noise_rng: np.random.Generator, work_hours: np.ndarray, behaviour) -> None:
+        """Update severity under this week's work."""
+        noise = behaviour.severity_noise * noise_rng.standard_normal(self.count)
         self.severity = severity_step(
             self.severity,
             self.baseline,
@@ -69,11 +73,15 @@ class Problems:
             behaviour.work_half_hours,
             noise,
         )
-        self.record(rng, residents, behaviour.crime_rate)
+
+    @property
+    def seen(self) -> np.ndarray:
+        """How much of each problem residents see: severity x visibility."""
+        return self.severity * self.visibility
 
     def exposure(self, kernel: np.ndarray) -> np.ndarray:
         """What each resident sees of the problems: sum over problems of kernel x severity x visibility."""
-        return kernel @ (self.severity * self.visibility).astype(np.float32)
+        return kernel @ self.seen.astype(np.float32)
 
     def police_picture(self) -> np.ndarray:
         """The police's problem picture: shares of recorded crime since the last promise."""

@@ -3,7 +3,8 @@
 A cycle lasts ``promise.period_weeks``. It opens with a dialogue whose overhead
 (``promise.dialogue_hours``) is paid from the first hours delivered, so short cycles buy
 more dialogue at the price of implementation time, and a team that delivers little may
-take weeks to issue its promise. Feedback rounds are in feedback.py.
+take weeks to issue its promise. Feedback rounds are in feedback.py; what a round reports
+comes from here (``PromiseCycle.report``): the share kept since the previous round.
 """
 
 from __future__ import annotations
@@ -69,6 +70,11 @@ class PromiseCycle:
     kept_weeks: int = 0
     last_delivery_ratio: float = 0.0
     records: list[CycleRecord] = field(default_factory=list)
+    kept_log: list[float] = field(default_factory=list)  # every implementation week's kept share
+    kept_cycle: list[int] = field(default_factory=list)  # ... and the cycle it belonged to
+    targets_by_cycle: dict[int, np.ndarray] = field(default_factory=dict)
+    reported_upto: int = 0  # implementation weeks already reported to residents
+    last_report: tuple[float, np.ndarray] = (0.0, np.zeros(0, dtype=np.int64))
 
     def starts_cycle(self, week: int) -> bool:
         """A new cycle (and its dialogue) opens at week 1 and every period_weeks after."""
@@ -85,23 +91,44 @@ class PromiseCycle:
 
     def issue_promise(self, week: int, picture: np.ndarray) -> None:
         self.targets = choose_targets(picture, self.actions)
+        self.targets_by_cycle[self.cycle] = self.targets
         self.phase = "implementation"
         self.promise_week = week
         if self.first_promise_week is None:
             self.first_promise_week = week
 
     def record_week(self, kept: np.ndarray) -> None:
-        self.kept_sum += float(kept.mean())
+        share = float(kept.mean())
+        self.kept_sum += share
         self.kept_weeks += 1
+        self.kept_log.append(share)
+        self.kept_cycle.append(self.cycle)
+
+    def report(self) -> tuple[float, np.ndarray]:
+        """What a feedback round tells residents: the share kept over the implementation weeks since the
+        previous round, and the targets of the promise those weeks mostly belonged to.
+
+        A round in the week a new promise is issued therefore reports the weeks of the old one, not
+        the new promise's first week; with nothing new since the last round it repeats the last report.
+        """
+        window = self.kept_log[self.reported_upto :]
+        if not window:
+            return self.last_report
+        cycles = self.kept_cycle[self.reported_upto :]
+        main = max(set(cycles), key=cycles.count)
+        self.reported_upto = len(self.kept_log)
+        self.last_report = (float(np.mean(window)), self.targets_by_cycle[main])
+        return self.last_report
 
     @property
     def delivery_ratio(self) -> float:
         """Share of the promise kept so far this cycle; the last cycle's result while none is under way."""
         return self.kept_sum / self.kept_weeks if self.kept_weeks else self.last_delivery_ratio
 
-    def promised_mask(self, problems: int) -> np.ndarray:
+    def promised_mask(self, problems: int, targets: np.ndarray | None = None) -> np.ndarray:
+        """Which problems the promise (the current one, or ``targets``) names."""
         mask = np.zeros(problems, dtype=bool)
-        mask[self.targets] = True
+        mask[self.targets if targets is None else targets] = True
         return mask
 
     def follow_up(self, participation: float) -> CycleRecord:

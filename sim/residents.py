@@ -14,7 +14,10 @@ import numpy as np
 from .feedback import attribution
 from .social import awareness_spread, word_of_mouth
 
-HIGH = 0.5  # survey cut: "very or fairly high" confidence, "very or fairly unsafe" is below it
+# The survey cut, structural rather than a parameter: NTU's "very or fairly high" confidence is an
+# answer above the middle of the scale and "very or fairly unsafe" one below it; the shares the
+# model reports are defined the same way so they compare with the survey's.
+HIGH = 0.5
 
 
 # ---- pure update rules --------------------------------------------------------------------
@@ -38,8 +41,17 @@ def judged_gap(delivered: float, expected: float, broken_ratio: float) -> float:
 
 
 def novelty(weeks_since_heard: np.ndarray, novelty_weeks: float) -> np.ndarray:
-    """Habituation to feedback: 1 - exp(-weeks since the last round heard / novelty_weeks); 1 if never heard."""
+    """Habituation to feedback: 1 - exp(-weeks since the last round heard / novelty_weeks); 1 if never heard,
+    and 1 always when novelty_weeks is 0 (no habituation)."""
+    if novelty_weeks <= 0:
+        return np.ones_like(weeks_since_heard, dtype=float)
     return 1.0 - np.exp(-weeks_since_heard / novelty_weeks)
+
+
+def relevance(concern_promised: np.ndarray, weight_other: float) -> np.ndarray:
+    """Weight of a feedback round for a resident: 1 if its own concern was promised, else ``weight_other``
+    ("you said, we did" counts most when it is about what you said; behaviour.feedback_relevance)."""
+    return np.where(concern_promised, 1.0, weight_other)
 
 
 def contact_effect(bad: np.ndarray, good_size: float, bad_ratio: float) -> np.ndarray:
@@ -77,7 +89,7 @@ class Residents:
 
     def __init__(
         self,
-        rng: np.random.Generator,
+        streams,
         area,
         behaviour,
         layout,
@@ -92,11 +104,12 @@ class Residents:
         self.kernel = layout.kernel
         self.ties = ties
         self.exposure0 = exposure0
-        self.trust0 = beta_draw(rng, area.baseline_trust, area.heterogeneity, n)
-        self.delaktighet0 = beta_draw(rng, area.baseline_delaktighet, area.heterogeneity, n)
+        # Each baseline from its own stream, so changing one area level leaves the others' draws alone.
+        self.trust0 = beta_draw(streams.week("trust0", 0), area.baseline_trust, area.heterogeneity, n)
+        self.delaktighet0 = beta_draw(streams.week("delaktighet0", 0), area.baseline_delaktighet, area.heterogeneity, n)
         # Residents living near the worst problems start less safe (assumption).
         local = area.baseline_trygghet - behaviour.exposure_trygghet * (exposure0 - exposure0.mean())
-        self.trygghet0 = beta_draw(rng, local, area.heterogeneity, n)
+        self.trygghet0 = beta_draw(streams.week("trygghet0", 0), local, area.heterogeneity, n)
         self.d_trust = np.zeros(n)
         self.d_delaktighet = np.zeros(n)
         self.d_trygghet = np.zeros(n)
@@ -144,11 +157,10 @@ class Residents:
         """A published promise reaches a share of residents."""
         self.aware |= rng.random(self.n) < share
 
-    def contacts(self, rng: np.random.Generator, who: np.ndarray, bad: np.ndarray) -> None:
-        """Contacts with officers doing promise work: trust moves, some learn of the promise."""
+    def contacts(self, who: np.ndarray, bad: np.ndarray, told: np.ndarray) -> None:
+        """Contacts with officers doing promise work: trust moves; those ``told`` learn of the promise."""
         np.add.at(self.d_trust, who, contact_effect(bad, self.b.good_contact, self.b.bad_contact_ratio))
-        told = who[rng.random(who.size) < self.b.contact_awareness]
-        self.aware[told] = True
+        self.aware[who[told]] = True
         self._clip()
 
     def feedback(
@@ -159,22 +171,34 @@ class Residents:
         expected: float,
         promised: np.ndarray,
         week: int = 0,
-    ) -> int:
+    ) -> dict[str, float]:
         """A feedback round (återkoppling): reached residents learn what was delivered against what was promised.
 
-        The effect is scaled by novelty: a resident who heard a round recently responds less.
+        The effect is scaled by novelty (a resident who heard a round recently responds less) and by
+        relevance (less for a resident whose own concern was not promised). Returns the round's direct
+        effect: how many were reached and their mean change in trust and delaktighet.
         """
+        b = self.b
         reached = np.flatnonzero(rng.random(self.n) < reach)
-        gap = judged_gap(delivered, expected, self.b.broken_promise_ratio)
-        scale = novelty(week - self.last_heard[reached], self.b.feedback_novelty_weeks)
+        before_t, before_d = self.trust[reached], self.delaktighet[reached]
+        gap = judged_gap(delivered, expected, b.broken_promise_ratio)
+        own = promised[self.concern[reached]]
+        scale = novelty(week - self.last_heard[reached], b.feedback_novelty_weeks) * relevance(
+            own, b.feedback_relevance
+        )
         self.last_heard[reached] = week
         self.aware[reached] = True
-        self.d_trust[reached] += scale * self.b.feedback_trust * gap
-        self.d_delaktighet[reached] += scale * (self.b.feedback_delaktighet * gap + self.b.feedback_information)
-        heard = self.participated[reached] & promised[self.concern[reached]]
-        self.d_delaktighet[reached[heard]] += scale[heard] * self.b.heard_bonus * delivered
+        self.d_trust[reached] += scale * b.feedback_trust * gap
+        self.d_delaktighet[reached] += scale * (b.feedback_delaktighet * gap + b.feedback_information)
+        heard = self.participated[reached] & own
+        self.d_delaktighet[reached[heard]] += scale[heard] * b.heard_bonus * delivered
         self._clip()
-        return reached.size
+        return {
+            "reached": float(reached.size),
+            "delivered": float(delivered),
+            "trust_change": float((self.trust[reached] - before_t).mean()) if reached.size else 0.0,
+            "delaktighet_change": float((self.delaktighet[reached] - before_d).mean()) if reached.size else 0.0,
+        }
 
     def week(
         self, rng: np.random.Generator, exposure: np.ndarray, presence: np.ndarray, improvement: np.ndarray
@@ -212,6 +236,7 @@ class Residents:
             "trust_mean": float(trust.mean()),
             "trust_high_share": float((trust > HIGH).mean()),
             "delaktighet_mean": float(self.delaktighet.mean()),
+            "delaktighet_high_share": float((self.delaktighet > HIGH).mean()),
             "participation_rate": float(self.participated.mean()),
             "trygghet_mean": float(trygghet.mean()),
             "unsafe_share": float((trygghet < HIGH).mean()),
@@ -219,11 +244,12 @@ class Residents:
         }
 
     def by_neighbourhood(self, n_hoods: int) -> dict[str, np.ndarray]:
-        """The four outcomes averaged per neighbourhood."""
-        counts = np.maximum(np.bincount(self.hood, minlength=n_hoods), 1)
+        """The four outcomes averaged per neighbourhood; NaN where nobody lives."""
+        counts = np.bincount(self.hood, minlength=n_hoods)
 
         def mean(v: np.ndarray) -> np.ndarray:
-            return np.bincount(self.hood, weights=v, minlength=n_hoods) / counts
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(counts > 0, np.bincount(self.hood, weights=v, minlength=n_hoods) / counts, np.nan)
 
         return {
             "residents": counts,

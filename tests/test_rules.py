@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.feedback import attribution, feedback_due
-from sim.officers import attitude_target, bad_contact_probability, engagement
+from sim.officers import attitude_target, bad_contact_probability, engagement, learning_rate
 from sim.params import BehaviourParams
 from sim.problems import expected_crime, severity_step
 from sim.promise_cycle import choose_targets, kept_share, problem_picture, split_hours
@@ -124,19 +124,58 @@ def test_feedback_schedule():
 
 
 # officers ----------------------------------------------------------------------------------
-@given(st.floats(0, 1), st.floats(0, 1))
-def test_engagement_in_half_to_one(att, pri):
-    assert 0.5 <= engagement(att, pri) <= 1.0
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1))
+def test_engagement_between_floor_and_one(att, pri, floor):
+    assert floor - 1e-12 <= engagement(att, pri, floor) <= 1.0
+    assert engagement(att, 1.0, floor) == pytest.approx(1.0) and engagement(1.0, pri, floor) == pytest.approx(1.0)
+    assert engagement(0.0, 0.0, floor) == pytest.approx(floor)
 
 
 def test_better_officers_have_fewer_bad_contacts():
-    p = bad_contact_probability(np.array([0.0, 1.0]), 0.15)
-    assert p[0] > p[1] > 0
+    p = bad_contact_probability(np.array([0.0, 1.0]), 0.15, 0.6)
+    assert p[0] == pytest.approx(0.15) and p[1] == pytest.approx(0.06)
 
 
 def test_attitude_target_rises_with_knowledge_and_priority():
-    assert attitude_target(0.4, 0.9, 0.5) > attitude_target(0.4, 0.1, 0.5)
-    assert attitude_target(0.4, 0.5, 0.9) > attitude_target(0.4, 0.5, 0.1)
+    assert attitude_target(0.4, 0.9, 0.5, 0.3, 0.3) > attitude_target(0.4, 0.1, 0.5, 0.3, 0.3)
+    assert attitude_target(0.4, 0.5, 0.9, 0.3, 0.3) > attitude_target(0.4, 0.5, 0.1, 0.3, 0.3)
+    assert attitude_target(0.4, 0.9, 0.9, 0.0, 0.0) == pytest.approx(0.4)
+
+
+def test_learning_rate_and_switching_learning_off():
+    assert learning_rate(1.0, 0.0, 0.7, 10.0) == pytest.approx(0.07)
+    assert learning_rate(0.0, 1.0, 0.7, 10.0) == pytest.approx(0.03)
+    assert learning_rate(1.0, 1.0, 0.7, 0.0) == 0.0
+
+
+class _Stub:
+    """The least of a model that turnover needs: a layout side, and agents that can be removed."""
+
+    class layout:
+        side = 10
+
+
+class _Officer:
+    def __init__(self, knowledge):
+        self.knowledge, self.removed = knowledge, False
+
+    def remove(self):
+        self.removed = True
+
+
+def test_turnover_replaces_leavers_with_newcomers_who_do_not_know_the_method(monkeypatch):
+    import sim.officers as officers
+
+    made = []
+    monkeypatch.setattr(
+        officers, "Officer", lambda model, attitude, knowledge, x, y: made.append(knowledge) or _Officer(knowledge)
+    )
+    staff = [_Officer(1.0), _Officer(1.0), _Officer(1.0)]
+    police = type("P", (), {"attitude": 0.5, "attitude_concentration": 6.0})
+    out = officers.turnover(_Stub(), staff, 52.0, police, np.array([0.5, 2.0, 0.1]), np.full((3, 3), 0.5))
+    assert [o.removed for o in staff] == [True, False, True]
+    assert out[1] is staff[1] and out[0] is not staff[0]
+    assert made == [0.0, 0.0] and out[0].knowledge == 0.0 and out[2].knowledge == 0.0
 
 
 # survey ------------------------------------------------------------------------------------
@@ -147,8 +186,24 @@ def test_survey_is_unbiased_and_respects_response_rate(rng):
     assert np.mean([o["trust_mean"] for o in out]) == pytest.approx(levels["trust"].mean(), abs=0.003)
 
 
-def test_feedback_novelty_habituates():
+def test_feedback_novelty_habituates_and_zero_switches_it_off():
     from sim.residents import novelty
 
     n = novelty(np.array([np.inf, 52.0, 13.0, 1.0]), 13.0)
     assert n[0] == 1.0 and n[0] > n[1] > n[2] > n[3] > 0
+    assert (novelty(np.array([1.0, 4.0]), 0.0) == 1.0).all()
+
+
+def test_feedback_counts_most_for_residents_whose_concern_was_promised():
+    from sim.residents import relevance
+
+    assert relevance(np.array([True, False]), 0.4).tolist() == [1.0, 0.4]
+
+
+def test_seen_work_saturates_and_follows_what_residents_see():
+    from sim.feedback import seen_work
+
+    seen = np.array([0.2, 0.2, 0.4])
+    w = seen_work(seen, np.array([12.0, 120.0, 12.0]), 12.0)
+    assert w[0] == pytest.approx(0.1) and w[2] == pytest.approx(0.2)  # half the need met: half the seen severity
+    assert w[1] < 0.2 and w[1] / w[0] < 2  # ten times the work: less than twice the credit
