@@ -10,6 +10,8 @@ are stored under sweep/ as they finish; running the same command again resumes.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -19,12 +21,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from sim.api import CONFIG_DIR, config_error_message  # noqa: E402
-from sim.params import ConfigError, register  # noqa: E402
+from sim.cluster import make_cluster  # noqa: E402
+from sim.params import ConfigError  # noqa: E402
+from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import (  # noqa: E402
     METHODS,
     OUTPUTS,
@@ -35,31 +37,60 @@ from sim.sensitivity import (  # noqa: E402
     sample,
 )
 from sim.space import apply_params, make_space  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.sweep import (  # noqa: E402
+    EXECUTORS,
+    SweepStore,
+    auto_batch_size,
+    compact,
+    parse_shard,
+    plan,
+    run_sweep,
+    shard_share,
+    shard_store,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
 
 
 def load_settings(argv: list[str]) -> DictConfig:
-    """Compose configs/sensitivity.yaml with overrides and check the settings; raise ConfigError."""
-    register()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="sensitivity", overrides=argv)
-    except Exception as exc:
-        raise ConfigError(config_error_message(exc)) from exc
-    checks = [
-        (cfg.method in METHODS, f"method must be one of {', '.join(METHODS)}, got {cfg.method!r}"),
-        (isinstance(cfg.n, int) and cfg.n >= 4, f"n must be a whole number of at least 4, got {cfg.n!r}"),
-        (cfg.method != "sobol" or (cfg.n & (cfg.n - 1)) == 0, f"n must be a power of 2 for sobol, got {cfg.n}"),
-        (cfg.executor in EXECUTORS, f"executor must be one of {', '.join(EXECUTORS)}, got {cfg.executor!r}"),
-        (isinstance(cfg.replications, int) and cfg.replications >= 1, "replications must be at least 1"),
-        (cfg.noise_replications >= 2 and cfg.noise_points >= 2, "noise_points and noise_replications must be >= 2"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
+    """Compose configs/sensitivity.yaml with overrides and check every setting; raise ConfigError."""
+    from experiments.studies import check_settings, compose_settings, fraction, one_of, optional, text, whole
+
+    cfg = compose_settings("sensitivity", argv)
+    check_settings(
+        cfg,
+        {
+            "method": one_of(*METHODS),
+            "n": whole(4, 1 << 20),
+            "seed": whole(0, 2**31 - 1),
+            "replications": whole(1, 1000),
+            "noise_points": whole(2),
+            "noise_replications": whole(2),
+            "bootstrap": whole(10),
+            "conf_level": fraction(),
+            "num_levels": whole(2, 100),
+            "executor": one_of(*EXECUTORS),
+            "workers": optional(whole(1)),
+            "scheduler": optional(text()),
+            "batch_size": optional(whole(1)),
+            "chunk_size": whole(1),
+            "output_dir": optional(text()),
+            "shard": optional(text()),
+            "dry_run": ((lambda v: isinstance(v, bool)), "true or false"),
+            "cores": optional(whole(1)),
+        },
+    )
+    if cfg.shard is not None:
+        try:
+            parse_shard(cfg.shard)
+        except ValueError as exc:
+            raise ConfigError(f"invalid value for shard: {cfg.shard!r} ({exc})") from None
+    if cfg.method == "sobol" and cfg.n & (cfg.n - 1):
+        raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol, e.g. 256, 512, 1024)")
+    if cfg.method == "morris" and cfg.num_levels % 2:
+        raise ConfigError(f"invalid value for num_levels: {cfg.num_levels} (allowed: an even number for morris)")
+    if cfg.noise_points > cfg.n:
+        raise ConfigError(f"invalid value for noise_points: {cfg.noise_points} (allowed: at most n = {cfg.n})")
     return cfg
 
 
@@ -85,6 +116,13 @@ def plot_indices(indices: pd.DataFrame, method: str, path: Path) -> None:
 
 def plot_over_time(over_time: pd.DataFrame, method: str, path: Path, top: int = 5) -> None:
     key = "ST" if method == "sobol" else "mu_star"
+    if over_time.empty or key not in over_time:  # horizons shorter than a year have no yearly leverage
+        fig, ax = plt.subplots(figsize=(8, 2))
+        ax.text(0.5, 0.5, "no year-end within the horizon: leverage by year not computed", ha="center", va="center")
+        ax.axis("off")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return
     fig, axes = plt.subplots(1, 3, figsize=(16, 5), sharey=method == "sobol")
     for ax, m in zip(axes, OVER_TIME):
         d = over_time[over_time.outcome == m]
@@ -98,6 +136,31 @@ def plot_over_time(over_time: pd.DataFrame, method: str, path: Path, top: int = 
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_morris(indices: pd.DataFrame, path: Path) -> None:
+    """mu* against sigma per output: levers above the diagonal act mostly through interactions or non-linearly."""
+    outputs = list(OUTPUTS)
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9), layout="constrained")
+    for ax, o in zip(axes.flat, outputs):
+        d = indices[indices.output == o]
+        ax.scatter(d.mu_star, d.sigma, color="tab:blue")
+        for r in d.itertuples():
+            ax.annotate(
+                r.lever.split(".")[-1], (r.mu_star, r.sigma), fontsize=7, xytext=(3, 3), textcoords="offset points"
+            )
+        top = max(float(d.mu_star.max()), float(d.sigma.max()), 1e-12) * 1.1
+        ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="sigma = mu*")
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_xlabel("mu* (mean absolute effect)")
+        ax.set_ylabel("sigma (spread of effects)")
+        ax.set_title(OUTPUTS[o], fontsize=10)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(loc="upper left")
+    fig.suptitle("Morris screening: above the dashed line a lever's effect depends on the others (interactions)")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -191,48 +254,112 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
     return "\n".join(lines) + "\n"
 
 
+def study_space(cfg: DictConfig):
+    """The study's base config (fixed values applied) and its parameter space; ConfigError on a bad one."""
+    study = cfg.study
+    space = make_space(OmegaConf.to_container(study.vary), OmegaConf.to_container(study.fixed))
+    base = apply_params(sim.load_config(list(study.base) + ["replications=1"]), dict(space.fixed))
+    return base, space
+
+
+def study_identity(cfg: DictConfig, base, space) -> tuple[str, dict]:
+    """What makes a study: base config, space, method, seed and replications (not n: Sobol and Morris designs
+    of a larger n start with the smaller one's rows, so a larger study reuses a smaller one's runs)."""
+    from sim.sweep import Outcomes, base_key
+
+    info = {
+        "name": cfg.study.name,
+        "method": cfg.method,
+        "seed": cfg.seed,
+        "replications": cfg.replications,
+        "num_levels": cfg.num_levels if cfg.method == "morris" else None,
+        "vary": dict(zip(space.names, space.bounds)),
+        "base": list(cfg.study.base),
+        "fixed": dict(space.fixed),
+    }
+    text = json.dumps({**info, "base_key": base_key(base, Outcomes())}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12], info
+
+
+def output_folder(cfg: DictConfig, key: str) -> Path:
+    out = (
+        Path(cfg.output_dir)
+        if cfg.output_dir
+        else Path("results/sensitivity") / (f"{cfg.study.name}_{cfg.method}_n{cfg.n}_{key[:8]}")
+    )
+    return output_path(out)
+
+
 def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     """Sample, run (resumably), analyse and report one study; returns its folder."""
-    out = Path(cfg.output_dir)
-    if not out.is_absolute():
-        out = ROOT / out
-    study = cfg.study
-    base = sim.load_config(list(study.base) + ["replications=1"])
-    space = make_space(OmegaConf.to_container(study.vary), OmegaConf.to_container(study.fixed))
-    base = apply_params(base, dict(space.fixed))
+    base, space = study_space(cfg)
+    key, info = study_identity(cfg, base, space)
+    out = output_folder(cfg, key)
     design = sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
-    study_id = f"{study.name}/{cfg.method}/seed{cfg.seed}"
-    specs = plan(study_id, design, cfg.replications, cfg.seed)
-    noise_specs = plan(study_id, design.iloc[: cfg.noise_points], cfg.noise_replications, cfg.seed)
-    ids = {s.run_id for s in specs}
-    all_specs = specs + [s for s in noise_specs if s.run_id not in ids]
-
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    main_plan = plan(base, design, cfg.replications, cfg.seed)
+    noise_plan = plan(base, design.iloc[: cfg.noise_points], cfg.noise_replications, cfg.seed)
+    ids = main_plan.run_ids()
+    specs = main_plan.specs + [s for s in noise_plan.specs if s.run_id not in ids]
     store = SweepStore(out / "sweep")
-    reused = len(store.done() & {sp.run_id for sp in all_specs})
+    if cfg.dry_run:
+        return dry_run(cfg, specs, base, out)
+    if cfg.shard is not None:  # one task of a job array: its share of the runs, into a store of its own
+        share = shard_share(specs, cfg.shard)
+        sub = shard_store(store, cfg.shard)
+        run_sweep(
+            share,
+            base,
+            sub,
+            executor=cfg.executor,
+            workers=cfg.workers,
+            scheduler=cfg.scheduler,
+            batch_size=cfg.batch_size,
+            chunk_size=cfg.chunk_size,
+            progress=progress,
+            study={**info, "key": key},
+        )
+        print(
+            f"shard {cfg.shard}: {len(share)} runs stored in {sub.root}; when every shard is done, run the same "
+            "command without shard= to merge them and report"
+        )
+        return out
+    if (store.root / "shards").exists():
+        merged = compact(store, {sp.run_id for sp in specs})
+        print(
+            f"merged {merged['shards_merged']} shards: {merged['runs']} runs in {merged['files_after']} files "
+            f"(from {merged['files_before']}); {merged['missing']} planned runs missing"
+        )
+    reused = len(store.done() & {sp.run_id for sp in specs}) if store.manifest() else 0
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    results = run_sweep(
-        all_specs,
-        base,
-        store,
-        executor=cfg.executor,
-        workers=cfg.workers,
-        scheduler=cfg.scheduler,
-        batch_size=cfg.batch_size,
-        chunk_size=cfg.chunk_size,
-        progress=progress,
-        provenance={"study": study_id, "config": OmegaConf.to_container(cfg, resolve=True)},
-    )
+    cluster = make_cluster(OmegaConf.to_container(cfg.cluster)) if cfg.executor == "dask" else None
+    try:
+        results = run_sweep(
+            specs,
+            base,
+            store,
+            executor=cfg.executor,
+            workers=cfg.workers,
+            scheduler=cfg.scheduler,
+            batch_size=cfg.batch_size,
+            chunk_size=cfg.chunk_size,
+            progress=progress,
+            study={**info, "key": key},
+            cluster=cluster,
+        )
+    finally:
+        if cluster is not None:
+            cluster.close()
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     wall = time.perf_counter() - t0
-    failures = store.failures()
+    failures = store.failures({sp.run_id for sp in specs})
     failures.to_csv(out / "failures.csv", index=False)
-    main = results[results.replication < cfg.replications]
-    y = main.groupby("point")[
-        list(OUTPUTS) + [f"{m}_change_y{k}" for m in OVER_TIME for k in (1, 2, 3) if f"{m}_change_y{k}" in main]
-    ].mean()
-    if len(y) < len(design):
-        missing = len(design) - len(y)
+    outputs = list(OUTPUTS) + [c for c in results.columns if "_change_y" in c and c.split("_change_y")[0] in OVER_TIME]
+    per_run = results.set_index("run_id")[outputs]
+    main_rows = main_plan.rows.join(per_run, on="run_id")
+    y = main_rows.groupby("point")[outputs].mean()
+    missing = int(y[list(OUTPUTS)].isna().any(axis=1).sum() + (len(design) - len(y)))
+    if missing:
         (out / "report.md").write_text(
             f"# Study incomplete\n\n{missing} design points have no result; "
             f"{len(failures)} runs failed (failures.csv). Fix and run again to resume.\n"
@@ -249,14 +376,14 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     for m in OVER_TIME:
         for k in (1, 2, 3):
             col = f"{m}_change_y{k}"
-            if col in y:
+            if col in y and y[col].notna().all():
                 over.append(analyze_all(space, cfg.method, design, y, [col], cfg.seed, **kw).assign(outcome=m, year=k))
     over_time = pd.concat(over, ignore_index=True) if over else pd.DataFrame(columns=["outcome", "year", "lever"])
-    noise_runs = results[results.point < cfg.noise_points]
-    noise = noise_share(y, noise_runs, list(OUTPUTS))
+    noise_rows = noise_plan.rows.join(per_run, on="run_id")
+    noise = noise_share(y, noise_rows, list(OUTPUTS))
 
     indices.to_csv(out / "indices.csv", index=False)
-    key = "ST" if cfg.method == "sobol" else "mu_star"
+    rank_key = "ST" if cfg.method == "sobol" else "mu_star"
     indices.pivot(index="lever", columns="output", values="rank").to_csv(out / "ranking.csv")
     conv.to_csv(out / "convergence.csv", index=False)
     verdicts.to_csv(out / "convergence_verdict.csv", index=False)
@@ -265,23 +392,51 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     plot_indices(indices, cfg.method, out / "indices.png")
     plot_over_time(over_time, cfg.method, out / "over_time.png")
     plot_convergence(conv, cfg.method, out / "convergence.png")
-    text = report(cfg, indices, verdicts, over_time, noise, failures, len(all_specs), wall, len(space.names), reused)
+    if cfg.method == "morris":
+        plot_morris(indices, out / "morris_mu_sigma.png")
+    text = report(cfg, indices, verdicts, over_time, noise, failures, len(specs), wall, len(space.names), reused)
     (out / "report.md").write_text(text)
     print(text)
-    print(f"Wrote {out} ({key} ranking in ranking.csv)")
+    print(f"Wrote {out} ({rank_key} ranking in ranking.csv)")
+    return out
+
+
+def dry_run(cfg: DictConfig, specs, base, out: Path) -> Path:
+    """Print what the study would cost: runs, core-hours (one run timed here), files, wall time on N cores."""
+    from sim.sweep import Outcomes, available_cores
+
+    t0 = time.perf_counter()
+    n_timed = 3
+    for spec in specs[:n_timed]:
+        Outcomes()(apply_params(base, dict(spec.params)), spec, None)
+    per_run = (time.perf_counter() - t0) / min(n_timed, len(specs))
+    cores = cfg.cores or available_cores()
+    core_hours = per_run * len(specs) / 3600
+    batch = cfg.batch_size or auto_batch_size(specs[:1], base, Outcomes())
+    print(
+        f"dry run of {cfg.study.name} ({cfg.method}, n = {cfg.n}): {len(specs):,} runs, {per_run:.3f} s a run "
+        f"(timed here) = {core_hours:.2f} core-hours; on {cores} cores about {core_hours / cores * 60:.1f} min; "
+        f"{-(-len(specs) // cfg.chunk_size):,} result files of {cfg.chunk_size} runs before compaction, "
+        f"{-(-len(specs) // 100_000)} after; batches of {batch} runs; output {out}"
+    )
     return out
 
 
 def main(argv: list[str]) -> int:
+    from sim.sweep import StoreError
+
     try:
         cfg = load_settings(argv)
         OmegaConf.resolve(cfg)
-        make_space(OmegaConf.to_container(cfg.study.vary), OmegaConf.to_container(cfg.study.fixed))
-        sim.load_config(list(cfg.study.base))
+        study_space(cfg)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_study(cfg)
+    try:
+        run_study(cfg)
+    except (StoreError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,7 +6,6 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,9 +15,48 @@ from omegaconf import OmegaConf
 
 from .model import METRICS, PromiseModel
 from .params import Config, ConfigError, register, validate
+from .paths import config_dir
+from .problems import expected_crime
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = config_dir()
 OUTCOMES = ["trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean", "unsafe_share"]
+
+
+GROUP_KEYS = ("area", "scenario", "experiment")  # config groups: a text value names a preset
+
+
+def unknown_keys(node: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of a plain config tree that the declaration does not know (hydra's own are ignored)."""
+    from .params import PARAMS
+
+    found = []
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if name in ("hydra", "experiment") or name in PARAMS:
+            continue
+        if isinstance(value, dict) and any(p.startswith(name + ".") for p in PARAMS):
+            found += unknown_keys(value, name + ".")
+        else:
+            found.append(name)
+    return found
+
+
+def unknown_message(key: str) -> str:
+    """'unknown parameter x' with the closest known names, in one short line."""
+    import difflib
+
+    from .params import PARAMS
+
+    close = difflib.get_close_matches(key, list(PARAMS), n=3, cutoff=0.6)
+    if close:
+        return f"unknown parameter {key} (did you mean {' or '.join(close)}?)"
+    group = key.split(".", 1)[0]
+    known = sorted(n for n in PARAMS if n.startswith(group + "."))
+    if known:
+        shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
+        return f"unknown parameter {key} (parameters in {group}: {shown}; all are listed in docs/model.md §9)"
+    groups = "area, police, promise, feedback, partners, behaviour, survey"
+    return f"unknown parameter {key} (groups: {groups}; see docs/model.md §9)"
 
 
 def to_config(cfg: Any) -> Config:
@@ -26,6 +64,11 @@ def to_config(cfg: Any) -> Config:
     if isinstance(cfg, Config):
         validate(cfg)
         return cfg
+    container = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
+    if isinstance(container, dict):
+        extra = unknown_keys({k: v for k, v in container.items() if k != "hydra"})
+        if extra:
+            raise ConfigError(unknown_message(extra[0]))
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
         obj = OmegaConf.to_object(merged)
@@ -35,22 +78,35 @@ def to_config(cfg: Any) -> Config:
     return obj
 
 
-def config_error_message(exc: BaseException) -> str:
-    """One readable line from a Hydra/OmegaConf composition error."""
+def config_error_message(exc: BaseException, known: Sequence[str] | None = None) -> str:
+    """One readable line from a Hydra/OmegaConf composition error (``known``: the settings a command takes,
+    when it is not the model's own config)."""
+    import difflib
+
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
     from .params import PARAMS, allowed
 
     cause = exc
     while cause.__cause__ is not None and not getattr(cause, "full_key", None):
         cause = cause.__cause__
     key = getattr(cause, "full_key", None)
+    if key and known is not None and isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
+        close = difflib.get_close_matches(key, list(known), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else "known: " + ", ".join(known)
+        return f"unknown setting {key} ({hint})"
+    if (
+        key in PARAMS
+        and isinstance(cause, (ConfigKeyError, ConfigAttributeError))
+        and getattr(cause, "value", 1) is None
+    ):
+        return f"{key} is not a setting of this command"
     if key in PARAMS:
         value = getattr(cause, "value", None)
         spec = PARAMS[key]
         return f"invalid value for {key}: {value!r} (allowed: {allowed(spec)}; unit: {spec.unit})"
     if key:
-        group = key.rsplit(".", 1)[0] if "." in key else ""
-        known = sorted(n for n in PARAMS if n.startswith(group + ".")) if group else sorted(PARAMS)
-        return f"unknown parameter {key} (known parameters{' in ' + group if group else ''}: {', '.join(known)})"
+        return unknown_message(key)
     missing = re.search(
         r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path",
         str(exc),
@@ -59,11 +115,33 @@ def config_error_message(exc: BaseException) -> str:
     if missing:
         group, name, options = missing.groups()
         return f"unknown {group} preset {name!r} (available: {', '.join(options.split())})"
-    return " ".join(str(exc).split())
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
-def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> Config:
-    """Compose the project's Hydra config with overrides, as `python -m sim` would, and validate it."""
+def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
+    """Overrides as Hydra strings: a list, one string ("a=1 b=2"), or a dict ({"area": "suburb",
+    "police.effort": 0.5}; a group key with a text value picks a preset)."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return overrides.split()
+    if isinstance(overrides, dict):
+        out = []
+        for key, value in overrides.items():
+            if isinstance(value, bool):
+                value = str(value).lower()
+            out.append(f"{key}={value}")
+        return out
+    return [str(o) for o in overrides]
+
+
+def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "config") -> Config:
+    """Compose the project's Hydra config with overrides, as `python -m sim` would, and validate it.
+
+    ``overrides`` may be a list of "key=value" strings, one string of them, or a dict.
+    """
+    overrides = as_overrides(overrides)
     register()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -96,6 +174,9 @@ class RunResult:
     seconds: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     maps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    feedback_rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run_replication(
@@ -165,8 +246,26 @@ def run_replication(
     for name in ("trust", "delaktighet", "trygghet", "participation"):
         hoods[f"{name}_baseline"] = hoods0[name]
         hoods[f"{name}_horizon"] = hoods1[name]
-    cycles = pd.DataFrame(
-        [{"replication": replication, **vars(r), "targets": " ".join(map(str, r.targets))} for r in model.cycle.records]
+    cycles = pd.DataFrame([{"replication": replication, **vars(r)} for r in model.cycle.records])
+    crime = np.array(model.crime_by_problem)
+    targeted = np.array(model.targeted_by_week)
+    severity = np.array(model.severity_by_problem)
+    expected = expected_crime(severity, model.problems.recordability, cfg.area.residents, cfg.behaviour.crime_rate)
+    weeks, problems = np.indices(crime.shape)
+    problem_table = pd.DataFrame(
+        {
+            "replication": replication,
+            "week": weeks.ravel(),
+            "problem": problems.ravel(),
+            "severity": severity.ravel(),
+            "expected_crime": expected.ravel(),
+            "recorded_crime": crime.ravel(),
+            "worked": targeted.ravel(),
+        }
+    )
+    rounds = pd.DataFrame(
+        [{"replication": replication, **r} for r in model.feedback_rounds],
+        columns=["replication", "week", "reached", "delivered", "trust_change", "delaktighet_change"],
     )
     return {
         "trajectories": traj,
@@ -174,6 +273,8 @@ def run_replication(
         "surveys": pd.DataFrame(surveys),
         "cycles": cycles,
         "maps": pd.concat(maps, ignore_index=True) if maps else pd.DataFrame(),
+        "problems": problem_table,
+        "feedback_rounds": rounds,
     }
 
 
@@ -210,26 +311,40 @@ def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TABLES = ("trajectories", "neighbourhoods", "surveys", "cycles", "maps", "problems", "feedback_rounds")
+
+
 def run(cfg: Any, progress: bool = False, replications: int | None = None, **tables: Any) -> RunResult:
     """Run all replications of a config and return the tables (trajectories, summary, neighbourhoods, ...).
 
-    Extra keyword arguments (survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields) are
-    passed to ``run_replication``; maps, when asked for, are in ``RunResult.maps``.
+    ``cfg`` is a Config, a composed Hydra config, or overrides (a list, one string, or a flat dict such
+    as ``{"area": "suburb", "police.effort": 0.5}``).
+
+    Under ``uncertainty=posterior`` replication r runs with posterior draw r (``RunResult.draws``
+    says which); under ``fixed`` every replication uses the declared values. Extra keyword
+    arguments (survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields) are passed to
+    ``run_replication``; maps, when asked for, are in ``RunResult.maps``.
     """
     from tqdm.auto import tqdm
 
-    cfg = to_config(cfg)
+    from .posterior import check_posterior_config, replication_config
+
+    flat_dict = isinstance(cfg, dict) and not any(isinstance(v, dict) for v in cfg.values())
+    cfg = load_config(cfg) if isinstance(cfg, (str, list, tuple)) or flat_dict else to_config(cfg)
     n = cfg.replications if replications is None else replications
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"invalid value for replications: {n!r} (allowed: a whole number from 1 to 10,000)")
+    check_posterior_config(cfg)
     seeds = replication_seeds(cfg.seed, n)
-    parts: dict[str, list[pd.DataFrame]] = {
-        k: [] for k in ("trajectories", "neighbourhoods", "surveys", "cycles", "maps")
-    }
-    seconds = []
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES}
+    seconds, draws = [], []
     start = time.perf_counter()
     for r, s in enumerate(tqdm(seeds, desc=f"{cfg.scenario} / {cfg.area.name}", unit="rep", disable=not progress)):
         t0 = time.perf_counter()
-        out = run_replication(cfg, s, r, **tables)
+        rep_cfg, draw = replication_config(cfg, r)
+        out = run_replication(rep_cfg, s, r, **tables)
         seconds.append(time.perf_counter() - t0)
+        draws.append({"replication": r, "seed": s, "draw": draw})
         for k, v in out.items():
             parts[k].append(v)
     t = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
@@ -243,4 +358,7 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
         seconds,
         time.perf_counter() - start,
         t["maps"],
+        t["problems"],
+        t["feedback_rounds"],
+        pd.DataFrame(draws),
     )

@@ -1,25 +1,41 @@
-"""The command line: check every requested config before Hydra creates anything, then run.
+"""The command line: check every requested config before anything is written, then run.
 
-Hydra makes the run folder before the task starts, so a bad value found inside the task
-would leave a half-written folder. Every config the command line asks for (each point of a
-multirun sweep too) is composed and validated first; a bad one stops with exit status 2
-and one message naming the parameter, the value and what is allowed.
+Every config the command line asks for (each point of a multirun sweep too) is composed and
+validated first; a bad one stops with exit status 2 and one message naming the parameter,
+the value and what is allowed, and nothing is written.
+
+A single run is written whole or not at all: Hydra runs in a hidden staging folder beside the
+final one, which is renamed into place only when the run has finished (replacing an earlier
+run of the same folder as a whole). A failed or interrupted run removes its staging folder.
+Default folder names carry the time, what was run and a random suffix, so two runs started in
+the same second never share a folder. In a multirun each point's folder is marked whole by its
+run.json, written last.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import shutil
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .api import CONFIG_DIR, load_config, run, to_config
-from .params import ConfigError, register
+from .params import Config, ConfigError, register
 
 FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+UID = uuid.uuid4().hex[:6]  # one per process: the suffix of this process's default folder names
+
+
+def register_resolvers() -> None:
+    """``${uid:}`` in configs: this process's random suffix (unique folder names)."""
+    if not OmegaConf.has_resolver("uid"):
+        OmegaConf.register_new_resolver("uid", lambda: UID)
 
 
 def config_overrides(argv: list[str]) -> tuple[list[str], bool]:
@@ -53,12 +69,30 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices)]
 
 
-def check(argv: list[str]) -> None:
+def check(argv: list[str]) -> list[Config]:
     """Compose and validate every config the command line asks for; raise ConfigError on the first bad one."""
     overrides, multirun = config_overrides(argv)
     combos = expand_sweeps(overrides) if multirun else [overrides]
-    for combo in combos:
-        load_config(combo)
+    return [load_config(combo) for combo in combos]
+
+
+def default_run_dir(cfg: Config) -> Path:
+    """results/runs/<date>_<time>_<what was run>_<area>_<random suffix>."""
+    from .outputs import run_label
+
+    return Path("results/runs") / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{run_label(cfg)}_{cfg.area.name}_{UID}"
+
+
+def publish(stage: Path, final: Path) -> None:
+    """Move a finished staging folder into place; an earlier run in ``final`` is replaced as a whole."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{UID}")
+        final.rename(old)
+    stage.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
@@ -74,19 +108,52 @@ def hydra_main(cfg: DictConfig) -> None:
     result = run(config, progress=True)
     write_run(result, out, __version__)
     print(summary_text(result))
-    print(f"Wrote {out}")
 
 
 def main(argv: list[str]) -> int:
     register()
+    register_resolvers()
     try:
-        check(argv)
+        configs = check(argv)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # e.g. malformed override syntax
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    sys.argv = [sys.argv[0], *argv]
-    hydra_main()
+    _, multirun = config_overrides(argv)
+    if multirun or any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
+        sys.argv = [sys.argv[0], *argv]
+        hydra_main()
+        return 0
+    asked = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
+    final = Path(asked[-1]) if asked else default_run_dir(configs[0])
+    stage = final.parent / f".{final.name}.partial-{UID}"
+    sys.argv = [sys.argv[0], *[a for a in argv if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={stage}"]
+    try:
+        hydra_main()
+    except BaseException as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt):
+            print("interrupted: nothing was written", file=sys.stderr)
+            return 130
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            raise
+        print(f"the run failed: nothing was written to {final}", file=sys.stderr)
+        raise
+    if not (stage / "run.json").exists():  # Hydra reported an error itself and returned
+        shutil.rmtree(stage, ignore_errors=True)
+        print(f"the run failed: nothing was written to {final}", file=sys.stderr)
+        return 1
+    publish(stage, final)
+    print(f"Wrote {final}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+def entry() -> None:
+    """The `promise-sim` console script: the same as `python -m sim`."""
+    sys.exit(main(sys.argv[1:]))

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf  # noqa: E402
 from .api import RunResult  # noqa: E402
 from .model import METRICS  # noqa: E402
 from .params import Config  # noqa: E402
+from .version import code_version  # noqa: E402
 
 TRAJECTORY_COLUMNS = ["replication", "week", *METRICS]  # week 0 is the state before the first step
 PLOTTED = {
@@ -53,8 +54,9 @@ def summary_text(result: RunResult) -> str:
     cfg = result.config
     s = result.summary.set_index("metric")
     lines = [
-        f"Scenario {cfg.scenario} on area {cfg.area.name}: {cfg.area.residents} residents, "
+        f"Scenario {run_label(cfg)} on area {cfg.area.name}: {cfg.area.residents} residents, "
         f"{cfg.horizon_weeks} weeks, {len(result.seconds)} replications, seed {cfg.seed}",
+        f"Bands: {interval_words(cfg)}.",
         f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   90% band of change",
     ]
     for m in SUMMARY_ORDER:
@@ -88,29 +90,81 @@ def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> Non
     plt.close(fig)
 
 
-def write_run(result: RunResult, out: Path, version: str) -> None:
-    """Write the run folder: tables, figure, resolved config and run.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    cfg = result.config
-    result.trajectories[TRAJECTORY_COLUMNS].to_csv(out / "trajectories.csv", index=False)
-    result.summary.to_csv(out / "summary.csv", index=False)
-    result.neighbourhoods.to_csv(out / "neighbourhoods.csv", index=False)
-    result.surveys.to_csv(out / "surveys.csv", index=False)
-    result.cycles.to_csv(out / "cycles.csv", index=False)
-    (out / "config.yaml").write_text(f"# promise-sim {version}, seed {cfg.seed}\n" + config_yaml(cfg))
-    plot_trajectories(
-        result.trajectories,
-        out / "trajectories.png",
-        f"{cfg.scenario} on {cfg.area.name} — {len(result.seconds)} replications",
+IDENTITY = ["run", "scenario", "area"]  # every table a run writes starts with these columns
+
+
+def run_label(cfg: Config) -> str:
+    """What was run, for folder names and titles: the scenario, marked when its promise work was switched off."""
+    if not cfg.promise.active and cfg.scenario != "no_promise":
+        return f"{cfg.scenario}-promise_off"
+    return cfg.scenario
+
+
+def with_identity(table: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The table with the run's identity in front: config hash, scenario label, area."""
+    ident = pd.DataFrame(
+        {"run": config_hash(cfg), "scenario": run_label(cfg), "area": cfg.area.name}, index=table.index
     )
+    return pd.concat([ident, table.drop(columns=[c for c in IDENTITY if c in table], errors="ignore")], axis=1)
+
+
+def write_run(result: RunResult, out: Path, version: str) -> None:
+    """Write the run folder: tables, figure, resolved config, and run.json last, as the mark of a whole run.
+
+    Everything is written into a hidden staging folder inside ``out`` and then moved into place; an
+    older run's run.json is removed first, so a folder is whole exactly when its run.json says so.
+    """
+    import shutil
+    import uuid
+
+    cfg = result.config
+    out.mkdir(parents=True, exist_ok=True)
+    stage = out / f".partial-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        tables = {
+            "trajectories.csv": result.trajectories[TRAJECTORY_COLUMNS],
+            "summary.csv": result.summary,
+            "neighbourhoods.csv": result.neighbourhoods,
+            "surveys.csv": result.surveys,
+            "cycles.csv": result.cycles,
+            "feedback_rounds.csv": result.feedback_rounds,
+            "draws.csv": result.draws,
+        }
+        for name, table in tables.items():
+            with_identity(table, cfg).to_csv(stage / name, index=False)
+        (stage / "config.yaml").write_text(f"# promise-sim {version}, seed {cfg.seed}\n" + config_yaml(cfg))
+        plot_trajectories(
+            result.trajectories,
+            stage / "trajectories.png",
+            f"{run_label(cfg)} on {cfg.area.name} — {len(result.seconds)} replications ({interval_words(cfg)})",
+        )
+        (out / "run.json").unlink(missing_ok=True)
+        for f in stage.iterdir():
+            f.replace(out / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     run_info = {
+        "complete": True,
         "config_hash": config_hash(cfg),
         "seed": cfg.seed,
-        "scenario": cfg.scenario,
+        "scenario": run_label(cfg),
         "area": cfg.area.name,
+        "uncertainty": cfg.uncertainty,
+        "intervals": interval_words(cfg),
         "package_version": version,
+        "code_version": code_version(),
         "python": platform.python_version(),
         "wall_seconds": round(result.wall_seconds, 4),
         "replication_seconds": [round(t, 4) for t in result.seconds],
     }
-    (out / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+    tmp = out / ".run.json.tmp"
+    tmp.write_text(json.dumps(run_info, indent=2) + "\n")
+    tmp.replace(out / "run.json")
+
+
+def interval_words(cfg: Config) -> str:
+    """What the bands of a run cover, in words."""
+    if cfg.uncertainty == "posterior":
+        return "bands cover parameter and replication uncertainty: replication r uses posterior draw r"
+    return "bands cover replication noise only, at the declared coefficients"

@@ -153,10 +153,18 @@ def noise_share(y_main: pd.DataFrame, noise: pd.DataFrame, outputs) -> pd.DataFr
 
 
 def ranking_sentence(indices: pd.DataFrame, method: str, output: str) -> str:
-    """The ranking for one output in plain words."""
+    """The ranking for one output in plain words (Morris: with the direction of each effect and whether
+    interactions dominate it)."""
     key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
     d = indices[indices.output == output].sort_values("rank")
-    top = [f"`{r.lever}` ({key} {getattr(r, key):.2f} ± {getattr(r, conf):.2f})" for r in d.head(3).itertuples()]
+    if method == "sobol":
+        top = [f"`{r.lever}` (ST {r.ST:.2f} ± {r.ST_conf:.2f})" for r in d.head(3).itertuples()]
+    else:
+        top = [
+            f"`{r.lever}` (mu* {r.mu_star:.3g} ± {r.mu_star_conf:.2g}; mu {r.mu:+.3g}, {morris_direction(r)}; "
+            f"sigma {r.sigma:.3g})"
+            for r in d.head(3).itertuples()
+        ]
     text = f"For the {OUTPUTS.get(output, output)}, the levers with most leverage are " + ", ".join(top) + "."
     if method == "sobol":
         none = d[d.ST + d.ST_conf < NEGLIGIBLE].lever.tolist()
@@ -164,4 +172,21 @@ def ranking_sentence(indices: pd.DataFrame, method: str, output: str) -> str:
             text += (
                 " No detectable influence (ST below 0.01 with its interval): " + ", ".join(f"`{v}`" for v in none) + "."
             )
+    else:
+        tangled = d[(d.sigma > d.mu_star) & (d.mu_star > 0)].lever.tolist()
+        if tangled:
+            text += (
+                " Interactions or non-linear effects dominate (sigma above mu*) for "
+                + ", ".join(f"`{v}`" for v in tangled)
+                + ": their effect depends on the other levers' values, so read their rank with care."
+            )
     return text
+
+
+def morris_direction(r) -> str:
+    """Plain words for a Morris lever's direction: mu near mu* means one sign throughout."""
+    if r.mu_star == 0:
+        return "no effect"
+    share = abs(r.mu) / r.mu_star
+    sign = "raises it" if r.mu > 0 else "lowers it"
+    return f"mostly {sign}" if share > 0.8 else "either way, by setting"

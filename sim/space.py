@@ -8,7 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .params import PARAMS, Config, ConfigError, validate
+from .params import PARAMS, Config, ConfigError, _lookup, validate
+
+
+def value_of(cfg: Config, name: str) -> Any:
+    """The value of a dotted parameter name in a config."""
+    return _lookup(cfg, name)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ def apply_params(cfg: Config, values: Mapping[str, Any]) -> Config:
             value = int(round(float(value)))
         elif spec.type is float:
             value = float(value)
+        elif spec.type is bool and not isinstance(value, bool):
+            value = bool(round(float(value)))
         group, _, key = name.partition(".")
         if key:
             groups.setdefault(group, {})[key] = value

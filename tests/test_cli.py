@@ -1,15 +1,26 @@
-"""The main job as a user runs it: `python -m sim ...`."""
+"""The main job as a user runs it: `python -m sim ...`, including the edges a careful user hits."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import sim
+from sim.params import ConfigError
 
-def run_sim(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_sim(*args, cwd=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def test_main_job_writes_the_run_folder(tmp_path):
@@ -25,7 +36,7 @@ def test_main_job_writes_the_run_folder(tmp_path):
         f"hydra.run.dir={out}",
     )
     assert p.returncode == 0, p.stderr
-    assert "trust_mean" in p.stdout and "90% band" in p.stdout
+    assert "trust_mean" in p.stdout and "90% band" in p.stdout and "replication noise only" in p.stdout
     for name in (
         "trajectories.csv",
         "summary.csv",
@@ -33,20 +44,24 @@ def test_main_job_writes_the_run_folder(tmp_path):
         "neighbourhoods.csv",
         "run.json",
         "config.yaml",
+        "feedback_rounds.csv",
+        "draws.csv",
     ):
         assert (out / name).exists(), name
     traj = pd.read_csv(out / "trajectories.csv")
-    expected = """replication week trust_mean trust_high_share delaktighet_mean participation_rate trygghet_mean
-        unsafe_share awareness_share problem_severity recorded_crime hours_planned hours_delivered delivery_ratio
-        officer_attitude_mean""".split()  # the columns the issue asks for, in order
+    expected = """run scenario area replication week trust_mean trust_high_share delaktighet_mean delaktighet_high_share
+        participation_rate trygghet_mean unsafe_share awareness_share problem_severity recorded_crime hours_planned
+        hours_delivered delivery_ratio officer_attitude_mean""".split()  # identity, then the outcomes in order
     assert list(traj.columns) == expected
     assert len(traj) == 3 * 31 and traj.week.min() == 0
+    assert (traj.scenario == "observed_2018").all() and (traj.area == "suburb").all()
     hoods = pd.read_csv(out / "neighbourhoods.csv")
     assert {"trust_baseline", "trust_horizon", "trygghet_horizon", "delaktighet_horizon"} <= set(hoods.columns)
     info = json.loads((out / "run.json").read_text())
-    assert info["seed"] == 7 and len(info["replication_seconds"]) == 3 and info["config_hash"]
+    assert info["complete"] and info["seed"] == 7 and len(info["replication_seconds"]) == 3 and info["config_hash"]
     config = (out / "config.yaml").read_text()
     assert "interval_weeks: 4" in config and "name: suburb" in config and "seed: 7" in config
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left behind"
 
 
 @pytest.mark.parametrize(
@@ -55,16 +70,120 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("police.effort=3", "police.effort: 3"),
         ("area.residents=many", "area.residents: 'many'"),
         ("promise.colour=red", "unknown parameter promise.colour"),
+        ("police.efort=0.9", "did you mean police.effort"),
+        ("+police.efort=0.9", "did you mean police.effort"),
         ("scenario=utopia", "unknown scenario preset 'utopia'"),
+        ("area.name=../../../../x", "invalid value for area.name"),
+        ("uncertainty=maybe", "allowed: one of fixed, posterior"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
     out = tmp_path / "never"
     p = run_sim(arg, f"hydra.run.dir={out}", cwd=tmp_path)
     assert p.returncode == 2
-    assert needle in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert needle in p.stderr and p.stderr.count("\n") == 1 and len(p.stderr) < 400, p.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_whole_folders(tmp_path):
+    args = [sys.executable, "-m", "sim", "replications=1", "horizon_weeks=8", "area.residents=300"]
+    procs = [
+        subprocess.Popen([*args, f"seed={s}"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for s in (1, 2)
+    ]
+    for p in procs:
+        assert p.wait(timeout=300) == 0
+    folders = sorted((tmp_path / "results" / "runs").iterdir())
+    assert len(folders) == 2
+    seeds = sorted(json.loads((f / "run.json").read_text())["seed"] for f in folders)
+    assert seeds == [1, 2]
+    for f in folders:
+        assert len(pd.read_csv(f / "trajectories.csv")) == 9
+
+
+def test_rerun_into_an_existing_folder_replaces_it_whole(tmp_path):
+    out = tmp_path / "run"
+    assert (
+        run_sim("replications=2", "horizon_weeks=6", "area.residents=300", "seed=1", f"hydra.run.dir={out}").returncode
+        == 0
+    )
+    (out / "stray.txt").write_text("from the old run")
+    assert (
+        run_sim("replications=1", "horizon_weeks=4", "area.residents=300", "seed=2", f"hydra.run.dir={out}").returncode
+        == 0
+    )
+    assert json.loads((out / "run.json").read_text())["seed"] == 2
+    assert len(pd.read_csv(out / "trajectories.csv")) == 5 and not (out / "stray.txt").exists()
+
+
+def test_an_interrupted_run_leaves_nothing(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "replications=50", "area.residents=3000", f"hydra.run.dir={out}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
+
+
+def test_switching_the_promise_off_is_in_the_folder_name(tmp_path):
+    p = run_sim("promise.active=0", "replications=1", "horizon_weeks=3", "area.residents=200", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    (folder,) = (tmp_path / "results" / "runs").iterdir()
+    assert "observed_2018-promise_off_default" in folder.name
+
+
+def test_empty_neighbourhoods_are_missing_not_zero(tmp_path):
+    out = tmp_path / "run"
+    p = run_sim(
+        "area.residents=100",
+        "area.ties_per_resident=30",
+        "area.neighbourhoods_per_side=10",
+        "replications=1",
+        "horizon_weeks=10",
+        f"hydra.run.dir={out}",
+    )
+    assert p.returncode == 0, p.stderr
+    hoods = pd.read_csv(out / "neighbourhoods.csv")
+    empty = hoods[hoods.residents == 0]
+    assert (
+        len(empty) > 0 and empty.trust_baseline.isna().all() and hoods[hoods.residents > 0].trust_baseline.notna().all()
+    )
+
+
+def test_a_valid_edge_where_no_resident_is_within_reach_of_the_work_runs(tmp_path):
+    p = run_sim(
+        "area.residents=100",
+        "area.cells_per_side=300",
+        "area.problem_reach_cells=0.5",
+        "area.problems=1",
+        "horizon_weeks=30",
+        "scenario=full_implementation",
+        "replications=1",
+        "seed=1618",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert p.returncode == 0, p.stderr[-1500:]
+
+
+def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replications():
+    from sim.space import apply_params
+
+    cfg = apply_params(sim.load_config([]), {"promise.actions": np.int64(2), "police.effort": np.float64(0.5)})
+    assert cfg.promise.actions == 2
+    assert sim.load_config("police.effort=0.5 replications=2").replications == 2
+    assert (
+        sim.run({"area": "suburb", "replications": 1, "horizon_weeks": 2, "area.residents": 200}).config.area.name
+        == "suburb"
+    )
+    with pytest.raises(ConfigError, match="replications"):
+        sim.run(sim.load_config([]), replications=0)
 
 
 def test_multirun_checks_every_point_first(tmp_path):
@@ -73,7 +192,7 @@ def test_multirun_checks_every_point_first(tmp_path):
     assert not (tmp_path / "sweep").exists()
 
 
-def test_multirun_grid_runs(tmp_path):
+def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     p = run_sim(
         "-m",
         "feedback.interval_weeks=0,13",
@@ -84,4 +203,23 @@ def test_multirun_grid_runs(tmp_path):
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
     assert p.returncode == 0, p.stderr
-    assert len(list((tmp_path / "sweep").glob("*/summary.csv"))) == 4
+    assert len(list((tmp_path / "sweep").glob("*/run.json"))) == 4
+    c = subprocess.run(
+        [sys.executable, "-m", "sim.collect", str(tmp_path / "sweep"), "--out", str(tmp_path / "all.parquet")],
+        capture_output=True,
+        text=True,
+    )
+    assert c.returncode == 0, c.stderr
+    table = pd.read_parquet(tmp_path / "all.parquet")
+    assert table.folder.nunique() == 4
+    assert sorted(table.groupby(["feedback.interval_weeks", "police.effort"]).size().index.tolist()) == [
+        (0, 0.5),
+        (0, 1.0),
+        (13, 0.5),
+        (13, 1.0),
+    ]
+
+
+def test_help_lists_only_what_python_m_sim_takes():
+    p = run_sim("--help")
+    assert p.returncode == 0 and "area=default|vulnerable_district" in p.stdout and "experiment" not in p.stdout

@@ -1,5 +1,7 @@
-"""The sweep engine: identical results on every executor, no lost or duplicated work, failures recorded."""
+"""The sweep engine: identical results on every executor, no lost, duplicated or stale work, failures recorded,
+workers that die or are told to stop handled."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import time
 import pandas as pd
 import pytest
 
-from sim.sweep import SweepStore, plan, run_seed, run_sweep
+from sim.sweep import Outcomes, StoreError, SweepStore, plan, run_seed, run_sweep
 
 from .conftest import cfg
 
@@ -18,24 +20,45 @@ POINTS = pd.DataFrame({"police.effort": [0.3, 0.7, 1.1], "feedback.reach": [0.1,
 
 
 def table(df):
-    return df.drop(columns=["seconds"]).sort_values(["point", "replication"]).reset_index(drop=True)
+    return df.drop(columns=["seconds"]).sort_values(["run_id"]).reset_index(drop=True)
 
 
-def test_run_ids_unique_and_seeds_shared_across_points():
-    specs = plan("s", POINTS, 2, seed=1)
-    assert len({s.run_id for s in specs}) == 6
-    assert {s.seed for s in specs if s.replication == 0} == {run_seed(1, 0)}
-    assert plan("s", POINTS, 2, seed=1) == specs
-    assert {s.run_id for s in plan("other", POINTS, 2, seed=1)}.isdisjoint({s.run_id for s in specs})
+def test_run_ids_unique_seeds_shared_and_identity_is_the_whole_config():
+    p = plan(BASE, POINTS, 2, seed=1)
+    assert len(p.specs) == 6 and len(p.run_ids()) == 6
+    assert {s.seed for s in p.specs if s.replication == 0} == {run_seed(1, 0)}
+    assert plan(BASE, POINTS, 2, seed=1).specs == p.specs
+    other_seed = plan(BASE, POINTS, 2, seed=2).run_ids()
+    other_base = plan(cfg("area.residents=300", "horizon_weeks=21"), POINTS, 2, seed=1).run_ids()
+    other_area = plan(cfg("area=suburb", "area.residents=300", "horizon_weeks=20"), POINTS, 2, seed=1).run_ids()
+    for ids in (other_seed, other_base, other_area):
+        assert ids.isdisjoint(p.run_ids())
+
+
+def test_repeated_design_rows_share_one_run_and_every_row_gets_it():
+    """Morris designs with few levers repeat rows; each row must still find its result."""
+    design = pd.DataFrame({"promise.actions": [3.0, 3.333, 3.0, 5.0]})  # 3.333 runs as 3 actions
+    p = plan(BASE, design, 1, seed=1)
+    assert len(p.specs) == 2 and len(p.rows) == 4
+    assert p.rows.run_id.nunique() == 2 and p.rows.run_id.iloc[0] == p.rows.run_id.iloc[1] == p.rows.run_id.iloc[2]
+
+
+def test_store_records_the_values_the_model_ran(tmp_path):
+    rows = run_sweep(
+        plan(BASE, pd.DataFrame({"promise.actions": [3.333]}), 1, 1),
+        BASE,
+        SweepStore(tmp_path),
+        executor="serial",
+        progress=False,
+    )
+    assert rows["promise.actions"].tolist() == [3.0]
 
 
 def test_serial_processes_and_dask_give_identical_tables(tmp_path):
-    specs = plan("exec", POINTS, 2, seed=3)
-    serial = run_sweep(specs, BASE, SweepStore(tmp_path / "serial"), executor="serial", progress=False)
-    procs = run_sweep(specs, BASE, SweepStore(tmp_path / "procs"), executor="processes", workers=2, progress=False)
-    dask = run_sweep(
-        specs, BASE, SweepStore(tmp_path / "dask"), executor="dask", workers=2, progress=False, batch_size=2
-    )
+    p = plan(BASE, POINTS, 2, seed=3)
+    serial = run_sweep(p, BASE, SweepStore(tmp_path / "serial"), executor="serial", progress=False)
+    procs = run_sweep(p, BASE, SweepStore(tmp_path / "procs"), executor="processes", workers=2, progress=False)
+    dask = run_sweep(p, BASE, SweepStore(tmp_path / "dask"), executor="dask", workers=2, progress=False, batch_size=2)
     assert len(serial) == 6 and (serial.status == "ok").all()
     pd.testing.assert_frame_equal(table(serial), table(procs))
     pd.testing.assert_frame_equal(table(serial), table(dask))
@@ -44,20 +67,88 @@ def test_serial_processes_and_dask_give_identical_tables(tmp_path):
 def test_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     points = pd.DataFrame({"police.effort": [0.5, 9.0, 1.0]})  # 9.0 is out of bounds: that run fails
     store = SweepStore(tmp_path / "s")
-    ok = run_sweep(plan("fail", points, 1, seed=1), BASE, store, executor="serial", progress=False)
-    assert sorted(ok.point) == [0, 2]
+    p = plan(BASE, points, 1, seed=1)
+    ok = run_sweep(p, BASE, store, executor="serial", progress=False)
+    assert sorted(ok["police.effort"]) == [0.5, 1.0]
     failures = store.failures()
-    assert len(failures) == 1 and failures.point.iloc[0] == 1
+    assert len(failures) == 1 and failures["police.effort"].iloc[0] == 9.0
     assert "police.effort" in failures.error.iloc[0]
+
+
+def test_a_store_refuses_another_study_and_another_seed_gets_its_own_runs(tmp_path):
+    store = SweepStore(tmp_path / "s")
+    run_sweep(plan(BASE, POINTS, 1, seed=2024), BASE, store, executor="serial", progress=False)
+    other = cfg("area=suburb", "area.residents=300", "horizon_weeks=20")
+    with pytest.raises(StoreError, match="holds another study"):
+        run_sweep(plan(other, POINTS, 1, seed=2024), other, store, executor="serial", progress=False)
+    fresh = run_sweep(
+        plan(BASE, POINTS, 1, seed=2025), BASE, SweepStore(tmp_path / "f"), executor="serial", progress=False
+    )
+    again = run_sweep(plan(BASE, POINTS, 1, seed=2025), BASE, store, executor="serial", progress=False)
+    pd.testing.assert_frame_equal(table(again), table(fresh))
+    sessions = store.manifest()["sessions"]
+    assert len(sessions) == 2 and sessions[1]["already_done"] == 0  # history kept, nothing stale reused
 
 
 def test_trajectories_kept_on_request(tmp_path):
     store = SweepStore(tmp_path / "t")
     run_sweep(
-        plan("traj", POINTS.head(1), 1, seed=1), BASE, store, executor="serial", progress=False, keep_trajectories=True
+        plan(BASE, POINTS.head(1), 1, seed=1), BASE, store, executor="serial", progress=False, keep_trajectories=True
     )
     traj = pd.concat(pd.read_parquet(f) for f in store.trajectories.glob("*.parquet"))
     assert len(traj) == 21 and traj.run_id.nunique() == 1
+
+
+def test_a_damaged_shard_or_manifest_is_named_with_advice_and_leftovers_are_cleaned(tmp_path):
+    store = SweepStore(tmp_path / "s")
+    run_sweep(plan(BASE, POINTS, 1, seed=1), BASE, store, executor="serial", progress=False)
+    (store.runs / ".part-x.parquet.abc.tmp").write_bytes(b"half")
+    bad = store.runs / "part-zzz.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(StoreError, match="part-zzz.parquet cannot be read.*move it out") as err:
+        store.read()
+    assert "\n" not in str(err.value)
+    bad.unlink()
+    run_sweep(plan(BASE, POINTS, 1, seed=1), BASE, store, executor="serial", progress=False)
+    assert not list(store.runs.glob(".*.tmp"))
+    store.manifest_path.write_text("{broken")
+    with pytest.raises(StoreError, match="manifest.json is damaged"):
+        run_sweep(plan(BASE, POINTS, 1, seed=1), BASE, store, executor="serial", progress=False)
+
+
+def test_two_sweeps_on_one_store_do_not_race(tmp_path):
+    store = SweepStore(tmp_path / "s")
+    with store.locked(), pytest.raises(StoreError, match="another sweep is writing"):
+        run_sweep(plan(BASE, POINTS, 1, seed=1), BASE, store, executor="serial", progress=False)
+
+
+class DiesOnSeven(Outcomes):
+    """An evaluator whose worker process dies on one parameter value (as a segfault or the OOM killer would)."""
+
+    key = "dies-on-seven"
+
+    def __call__(self, cfg, spec, trajectories_dir):
+        if abs(cfg.police.effort - 0.7) < 1e-9:
+            os._exit(9)
+        return super().__call__(cfg, spec, trajectories_dir)
+
+
+def test_a_dead_worker_becomes_a_recorded_failure_and_the_sweep_goes_on(tmp_path):
+    store = SweepStore(tmp_path / "d")
+    ok = run_sweep(
+        plan(BASE, POINTS, 2, seed=4),
+        BASE,
+        store,
+        executor="processes",
+        workers=2,
+        batch_size=1,
+        progress=False,
+        evaluator=DiesOnSeven(),
+    )
+    assert sorted(ok["police.effort"].unique()) == [0.3, 1.1] and len(ok) == 4
+    failed = store.failures()
+    assert len(failed) == 2 and (failed["police.effort"] == 0.7).all()
+    assert failed.error.str.contains("WorkerDied").all()
 
 
 SCRIPT = textwrap.dedent(
@@ -67,30 +158,66 @@ SCRIPT = textwrap.dedent(
     from sim.sweep import SweepStore, plan, run_sweep
     base = sim.load_config(["area.residents=300", "horizon_weeks=30"])
     points = pd.DataFrame({"police.effort": [0.2 + 0.02 * i for i in range(40)]})
-    run_sweep(plan("resume", points, 1, seed=9), base, SweepStore(sys.argv[1]), executor="serial",
-              chunk_size=3, progress=False)
+    executor = sys.argv[2] if len(sys.argv) > 2 else "serial"
+    run_sweep(plan(base, points, 1, seed=9), base, SweepStore(sys.argv[1]), executor=executor, workers=2,
+              batch_size=1, chunk_size=3, progress=False)
     """
 )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "killed"])
 def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path, sig):
     store = SweepStore(tmp_path / "resumed")
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(store.root)])
     deadline = time.time() + 60
-    while time.time() < deadline and len(list(store.runs.glob("part-*.parquet"))) < 2:
+    while time.time() < deadline and len(store.files()) < 2:
         time.sleep(0.05)
     proc.send_signal(sig)
     proc.wait(timeout=60)
     partial = store.read()
     assert 0 < len(partial) < 40, "the sweep should have been interrupted part-way"
-    assert not list(store.runs.glob(".*.tmp")) or sig == signal.SIGKILL
+    if sig != signal.SIGKILL:  # a flush on the way out: the manifest says what was computed, all of it stored
+        session = store.manifest()["sessions"][-1]
+        assert session["interrupted"] and session["computed"] == len(partial)
     subprocess.run([sys.executable, "-c", SCRIPT, str(store.root)], check=True, timeout=120)
     resumed = store.results()
     reference = SweepStore(tmp_path / "straight")
     subprocess.run([sys.executable, "-c", SCRIPT, str(reference.root)], check=True, timeout=120)
     straight = reference.results()
     assert len(resumed) == 40 and resumed.run_id.is_unique
-    all_rows = pd.concat(pd.read_parquet(f) for f in store.runs.glob("part-*.parquet"))
+    all_rows = pd.concat(pd.read_parquet(f) for f in store.files())
     assert all_rows.run_id.is_unique, "no run computed twice"
     pd.testing.assert_frame_equal(table(resumed), table(straight))
+
+
+def children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return {int(x) for x in out.split()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = open(f"/proc/{pid}/stat").read().split()
+    return stat[2] != "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "killed"])
+def test_no_worker_outlives_its_sweep(tmp_path, sig):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path / "s"), "processes"])
+    deadline = time.time() + 60
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2:
+        workers |= children(proc.pid) - {proc.pid}
+        time.sleep(0.1)
+    assert workers, "the sweep should have started worker processes"
+    time.sleep(1.0)
+    workers |= children(proc.pid)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    deadline = time.time() + 15
+    while time.time() < deadline and any(alive(w) for w in workers):
+        time.sleep(0.2)
+    assert not [w for w in workers if alive(w)], "worker processes outlived the sweep"

@@ -1,0 +1,96 @@
+"""Collect run folders into one table: `python -m sim.collect <folder>... [--table summary] [--out file.parquet]`.
+
+Each folder a run writes (a single run, or every point of a Hydra multirun under the sweep folder)
+holds its tables and its resolved config.yaml; only folders whose run.json marks them whole are
+read. The result is one Parquet table: the chosen table of every run, with the run's identity and
+one column per parameter that differs between the runs (the values the model ran with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .params import PARAMS
+
+TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
+
+
+def run_folders(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Whole run folders under the given paths (searched recursively), and incomplete ones found on the way."""
+    whole, incomplete = [], []
+    for root in paths:
+        candidates = [root] if (root / "config.yaml").exists() else sorted(p.parent for p in root.rglob("config.yaml"))
+        for folder in candidates:
+            if folder.name.startswith("."):
+                continue
+            info = folder / "run.json"
+            ok = info.exists() and json.loads(info.read_text()).get("complete", False)
+            (whole if ok else incomplete).append(folder)
+    return whole, incomplete
+
+
+def flat_params(config_file: Path) -> dict:
+    """The run's parameter values by dotted name, from its config.yaml."""
+    doc = yaml.safe_load("\n".join(line for line in config_file.read_text().splitlines() if not line.startswith("#")))
+    out = {}
+    for name in PARAMS:
+        node = doc
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[name] = node
+    return out
+
+
+def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
+    """One table from many run folders, with a column for every parameter that differs between them."""
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
+    folders, _ = run_folders(paths)
+    if not folders:
+        raise ValueError("no whole run folders found (a folder is whole when its run.json says so)")
+    params = pd.DataFrame([flat_params(f / "config.yaml") for f in folders])
+    varying = [c for c in params.columns if params[c].astype(str).nunique() > 1]
+    parts = []
+    for i, folder in enumerate(folders):
+        t = pd.read_csv(folder / f"{table}.csv")
+        for c in varying:
+            t[c] = params.loc[i, c]
+        t.insert(0, "folder", str(folder))
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.collect", description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="run folders or folders that hold them")
+    parser.add_argument("--table", default="summary", choices=TABLES)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="Parquet file to write (default: <first>/collected_<table>.parquet)"
+    )
+    args = parser.parse_args(argv)
+    for f in args.folders:
+        if not f.exists():
+            print(f"error: {f} does not exist", file=sys.stderr)
+            return 2
+    try:
+        df = collect(args.folders, args.table)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _, incomplete = run_folders(args.folders)
+    out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(out, index=False)
+    extra = f"; skipped {len(incomplete)} incomplete folder(s)" if incomplete else ""
+    print(f"Collected {df.folder.nunique()} runs, {len(df)} rows, into {out}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
