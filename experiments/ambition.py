@@ -1,192 +1,135 @@
-"""Ambition and periodicity for planners: which promise size and cycle give the most for the hours?
+"""Ambition and periodicity for planners (Brå 2018:14, recommendation 4): which promise size and cycle give the
+most for the hours?
 
-    python -m experiments.ambition [area=suburb] [replications=10]
+    python -m experiments.ambition [area=suburb] [replications=10] ['study.grid.police.effort=[0.6]']
 
-For the chosen area and scenario, a grid over promised actions, planned hours a week, promise
-periodicity and effort runs through the sweep engine; each run is paired with the
-counterfactual (no promise) on the same seed. Writes heatmaps of the gain in trust,
-delaktighet and trygghet, the gain per 100 officer hours actually spent, grid.csv and report.md.
+For the chosen area and scenario, a grid over promised actions, planned hours a week, promise periodicity and
+effort runs through the sweep engine; every run is paired with the counterfactual (no promise) on the same seed
+and posterior draw. Gains are in percentage points of residents (the national survey's shares) after one, two
+and three years, with the 95% interval of the mean and the range one district could see. Writes heatmaps,
+grid.csv, runs.csv and report.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import sys
-import tempfile
-from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-from omegaconf import DictConfig
+from omegaconf import OmegaConf
 
-import sim
-from experiments.studies import arm_overrides, fmt_pp, main_wrapper, output_dir
-from sim.api import run_replication
-from sim.sweep import SweepStore, outcomes, plan, run_seed, run_sweep
+from experiments.studies import GridContext, GridStudy, Settings, fmt_pp, heatmaps, main_wrapper, summarise_gains
 
-GAINS = {"trust_mean": "trust", "delaktighet_mean": "delaktighet", "trygghet_mean": "trygghet"}
+OUTCOMES = {
+    "trust_high_share": "high confidence",
+    "delaktighet_high_share": "'the police listen and act'",
+    "unsafe_share": "feeling unsafe",
+}
 
 
-def grid_points(grid: dict) -> pd.DataFrame:
-    names = list(grid)
-    return pd.DataFrame(list(itertools.product(*[grid[n] for n in names])), columns=names)
+def setting_words(r, dims) -> str:
+    parts = []
+    for d in dims:
+        v = r[d]
+        short = d.split(".")[-1].replace("_", " ")
+        parts.append(f"{short} {v:g}")
+    return ", ".join(parts)
 
 
-def counterfactual(base: sim.Config, seed: int, replications: int) -> pd.DataFrame:
-    """No promise, on the same seeds as the sweep's replications."""
-    cfg = dataclasses.replace(base, promise=dataclasses.replace(base.promise, active=False))
-    rows = [
-        {"replication": r, **outcomes(run_replication(cfg, run_seed(seed, r), r)["trajectories"])}
-        for r in range(replications)
-    ]
-    return pd.DataFrame(rows)
+def year_columns(ctx: GridContext) -> list[str]:
+    years = [y for y in (1, 2, 3) if 52 * y <= ctx.horizon]
+    return [f"{o}_change_y{y}" for o in OUTCOMES for y in years]
 
 
-def heatmaps(table: pd.DataFrame, value: str, path: Path, title: str, fmt: str = "{:+.1f}") -> None:
-    """Actions x planned hours, one panel per (effort, period)."""
-    efforts = sorted(table["police.effort"].unique())
-    periods = sorted(table["promise.period_weeks"].unique())
-    fig, axes = plt.subplots(
-        len(efforts),
-        len(periods),
-        figsize=(4.6 * len(periods), 3.9 * len(efforts)),
-        squeeze=False,
-        layout="constrained",
-    )
-    vmax = np.nanmax(np.abs(table[value])) or 1.0
-    for i, e in enumerate(efforts):
-        for j, p in enumerate(periods):
-            d = table[(table["police.effort"] == e) & (table["promise.period_weeks"] == p)]
-            h = d.pivot(index="promise.actions", columns="police.planned_hours_per_week", values=value)
-            ax = axes[i, j]
-            im = ax.imshow(h.to_numpy(), cmap="RdBu", vmin=-vmax, vmax=vmax, origin="lower", aspect="auto")
-            ax.set_xticks(range(h.shape[1]), [f"{c:g}" for c in h.columns])
-            ax.set_yticks(range(h.shape[0]), [f"{c:g}" for c in h.index])
-            for (y, x), v in np.ndenumerate(h.to_numpy()):
-                ax.text(
-                    x,
-                    y,
-                    fmt.format(v),
-                    ha="center",
-                    va="center",
-                    fontsize=9,
-                    color="white" if abs(v) > 0.6 * vmax else "black",
-                )
-            ax.set_title(f"effort {e:g}, cycle {p:g} weeks", fontsize=10)
-            ax.set_xlabel("planned hours / week")
-            ax.set_ylabel("promised actions")
-    fig.colorbar(im, ax=axes, shrink=0.8)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def study(cfg: DictConfig) -> Path:
-    s = cfg.study
-    grid = {k: list(v) for k, v in s.grid.items()}
-    base = sim.load_config(arm_overrides(cfg, [f"scenario={s.scenario}"]))
-    points = grid_points(grid)
-    for row in points.to_dict("records"):  # every grid point must be valid before anything runs
-        sim.space.apply_params(base, row)
-    out = output_dir(cfg)
-    specs = plan(f"ambition/{base.area.name}/{s.scenario}", points, cfg.replications, cfg.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = run_sweep(specs, base, SweepStore(tmp), executor=s.executor, workers=s.workers)
-    none = counterfactual(base, cfg.seed, cfg.replications).set_index("replication")
-    for m in GAINS:
-        runs[f"gain_{m}"] = runs[f"{m}_change"].to_numpy() - none.loc[runs.replication, f"{m}_change"].to_numpy()
-    runs["hours_spent"] = runs.hours_delivered_mean * cfg.horizon_weeks
-    names = list(grid)
-    agg = (
-        runs.groupby(names)
-        .agg(
-            **{f"gain_{m}": (f"gain_{m}", "mean") for m in GAINS},
-            **{f"gain_{m}_sd": (f"gain_{m}", "std") for m in GAINS},
-            hours_spent=("hours_spent", "mean"),
-            replications=("replication", "nunique"),
-        )
-        .reset_index()
-    )
-    for m in GAINS:
-        agg[f"gain_{m}_ci"] = 1.96 * agg[f"gain_{m}_sd"] / np.sqrt(agg.replications)
-        agg[f"{m}_per_100h"] = agg[f"gain_{m}"] / (agg.hours_spent / 100)
-    agg.to_csv(out / "grid.csv", index=False)
-    runs.to_csv(out / "runs.csv", index=False)
-    pct = agg.assign(
-        **{f"gain_{m}_pp": 100 * agg[f"gain_{m}"] for m in GAINS}, trust_pp_per_100h=100 * agg["trust_mean_per_100h"]
-    )
-    for m, word in GAINS.items():
+def analyse(ctx: GridContext) -> list[str]:
+    dims = list(ctx.points.columns)
+    cols = year_columns(ctx)
+    runs = ctx.gains(cols)
+    gains = [f"gain_{c}" for c in cols]
+    agg = summarise_gains(runs, dims, gains)
+    last = max(y for y in (1, 2, 3) if 52 * y <= ctx.horizon)
+    key = f"gain_trust_high_share_change_y{last}"
+    agg["trust_pp_per_100h"] = 100 * agg[key] / (agg.hours_spent / 100)
+    ctx.save("grid.csv", agg)
+    pct = agg.assign(**{f"{g}_pp": 100 * agg[g] for g in gains})
+    x, y = dims[0], dims[1] if len(dims) > 1 else dims[0]
+    facets = dims[2:4]
+    rows_, cols_ = (facets + [None, None])[:2]
+    for o, word in OUTCOMES.items():
         heatmaps(
+            ctx,
             pct,
-            f"gain_{m}_pp",
-            out / f"heatmap_{word}.png",
-            f"Gain in {word} at week {cfg.horizon_weeks} against no promise (percentage points)",
+            f"gain_{o}_change_y{last}_pp",
+            f"heatmap_{o}.png",
+            f"Gain in the share {word} after {last} year(s), against no promise",
+            "percentage points of residents (mean over replications)",
+            x,
+            y,
+            rows_,
+            cols_,
         )
     heatmaps(
+        ctx,
         pct,
         "trust_pp_per_100h",
-        out / "trust_per_100_hours.png",
-        "Trust gain per 100 officer hours actually spent (percentage points)",
+        "high_confidence_per_100_hours.png",
+        "Gain in the high-confidence share per 100 officer hours actually spent",
+        "percentage points per 100 hours",
+        x,
+        y,
+        rows_,
+        cols_,
         fmt="{:+.2f}",
     )
 
-    def setting(r) -> str:
-        n = int(r["promise.actions"])
+    def line(r) -> str:
         return (
-            f"{n} action{'' if n == 1 else 's'}, {r['police.planned_hours_per_week']:g} h/week planned, "
-            f"{int(r['promise.period_weeks'])}-week cycle, effort {r['police.effort']:g}"
+            f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])} (95% interval {fmt_pp(r[key + '_ci_low'])} to "
+            f"{fmt_pp(r[key + '_ci_high'])}; one district could see {fmt_pp(r[key + '_range_low'])} to "
+            f"{fmt_pp(r[key + '_range_high'])}), feeling unsafe {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])}, "
+            f"{r.hours_spent:.0f} officer hours"
         )
 
-    best = agg.sort_values("trust_mean_per_100h", ascending=False).head(3)
-    most = agg.sort_values("gain_trust_mean", ascending=False).head(3)
-    backfire = agg[agg.gain_trust_mean + agg.gain_trust_mean_ci < 0].sort_values("gain_trust_mean")
+    best = agg.sort_values("trust_pp_per_100h", ascending=False).head(3)
+    most = agg.sort_values(key, ascending=False).head(3)
+    backfire = agg[agg[key + "_ci_high"] < 0].sort_values(key)
     lines = [
-        f"# Ambition and periodicity: area `{base.area.name}`, scenario `{s.scenario}`",
+        f"Scenario `{ctx.s.cfg.study.scenario}`; a grid of {len(agg)} settings "
+        f"({'; '.join(f'{k} in {list(v)}' for k, v in OmegaConf.to_container(ctx.s.cfg.study.grid).items())}), every "
+        "run paired with no promise on the same seed and draw. Gains are percentage points of residents.",
         "",
-        f"A grid of {len(agg)} settings ({', '.join(f'{k} in {v}' for k, v in grid.items())}), "
-        f"{cfg.replications} replications each over {cfg.horizon_weeks} weeks, every run paired with the "
-        "counterfactual (no promise) on the same seed. Gains are in percentage points of the 0-1 scale with 95% "
-        "intervals; hours are the officer hours actually delivered.",
+        "## Most gain for the hours spent (high confidence)",
         "",
-        "## Most gain for the hours spent (trust)",
+        *[f"- {line(r)}: {r.trust_pp_per_100h:+.2f} pp per 100 hours" for _, r in best.iterrows()],
+        "",
+        "## Largest gains regardless of hours",
+        "",
+        *[f"- {line(r)}" for _, r in most.iterrows()],
+        "",
+        "## Settings that backfire (the whole interval below no promise)",
         "",
     ]
-    lines += [
-        f"- {setting(r)}: {100 * r.trust_mean_per_100h:+.2f} pp per 100 hours "
-        f"(trust {fmt_pp(r.gain_trust_mean)} ± {100 * r.gain_trust_mean_ci:.1f}, "
-        f"{r.hours_spent:.0f} hours)"
-        for _, r in best.iterrows()
-    ]
-    lines += ["", "## Largest gains regardless of hours (trust)", ""]
-    lines += [
-        f"- {setting(r)}: trust {fmt_pp(r.gain_trust_mean)} ± {100 * r.gain_trust_mean_ci:.1f}, "
-        f"delaktighet {fmt_pp(r.gain_delaktighet_mean)}, trygghet {fmt_pp(r.gain_trygghet_mean)}, "
-        f"{r.hours_spent:.0f} hours"
-        for _, r in most.iterrows()
-    ]
-    lines += ["", "## Settings that backfire (trust ends lower than with no promise; interval below zero)", ""]
+    lines += [f"- {line(r)}: more promised than delivered, and residents are told so" for _, r in backfire.iterrows()]
     if backfire.empty:
         lines.append("None in this grid.")
-    else:
-        lines += [
-            f"- {setting(r)}: trust {fmt_pp(r.gain_trust_mean)} ± {100 * r.gain_trust_mean_ci:.1f} "
-            "— more promised than delivered, and residents are told so"
-            for _, r in backfire.iterrows()
-        ]
-    lines += [
-        "",
-        "Files: heatmap_trust.png, heatmap_delaktighet.png, heatmap_trygghet.png, trust_per_100_hours.png, "
-        "grid.csv (one row per setting), runs.csv (one row per run), config.yaml.",
-    ]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return out
+    yearly = [c for c in gains if c.startswith("gain_trust_high_share")]
+    lines += ["", "## By year (high confidence, the three best settings)", ""]
+    for _, r in most.iterrows():
+        lines.append(f"- {setting_words(r, dims)}: " + ", ".join(f"year {c[-1]} {fmt_pp(r[c])}" for c in yearly))
+    return lines
+
+
+def base(s: Settings) -> str:
+    return f"scenario={s.cfg.study.scenario}"
+
+
+def grid(s: Settings) -> dict:
+    return OmegaConf.to_container(s.cfg.study.grid) or {}
+
+
+STUDY = GridStudy("ambition", "Ambition and periodicity (Brå 2018:14, recommendation 4)", base, grid, analyse)
 
 
 def main(argv: list[str]) -> int:
-    return main_wrapper("ambition", study, argv)
+    return main_wrapper(STUDY, argv)
 
 
 if __name__ == "__main__":

@@ -3,60 +3,65 @@
     python -m experiments.bra2018 [area=vulnerable_district] [replications=30]
 
 One figure (bra2018.png) and one table (table.csv, in report.md) a police chief can read in two
-minutes: for each arm the change in trust, delaktighet and trygghet after two years with its
-90% band, recorded crime against the counterfactual, and the chance it beats the observed
-implementation (paired replications).
+minutes: for each arm the change after two years in the survey shares (high confidence, agreeing
+the police listen and act, feeling unsafe) with its 90% range across plausible worlds, recorded
+crime against the counterfactual, and the chance it beats the observed implementation (paired).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
 
-from experiments.studies import check_arms, fmt_pp, main_wrapper, output_dir, paired_difference, run_arms
-from experiments.studies import per_replication as change
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread
 
-SHOWN = {"trust_mean": "Trust (förtroende)", "delaktighet_mean": "Delaktighet", "trygghet_mean": "Trygghet"}
+SHOWN = {
+    "trust_high_share": "High confidence in the police",
+    "delaktighet_high_share": "'The police listen and act'",
+    "unsafe_share": "Feeling unsafe",
+}
+NO_PROMISE = "No promise"
 
 
-def study(cfg: DictConfig) -> Path:
-    s = cfg.study
-    labels = list(s.arms)
-    week = min(int(s.report_week), cfg.horizon_weeks)
-    arms = [f"scenario={s.reference} {s.arms[k]}".strip() for k in labels]
-    configs = check_arms(cfg, arms + [f"scenario={s.counterfactual}"])
-    out = output_dir(cfg)
-    results = run_arms(configs, labels + ["No promise"])
-    ref, none = results[labels[0]], results["No promise"]
+def arms(s: Settings) -> dict[str, str]:
+    st = s.cfg.study
+    out = {label: f"scenario={st.reference} {st.arms[label]}".strip() for label in st.arms}
+    out[NO_PROMISE] = f"scenario={st.counterfactual}"
+    return out
+
+
+def analyse(ctx: Context) -> list[str]:
+    st = ctx.s.cfg.study
+    labels = [k for k in ctx.results if k != NO_PROMISE]
+    observed, full = labels[0], labels[-1]
+    week = min(int(st.report_week), ctx.horizon)
+    none = ctx.results[NO_PROMISE]
+    base_crime = none.trajectories[none.trajectories.week <= week].recorded_crime.mean()
     rows = []
     for label in labels:
-        r = results[label]
         row = {"arm": label}
         for m in SHOWN:
-            v = change(r, m, week)
+            v = ctx.change(label, m, week)
             row[m] = v.mean()
-            row[f"{m}_p05"], row[f"{m}_p95"] = np.quantile(v, [0.05, 0.95])
-            row[f"{m}_p_beats_observed"] = paired_difference(v, change(ref, m, week))["p_beats"]
-        row["trust_high_share"] = change(r, "trust_high_share", week).mean()
-        row["unsafe_share"] = change(r, "unsafe_share", week).mean()
-        crime = paired_difference(change(r, "recorded_crime", week), change(none, "recorded_crime", week))
-        base_crime = none.trajectories[none.trajectories.week <= week].recorded_crime.mean()
+            row[f"{m}_p05"], row[f"{m}_p95"] = spread(v)
+            row[f"{m}_p_beats_observed"] = ctx.compare(label, observed, m, week)["p_beats"]
+        row["trust_mean"] = ctx.change(label, "trust_mean", week).mean()
+        crime = ctx.compare(label, NO_PROMISE, "recorded_crime", week)
         row["crime_vs_no_promise_pct"] = 100 * crime["difference"] / base_crime
         row["crime_ci_low_pct"] = 100 * crime["ci_low"] / base_crime
         row["crime_ci_high_pct"] = 100 * crime["ci_high"] / base_crime
-        spread = np.std(change(r, "recorded_crime", week) - change(none, "recorded_crime", week), ddof=1)
-        row["crime_single_area_sd_pct"] = 100 * spread / base_crime
+        single = ctx.change(label, "recorded_crime", week) - ctx.change(NO_PROMISE, "recorded_crime", week)
+        row["crime_single_area_sd_pct"] = 100 * np.std(single, ddof=1) / base_crime
         rows.append(row)
     table = pd.DataFrame(rows)
-    table.to_csv(out / "table.csv", index=False)
+    ctx.save("table.csv", table)
 
-    fig, axes = plt.subplots(1, 3, figsize=(17, 0.75 * len(labels) + 2.2), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(17, 0.75 * len(labels) + 2.4), sharey=True, layout="constrained")
     y = np.arange(len(labels))[::-1]
+    band = "plausible worlds" if ctx.posterior else "replications"
     for ax, (m, title) in zip(axes, SHOWN.items()):
         v = 100 * table[m].to_numpy()
         err = 100 * np.vstack([table[m] - table[f"{m}_p05"], table[f"{m}_p95"] - table[m]])
@@ -65,60 +70,48 @@ def study(cfg: DictConfig) -> Path:
         ax.axvline(0, color="black", lw=1)
         ax.axvspan(-3, 3, color="#fee08b", alpha=0.3, lw=0)
         ax.set_title(f"{title}: change after {week // 52} years", fontsize=13)
-        ax.set_xlabel("percentage points (bars: 90% band)")
+        ax.set_xlabel(f"percentage points of residents (bars: 90% range across {band})")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, labels, fontsize=12)
     fig.suptitle(
-        "What Brå observed, and what its recommendations would change (shaded: ±3 pp, 'very small')", fontsize=14
+        f"What Brå observed, and what its recommendations would change — area {ctx.area()}, "
+        f"{ctx.s.cfg.replications} paired replications (shaded: ±3 pp, 'very small')",
+        fontsize=14,
     )
-    fig.savefig(out / "bra2018.png", dpi=100)
-    plt.close(fig)
+    ctx.figure("bra2018.png", fig)
 
     obs = table.iloc[0]
-    full = table.iloc[-1]
-    shown = table[
-        [
-            "arm",
-            "trust_mean",
-            "trust_high_share",
-            "delaktighet_mean",
-            "trygghet_mean",
-            "unsafe_share",
-            "crime_vs_no_promise_pct",
-            "trust_mean_p_beats_observed",
-        ]
-    ].copy()
-    for c in ("trust_mean", "trust_high_share", "delaktighet_mean", "trygghet_mean", "unsafe_share"):
+    fr = table.iloc[-1]
+    shown = table[["arm", *SHOWN, "crime_vs_no_promise_pct", "trust_high_share_p_beats_observed"]].copy()
+    for c in SHOWN:
         shown[c] = shown[c].map(fmt_pp)
     shown["crime_vs_no_promise_pct"] = shown.crime_vs_no_promise_pct.map(lambda v: f"{v:+.1f}%")
-    shown["trust_mean_p_beats_observed"] = shown.trust_mean_p_beats_observed.map(lambda v: f"{100 * v:.0f}%")
+    shown["trust_high_share_p_beats_observed"] = shown.trust_high_share_p_beats_observed.map(
+        lambda v: f"{100 * v:.0f}%"
+    )
     shown.columns = [
         "arm",
-        "trust",
-        "high-trust share",
-        "delaktighet",
-        "trygghet",
+        "high confidence",
+        "'listen and act'",
         "feel unsafe",
         "recorded crime vs no promise",
-        "beats observed (trust)",
+        "beats observed (confidence)",
     ]
-    ranked = table.iloc[1:-1].sort_values("trust_mean", ascending=False)
+    ranked = table.iloc[1:-1].sort_values("trust_high_share", ascending=False)
     lines = [
-        "# Observed versus possible (Brå 2018:14)",
-        "",
-        f"Area `{cfg.area}`, {cfg.replications} paired replications, changes after {week} weeks "
-        f"(about {week // 52} years, as in Brå's evaluation).",
+        f"Changes after {week} weeks (about {week // 52} years, as in Brå's evaluation), in percentage points of "
+        "residents, as the national survey reports them.",
         "",
         "## The finding, reproduced",
         "",
-        f"With the implementation Brå observed (less time than planned, rare and thin feedback, unclear priority), "
-        f"trust moves {fmt_pp(obs.trust_mean)} "
-        f"(90% band {fmt_pp(obs.trust_mean_p05)} to {fmt_pp(obs.trust_mean_p95)}), "
-        f"delaktighet {fmt_pp(obs.delaktighet_mean)} and trygghet {fmt_pp(obs.trygghet_mean)}: very small changes. "
-        f"Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
-        f"{cfg.replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to "
-        f"{obs.crime_ci_high_pct:+.1f}%), while one area's yearly count varies by ±"
-        f"{obs.crime_single_area_sd_pct:.1f}% (sd across replications): "
+        f"With the implementation Brå observed (less time than planned, rare and thin feedback, unclear priority), the "
+        f"share with high confidence moves {fmt_pp(obs.trust_high_share)} (90% range {fmt_pp(obs.trust_high_share_p05)}"
+        f" to {fmt_pp(obs.trust_high_share_p95)}), the share agreeing the police listen and act "
+        f"{fmt_pp(obs.delaktighet_high_share)} and the share feeling unsafe {fmt_pp(obs.unsafe_share)}: very small "
+        f"changes. Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
+        f"{ctx.s.cfg.replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to "
+        f"{obs.crime_ci_high_pct:+.1f}%), while one area's yearly count varies by ±{obs.crime_single_area_sd_pct:.1f}% "
+        "(sd across replications): "
         + (
             "an evaluation of one area's crime statistics would not see it."
             if abs(obs.crime_vs_no_promise_pct) < obs.crime_single_area_sd_pct
@@ -127,24 +120,30 @@ def study(cfg: DictConfig) -> Path:
         "",
         "## What would change it",
         "",
-        f"Full implementation: trust {fmt_pp(full.trust_mean)}, delaktighet {fmt_pp(full.delaktighet_mean)}, trygghet "
-        f"{fmt_pp(full.trygghet_mean)}. One recommendation at a time, by their effect on trust:",
+        f"Full implementation against the observed one, high confidence: "
+        f"{ctx.difference_line(full, observed, 'trust_high_share', week)}.",
+        "",
+        f"Full implementation on its own: high confidence {fmt_pp(fr.trust_high_share)}, 'listen and act' "
+        f"{fmt_pp(fr.delaktighet_high_share)}, feeling unsafe {fmt_pp(fr.unsafe_share)}. One recommendation at a "
+        "time, by their effect on the high-confidence share:",
         "",
     ]
     lines += [
-        f"- {r.arm}: trust {fmt_pp(r.trust_mean)}, delaktighet {fmt_pp(r.delaktighet_mean)}, trygghet "
-        f"{fmt_pp(r.trygghet_mean)}; beats the observed implementation in "
-        f"{100 * r.trust_mean_p_beats_observed:.0f}% of paired replications"
+        f"- {r.arm}: high confidence {fmt_pp(r.trust_high_share)} (90% range {fmt_pp(r.trust_high_share_p05)} to "
+        f"{fmt_pp(r.trust_high_share_p95)}), 'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
+        f"{fmt_pp(r.unsafe_share)}; beats the observed implementation in "
+        f"{100 * r.trust_high_share_p_beats_observed:.0f}% of paired {band}"
         for r in ranked.itertuples()
     ]
-    lines += ["", "## Table", "", shown.to_markdown(index=False), "", "Files: bra2018.png, table.csv, config.yaml."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return out
+    lines += ["", "## Table", "", shown.to_markdown(index=False)]
+    return lines
+
+
+STUDY = Study("bra2018", "Observed versus possible (Brå 2018:14)", arms, analyse)
 
 
 def main(argv: list[str]) -> int:
-    return main_wrapper("bra2018", study, argv)
+    return main_wrapper(STUDY, argv)
 
 
 if __name__ == "__main__":

@@ -1,101 +1,102 @@
-"""Scenario comparison: any two or more scenario/area presets side by side, paired by replication.
+"""Scenario comparison: two or more arms side by side, paired by replication (and posterior draw).
 
-    python -m experiments.compare                      # observed_2018 vs full_implementation vs no_promise
-    python -m experiments.compare 'study.arms=["scenario=observed_2018","scenario=observed_2018 area=suburb"]'
+    python -m experiments.compare                         # observed_2018 vs full_implementation vs no_promise
+    python -m experiments.compare area=suburb replications=40
+    python -m experiments.compare \
+        'study.arms={Today: "scenario=observed_2018", Suburb: "scenario=observed_2018 area=suburb"}'
 
-Writes trajectories.png (all arms, shared axes, 90% bands), differences.csv (each arm minus the
-first at the horizon, 95% interval, probability of beating it), changes.csv and report.md.
+Arms are a list of override strings (labelled by themselves) or a mapping label -> overrides; the
+first is the reference. Writes trajectories.png, differences.csv (each arm minus the first, per
+year, in survey shares and means), changes.csv and report.md.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from omegaconf import DictConfig
+import pandas as pd
 
 from experiments.studies import (
+    KEY_OUTCOMES,
     LABELS,
-    change_table,
-    check_arms,
-    differences_table,
+    SHARES,
+    Context,
+    Settings,
+    Study,
     fmt_pp,
     main_wrapper,
-    output_dir,
     plot_arms,
-    run_arms,
+    spread,
+    unique_labels,
 )
 from sim.params import ConfigError
 
-PLOTTED = ["trust_mean", "delaktighet_mean", "trygghet_mean", "participation_rate"]
+PLOTTED = ["trust_high_share", "delaktighet_high_share", "unsafe_share", "participation_rate"]
 
 
-def study(cfg: DictConfig) -> Path:
-    arms = list(cfg.study.arms)
-    if len(arms) < 2:
-        raise ConfigError(f"study.arms needs at least two arms, got {len(arms)}")
-    configs = check_arms(cfg, arms)
-    arms = [a if arms.count(a) == 1 else f"{a} #{arms[: i + 1].count(a)}" for i, a in enumerate(arms)]  # unique labels
-    out = output_dir(cfg)
-    results = run_arms(configs, arms)
-    week = cfg.horizon_weeks
-    diffs = differences_table(results, arms[0], week)
-    changes = change_table(results, week)
-    diffs.to_csv(out / "differences.csv", index=False)
-    changes.to_csv(out / "changes.csv", index=False)
-    for label, res in results.items():
-        res.trajectories.assign(arm=label).to_csv(
-            out / f"trajectories_{label.replace(' ', '_').replace('=', '-')}.csv", index=False
-        )
-    plot_arms(results, out / "trajectories.png", PLOTTED, f"{len(arms)} arms, {cfg.replications} paired replications")
-    lines = [
-        f"# Comparison: {' vs '.join(f'`{a}`' for a in arms)}",
-        "",
-        f"Area `{cfg.area}`, {cfg.horizon_weeks} weeks, {cfg.replications} replications per arm. The arms share "
-        "their replication seeds, so each difference below is paired: it reflects the settings, not the luck of the "
-        "draw. Intervals are 95% intervals of the mean paired difference; 'beats' is the share of replications in "
-        "which the arm came out higher.",
-        "",
-        "## Each arm's change from the start (mean, 90% band over replications)",
-        "",
-    ]
-    for label in arms:
-        c = changes[changes.arm == label].set_index("metric")
-        lines.append(
-            f"- `{label}`: trust {fmt_pp(c.loc['trust_mean', 'change'])}, delaktighet "
-            f"{fmt_pp(c.loc['delaktighet_mean', 'change'])}, trygghet {fmt_pp(c.loc['trygghet_mean', 'change'])} "
-            f"(band {fmt_pp(c.loc['trust_mean', 'band_low'])} to {fmt_pp(c.loc['trust_mean', 'band_high'])} for trust)"
-        )
-    lines += ["", f"## Differences against `{arms[0]}` at week {week}", ""]
-    for label in arms[1:]:
-        d = diffs[diffs.arm == label].set_index("metric")
-        for m in ("trust_mean", "delaktighet_mean", "trygghet_mean"):
-            r = d.loc[m]
-            lines.append(
-                f"- `{label}`, {LABELS[m].lower()}: {fmt_pp(r.difference)} "
-                f"(95% interval {fmt_pp(r.ci_low)} to {fmt_pp(r.ci_high)}); higher in "
-                f"{100 * r.p_beats:.0f}% of replications"
+def arms(s: Settings) -> dict[str, str]:
+    given = s.cfg.study.arms
+    if isinstance(given, str) or given is None:
+        raise ConfigError("study.arms must be a list of overrides or a mapping label: overrides")
+    items = list(given.items()) if hasattr(given, "items") else [(a, a) for a in given]
+    if len(items) < 2:
+        raise ConfigError(f"study.arms needs at least two arms, got {len(items)}")
+    labels = unique_labels([str(k) for k, _ in items])
+    return {label: str(v) for label, (_, v) in zip(labels, items)}
+
+
+def analyse(ctx: Context) -> list[str]:
+    labels = list(ctx.results)
+    ref = labels[0]
+    weeks = sorted({w for w in (52, 104, 156, ctx.horizon) if w <= ctx.horizon})
+    rows = []
+    for label in labels[1:]:
+        for week in weeks:
+            for m in KEY_OUTCOMES:
+                rows.append(
+                    {"arm": label, "versus": ref, "metric": m, "week": week, **ctx.compare(label, ref, m, week)}
+                )
+    diffs = pd.DataFrame(rows)
+    ctx.save("differences.csv", diffs)
+    changes = []
+    for label in labels:
+        for m in KEY_OUTCOMES:
+            v = ctx.change(label, m)
+            lo, hi = spread(v)
+            changes.append(
+                {"arm": label, "metric": m, "week": ctx.horizon, "change": v.mean(), "range_low": lo, "range_high": hi}
             )
-        r = d.loc["recorded_crime"]
+    ctx.save("changes.csv", pd.DataFrame(changes))
+    for label, res in ctx.results.items():
+        ctx.save(f"trajectories_{label.replace(' ', '_').replace('=', '-')}.csv", res.trajectories.assign(arm=label))
+    plot_arms(ctx, "trajectories.png", PLOTTED, f"{len(labels)} arms, paired")
+    lines = ["## Each arm's change from the start, in survey shares (mean; 90% range across replications)", ""]
+    for label in labels:
+        parts = []
+        for m in SHARES:
+            v = ctx.change(label, m)
+            lo, hi = spread(v)
+            parts.append(f"{LABELS[m].lower()} {fmt_pp(v.mean())} ({fmt_pp(lo)} to {fmt_pp(hi)})")
+        lines.append(f"- `{label}` ({' '.join(ctx.arms[label]) or 'defaults'}): " + "; ".join(parts))
+    for label in labels[1:]:
+        lines += ["", f"## `{label}` against `{ref}`, week {ctx.horizon}", ""]
+        for m in (*SHARES, "trygghet_mean"):
+            lines.append(f"- {LABELS[m].lower()}: {ctx.difference_line(label, ref, m)}")
         lines.append(
-            f"- `{label}`, recorded crime per week (last year): {r.difference:+.2f} "
-            f"(95% interval {r.ci_low:+.2f} to {r.ci_high:+.2f})"
+            f"- recorded crime per week (last year): {ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
-    lines += [
-        "",
-        "## Table",
-        "",
-        diffs.round(4).to_markdown(index=False),
-        "",
-        "Files: trajectories.png, differences.csv, changes.csv, trajectories_<arm>.csv, config.yaml.",
-    ]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[: 12 + 4 * len(arms)]))
-    return out
+    lines += ["", "By year (high-confidence share, percentage points of residents):", ""]
+    shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_beats"]]
+    shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")})
+    lines.append(shown.to_markdown(index=False))
+    return lines
+
+
+STUDY = Study("compare", "Comparison of arms", arms, analyse)
 
 
 def main(argv: list[str]) -> int:
-    return main_wrapper("compare", study, argv)
+    return main_wrapper(STUDY, argv)
 
 
 if __name__ == "__main__":

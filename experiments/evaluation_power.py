@@ -11,16 +11,13 @@ pairs significant at alpha (two-sided). Writes power.csv, power_curves.png and r
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
 from scipy import stats
 
-import sim
-from experiments.studies import check_arms, fmt_pp, main_wrapper, output_dir
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
 
@@ -64,15 +61,22 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def study(cfg: DictConfig) -> Path:
-    s = cfg.study
-    arms = list(s.arms)
-    configs = check_arms(cfg, [f"scenario={a}" for a in arms])
-    out = output_dir(cfg)
-    weeks = [0] + [52 * y for y in (1, 2, 3) if 52 * y <= cfg.horizon_weeks]
+def arms(s: Settings) -> dict[str, str]:
+    return {a: f"scenario={a}" for a in s.cfg.study.arms}
+
+
+def run_kwargs(s: Settings) -> dict:
+    weeks = [0] + [52 * y for y in (1, 2, 3) if 52 * y <= s.cfg.horizon_weeks]
+    return {"survey_weeks": weeks, "survey_sizes": list(s.cfg.study.sample_sizes), "survey_draws": s.cfg.study.draws}
+
+
+def analyse(ctx: Context) -> list[str]:
+    s = ctx.s.cfg.study
+    arms_ = list(ctx.results)
+    weeks = run_kwargs(ctx.s)["survey_weeks"]
     tables, truths = [], []
-    for arm, c in zip(arms, configs):
-        res = sim.run(c, progress=True, survey_weeks=weeks, survey_sizes=list(s.sample_sizes), survey_draws=s.draws)
+    for arm in arms_:
+        res, c = ctx.results[arm], ctx.configs[arm]
         tables.append(power_table(res.surveys, s.alpha).assign(arm=arm, response_rate=c.survey.response_rate))
         t = res.trajectories
         for w in weeks[1:]:
@@ -87,8 +91,9 @@ def study(cfg: DictConfig) -> Path:
                     }
                 )
     power = pd.concat(tables, ignore_index=True).merge(pd.DataFrame(truths), on=["arm", "week", "outcome"])
-    power.to_csv(out / "power.csv", index=False)
-
+    ctx.save("power.csv", power)
+    arms = arms_
+    configs = [ctx.configs[a] for a in arms]
     fig, axes = plt.subplots(
         len(OUTCOMES),
         len(arms),
@@ -115,16 +120,15 @@ def study(cfg: DictConfig) -> Path:
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"Would a before/after survey notice? (alpha {s.alpha}; dotted: 80% power; dashed: false-alarm rate)")
-    fig.savefig(out / "power_curves.png", dpi=100)
-    plt.close(fig)
+    ctx.figure("power_curves.png", fig)
 
     rr = configs[0].survey.response_rate
     lines = [
-        "# Would an evaluation notice? (Brå's fifth recommendation)",
-        "",
-        f"A before/after survey on area `{cfg.area}`: residents invited at random, {100 * rr:.0f}% answer, each answer "
-        f"with measurement error (sd {configs[0].survey.noise}). Before = week 0; after = one, two and three years. "
-        f"Welch's t-test at alpha {s.alpha}, two-sided; {cfg.replications} replications x {s.draws} surveys per size.",
+        f"A before/after survey: residents invited at random, {100 * rr:.0f}% answer, each answer with measurement "
+        f"error (sd {configs[0].survey.noise}). Before = week 0; after = one, two and three years. Welch's t-test at "
+        f"alpha {s.alpha}, two-sided; {ctx.s.cfg.replications} replications x {s.draws} surveys per size. Power is "
+        f"the share of surveys that detect the change, across "
+        f"{'plausible worlds' if ctx.posterior else 'replications'}.",
         "",
     ]
     for arm in arms:
@@ -147,14 +151,21 @@ def study(cfg: DictConfig) -> Path:
             f"With no promise at all the survey 'detects' a change in {100 * null.power.mean():.1f}% of tries "
             f"— the false-alarm rate, close to alpha = {s.alpha} as it should be."
         )
-    lines += ["", "Files: power_curves.png, power.csv, config.yaml."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return out
+    return lines
+
+
+STUDY = Study(
+    "evaluation_power",
+    "Would an evaluation notice? (Brå's fifth recommendation)",
+    arms,
+    analyse,
+    run_kwargs,
+    noise_runs=False,
+)
 
 
 def main(argv: list[str]) -> int:
-    return main_wrapper("evaluation_power", study, argv)
+    return main_wrapper(STUDY, argv)
 
 
 if __name__ == "__main__":

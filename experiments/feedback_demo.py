@@ -17,10 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
-from omegaconf import DictConfig
 
 import sim
-from experiments.studies import check_arms, fmt_pp, main_wrapper, output_dir, paired_difference
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError
 
@@ -30,6 +29,7 @@ PANELS = {
     "trygghet_mean": "Feeling safe\n(trygghet)",
 }
 COLOURS = ["#b2182b", "#2166ac", "#1a9850"]
+OFF = " (no staff feedback)"
 
 
 def grid(maps, week: int, replication: int = 0) -> np.ndarray:
@@ -125,21 +125,28 @@ def animation(on, labels, path: Path, horizon: int, every: int) -> None:
     plt.close(fig)
 
 
-def study(cfg: DictConfig) -> Path:
-    s = cfg.study
-    labels = list(s.arms)
+def arms(s: Settings) -> dict[str, str]:
+    st = s.cfg.study
+    labels = list(st.arms)
     if len(labels) != 3:
         raise ConfigError(f"study.arms must name three arms (none, quarterly, monthly), got {len(labels)}")
-    on_cfgs = check_arms(cfg, [f"scenario={s.scenario} {s.arms[k]} {s.staff_on}" for k in labels])
-    off_cfgs = check_arms(cfg, [f"scenario={s.scenario} {s.arms[k]} {s.staff_off}" for k in labels])
-    out = output_dir(cfg)
-    horizon = cfg.horizon_weeks
-    map_weeks = sorted(set(range(0, horizon + 1, s.gif_every_weeks)) | {horizon})
-    on = {label: sim.run(c, progress=True, map_weeks=map_weeks) for label, c in zip(labels, on_cfgs)}
-    off = {label: sim.run(c, progress=True) for label, c in zip(labels, off_cfgs)}
-    projector_figure(on, off, labels, out / "feedback_matters.png", horizon)
-    maps_figure(on, labels, out / "maps_horizon.png", horizon)
-    animation(on, labels, out / "feedback_matters.gif", horizon, s.gif_every_weeks)
+    out = {label: f"scenario={st.scenario} {st.arms[label]} {st.staff_on}" for label in labels}
+    out.update({f"{label}{OFF}": f"scenario={st.scenario} {st.arms[label]} {st.staff_off}" for label in labels})
+    return out
+
+
+def analyse(ctx: Context) -> list[str]:
+    st = ctx.s.cfg.study
+    labels = [k for k in ctx.results if not k.endswith(OFF)]
+    horizon = ctx.horizon
+    on = {k: ctx.results[k] for k in labels}
+    off = {k: ctx.results[k + OFF] for k in labels}
+    map_weeks = sorted(set(range(0, horizon + 1, st.gif_every_weeks)) | {horizon})
+    maps = {k: sim.run(ctx.configs[k], replications=1, map_weeks=map_weeks) for k in labels}  # replication 0
+    projector_figure(on, off, labels, ctx.out / "feedback_matters.png", horizon)
+    maps_figure(maps, labels, ctx.out / "maps_horizon.png", horizon)
+    animation(maps, labels, ctx.out / "feedback_matters.gif", horizon, st.gif_every_weeks)
+    ctx.files += ["feedback_matters.png", "maps_horizon.png", "feedback_matters.gif"]
 
     rows = []
     for staff, group in (("with staff feedback", on), ("without staff feedback", off)):
@@ -158,59 +165,47 @@ def study(cfg: DictConfig) -> Path:
                             "change": changes(group[label], m, w).mean(),
                         }
                     )
-    table = pd.DataFrame(rows).drop_duplicates(["staff", "arm", "week", "metric"])
-    table.to_csv(out / "levels.csv", index=False)
+    ctx.save("levels.csv", pd.DataFrame(rows).drop_duplicates(["staff", "arm", "week", "metric"]))
     none, quarterly, monthly = labels
     lines = [
-        "# Why feedback matters (återkoppling)",
+        f"Scenario `{st.scenario}`: the same promise work (hours, actions, partners) in every arm; only the "
+        f"feedback to residents differs ({', '.join(f'{k}: `{v}`' for k, v in st.arms.items())}), with and without "
+        "feedback to staff.",
         "",
-        f"Scenario `{s.scenario}` on area `{cfg.area}`: the same promise work (hours, actions, partners) in every "
-        f"arm; only the feedback to residents differs ({', '.join(f'{k}: `{v}`' for k, v in s.arms.items())}), "
-        f"with and without feedback to staff. {cfg.replications} paired replications, {horizon} weeks.",
-        "",
-        f"## What happens to trust (förtroende) by week {horizon}",
+        f"## What happens to confidence in the police by week {horizon}",
         "",
     ]
     for label in labels:
-        c = changes(on[label], "trust_mean", horizon)
+        c = ctx.change(label, "trust_high_share")
+        lo, hi = spread(c)
         lines.append(
-            f"- {label}: trust {fmt_pp(c.mean())} (90% band {fmt_pp(np.quantile(c, 0.05))} to "
-            f"{fmt_pp(np.quantile(c, 0.95))}); delaktighet "
-            f"{fmt_pp(changes(on[label], 'delaktighet_mean', horizon).mean())}"
+            f"- {label}: share with high confidence {fmt_pp(c.mean())} (90% range {fmt_pp(lo)} to {fmt_pp(hi)}); "
+            f"share agreeing the police listen and act {fmt_pp(ctx.change(label, 'delaktighet_high_share').mean())}"
         )
     for label in (quarterly, monthly):
-        for m, word in (("trust_mean", "trust"), ("delaktighet_mean", "delaktighet")):
-            d = paired_difference(changes(on[label], m, horizon), changes(on[none], m, horizon))
-            lines.append(
-                f"- {label} minus {none.lower()}, {word}: {fmt_pp(d['difference'])} "
-                f"(95% interval {fmt_pp(d['ci_low'])} to {fmt_pp(d['ci_high'])}), higher in "
-                f"{100 * d['p_beats']:.0f}% of replications"
-            )
-    share_kept = changes(on[none], "trust_mean", horizon).mean() / max(
-        changes(on[quarterly], "trust_mean", horizon).mean(), 1e-12
-    )
+        for m, word in (("trust_high_share", "high confidence"), ("delaktighet_high_share", "'listen and act'")):
+            lines.append(f"- {label} minus {none.lower()}, {word}: {ctx.difference_line(label, none, m)}")
+    q = ctx.change(quarterly, "trust_high_share") - ctx.change(none, "trust_high_share")
+    kept = ctx.change(none, "trust_high_share").mean() / max(ctx.change(quarterly, "trust_high_share").mean(), 1e-12)
     lines += [
         "",
-        f"Without feedback the same work keeps only {100 * share_kept:.0f}% of the trust gain that quarterly "
-        "feedback brings: residents who do not know about the promise give the police little credit for what "
-        "they see.",
+        f"Without feedback the same work keeps {100 * kept:.0f}% of the gain in high confidence that quarterly "
+        f"feedback brings (quarterly beats none in {100 * (q > 0).mean():.0f}% of paired "
+        f"{'plausible worlds' if ctx.posterior else 'replications'}): residents who do not know about the promise "
+        "give the police little credit for what they see.",
         "",
+        f"Feedback to staff (with quarterly feedback to residents): "
+        f"{ctx.difference_line(quarterly, quarterly + OFF, 'trust_high_share')}, through officers' attitude, hours "
+        "and contacts.",
     ]
-    d = paired_difference(changes(on[quarterly], "trust_mean", horizon), changes(off[quarterly], "trust_mean", horizon))
-    lines += [
-        f"Feedback to staff (quarterly citizens' feedback) adds {fmt_pp(d['difference'])} trust "
-        f"(95% interval {fmt_pp(d['ci_low'])} to {fmt_pp(d['ci_high'])}) through officers' attitude and hours.",
-        "",
-        "Files: feedback_matters.png (for the projector), feedback_matters.gif, maps_horizon.png, levels.csv, "
-        "config.yaml.",
-    ]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return out
+    return lines
+
+
+STUDY = Study("feedback_demo", "Why feedback matters (återkoppling)", arms, analyse)
 
 
 def main(argv: list[str]) -> int:
-    return main_wrapper("feedback_demo", study, argv)
+    return main_wrapper(STUDY, argv)
 
 
 if __name__ == "__main__":

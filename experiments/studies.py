@@ -1,17 +1,38 @@
-"""What every ready-made study shares: settings, paired arms, differences with intervals, figures, the run folder.
+"""The one skeleton every ready-made study shares: arms -> paired runs -> tables -> figures -> report.
 
-Arms of a study share their replication seeds (common random numbers): replication r of
-every arm starts from the same world and draws the same random numbers wherever the arms'
-rules coincide, so a difference reflects the lever, not the luck of the draw. Studies ask the
-API (`sim.run`) for tables; they never reach into the model.
+A study script holds only what is its own: a ``Study`` with its arms and an ``analyse`` step that
+makes its tables, figures and report sections. Everything else is here, stated once:
+
+- **Settings and overrides.** ``python -m experiments.<study> [settings] [model overrides]``: the
+  study's settings (configs/study.yaml plus ``study.*`` from configs/experiment/<study>.yaml) and
+  any model override (``area=suburb``, ``area.residents=2000``, ``police.effort=0.6``, ...) that
+  applies to every arm. ``study.grid`` / ``study.arms`` / ``study.vary`` given whole replace the
+  default; ``study.grid.<parameter>=[...]`` replaces or adds one dimension. Every arm's config
+  is checked before anything is written.
+- **Paired arms.** Replication r of every arm uses the same seed and, under
+  ``uncertainty=posterior`` (the default), the same posterior draw: differences are paired and
+  reflect the settings, not the luck of the draw or the world.
+- **Intervals that say what they cover.** ``interval`` (t quantile) for the mean of a paired
+  difference, the 5-95% range of the difference across replications (what one district could
+  see), the chance one arm beats another across plausible worlds, and how much of the spread is
+  parameter uncertainty rather than replication noise (each arm is run again at the declared
+  coefficients, ``noise_replications`` times, to measure the noise alone).
+- **The run folder.** results/<study>/<date_time>_<random>/ with config.yaml (settings, overrides
+  and every arm's fully resolved config), the study's files and report.md.
+
+Studies ask the API (`sim.run`) for tables; they never reach into the model.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -25,60 +46,203 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
-from sim.params import ConfigError, register  # noqa: E402
+from sim.params import UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
+from sim.paths import output_path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 LABELS = {
-    "trust_mean": "Trust in the police (förtroende)",
-    "trust_high_share": "Share with high trust",
-    "delaktighet_mean": "Delaktighet (police listen and act)",
-    "trygghet_mean": "Perceived safety (trygghet)",
+    "trust_mean": "Trust in the police (förtroende), mean",
+    "trust_high_share": "Share with high confidence in the police",
+    "delaktighet_mean": "Delaktighet (police listen and act), mean",
+    "delaktighet_high_share": "Share agreeing the police listen and act",
+    "trygghet_mean": "Perceived safety (trygghet), mean",
     "unsafe_share": "Share feeling unsafe",
     "participation_rate": "Dialogue participation",
     "recorded_crime": "Recorded crime per week",
     "awareness_share": "Aware of the promise",
 }
-KEY_OUTCOMES = ["trust_mean", "trust_high_share", "delaktighet_mean", "trygghet_mean", "unsafe_share", "recorded_crime"]
+SHARES = ["trust_high_share", "delaktighet_high_share", "unsafe_share"]  # what the national survey reports
+KEY_OUTCOMES = [
+    "trust_high_share",
+    "delaktighet_high_share",
+    "unsafe_share",
+    "trust_mean",
+    "delaktighet_mean",
+    "trygghet_mean",
+    "recorded_crime",
+]
+REPLACEABLE = ("grid", "arms", "vary")  # study entries a user replaces whole, or one key at a time
 
 
-def load_study(name: str, argv: Sequence[str]) -> DictConfig:
-    """Compose configs/study.yaml with this study's experiment config and the user's overrides."""
+# ---- settings ---------------------------------------------------------------------------------------
+
+
+def whole(low: int, high: int | None = None):
+    """A rule: a whole number from low (to high)."""
+    words = f"a whole number from {low:,} to {high:,}" if high is not None else f"a whole number of at least {low:,}"
+    return (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+    ), words
+
+
+def optional(rule):
+    ok, words = rule
+    return (lambda v: v is None or ok(v)), f"empty (null) or {words}"
+
+
+def one_of(*choices):
+    return (lambda v: v in choices), "one of " + ", ".join(map(str, choices))
+
+
+def fraction():
+    return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1), "a number between 0 and 1"
+
+
+def text():
+    return (lambda v: isinstance(v, str) and v.strip() != ""), "a non-empty text"
+
+
+def check_settings(cfg: DictConfig, rules: dict) -> None:
+    """Check settings against rules {key: (ok, words)}; raise ConfigError naming the first bad one and its range."""
+    for key, (ok, words) in rules.items():
+        value = OmegaConf.select(cfg, key)
+        if not ok(value):
+            raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
+
+
+def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
+    """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one."""
     register()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="study", overrides=[f"experiment@study={name}", *argv])
+            return compose(config_name=config_name, overrides=list(argv))
     except Exception as exc:
-        raise ConfigError(config_error_message(exc)) from exc
-    if not isinstance(cfg.replications, int) or cfg.replications < 2:
-        raise ConfigError(
-            f"replications must be a whole number of at least 2 (intervals need it), got {cfg.replications!r}"
-        )
-    return cfg
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            plain = compose(config_name=config_name)
+        known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
+        raise ConfigError(config_error_message(exc, known)) from exc
 
 
-def arm_overrides(cfg: DictConfig, arm: str | Sequence[str]) -> list[str]:
-    """The sim overrides of one arm: the study's common settings, then the arm's own."""
+def parse_value(text_value: str) -> Any:
+    """A command-line value as Hydra reads it: [1,2], {a: 1}, 0.5, true, text."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_override(f"x={text_value}").value()
+
+
+@dataclass
+class Settings:
+    """A study's settings (``cfg``) and the model overrides that apply to every arm."""
+
+    cfg: DictConfig
+    overrides: list[str]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cfg, name)
+
+
+def load_study(name: str, argv: Sequence[str]) -> Settings:
+    """Split the command line into study settings and model overrides, compose and check both."""
+    register()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        plain = compose(config_name="study", overrides=[f"experiment@study={name}"])
+    setting_keys = {k for k in plain if k != "study"}
+    settings, model, replace = [f"experiment@study={name}"], [], []
+    for arg in argv:
+        key = arg.split("=", 1)[0].lstrip("+~")
+        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", key)
+        if m and "=" in arg:
+            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
+        elif key == "study" or key.startswith("study.") or key in setting_keys:
+            settings.append(arg)
+        else:
+            model.append(arg)
+    cfg = compose_settings("study", settings)
+    for entry, sub, value in replace:
+        try:
+            parsed = parse_value(value)
+        except Exception as exc:
+            raise ConfigError(f"cannot read study.{entry}{'.' + sub if sub else ''}={value}: {exc}") from exc
+        with _open(cfg):
+            if sub is None:
+                cfg.study[entry] = parsed
+            else:
+                current = OmegaConf.to_container(cfg.study.get(entry) or {})
+                current[sub] = parsed
+                cfg.study[entry] = current
+    check_settings(
+        cfg,
+        {
+            "replications": whole(2, 10_000),
+            "noise_replications": whole(0, 10_000),
+            "seed": whole(0, 2**31 - 1),
+            "uncertainty": one_of(*UNCERTAINTY_MODES),
+            "horizon_weeks": whole(1, 1040),
+            "output_root": text(),
+        },
+    )
+    if cfg.noise_replications == 1:
+        raise ConfigError("invalid value for noise_replications: 1 (allowed: 0 to skip, or at least 2)")
+    sim.load_config(model)  # the model overrides on their own must be valid
+    return Settings(cfg, model)
+
+
+class _open:
+    """Context manager: allow new keys in a struct config while a replacement is made."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+
+    def __enter__(self):
+        OmegaConf.set_struct(self.cfg, False)
+
+    def __exit__(self, *exc):
+        OmegaConf.set_struct(self.cfg, True)
+
+
+# ---- arms -----------------------------------------------------------------------------------------------
+
+
+def arm_overrides(s: Settings, arm: str | Sequence[str], uncertainty: str | None = None) -> list[str]:
+    """The sim overrides of one arm: the study's settings, the common model overrides, then the arm's own."""
     own = arm.split() if isinstance(arm, str) else list(arm)
     common = [
-        f"area={cfg.area}",
-        f"replications={cfg.replications}",
-        f"seed={cfg.seed}",
-        f"horizon_weeks={cfg.horizon_weeks}",
+        f"replications={s.cfg.replications}",
+        f"seed={s.cfg.seed}",
+        f"horizon_weeks={s.cfg.horizon_weeks}",
+        f"uncertainty={uncertainty or s.cfg.uncertainty}",
     ]
-    if any(o.startswith("area=") for o in own):
-        common = [c for c in common if not c.startswith("area=")]
-    residents = [f"area.residents={cfg.residents}"] if cfg.residents is not None else []
-    return common + own + residents  # residents last: it must survive an arm's area preset
+    area = [o for o in own if o.startswith("area=")] or [o for o in s.overrides if o.startswith("area=")]
+    rest_common = [o for o in s.overrides if not o.startswith("area=")]
+    rest_own = [o for o in own if not o.startswith("area=")]
+    return common + area[-1:] + rest_own + rest_common  # area preset first, then the arm's and the user's values
 
 
-def check_arms(cfg: DictConfig, arms: Sequence[str | Sequence[str]]) -> list[sim.Config]:
+def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, sim.Config]:
     """Validate every arm before anything runs (ConfigError names the bad parameter)."""
-    return [sim.load_config(arm_overrides(cfg, a)) for a in arms]
+    return {label: sim.load_config(arm_overrides(s, a)) for label, a in arms.items()}
 
 
-def run_arms(configs: Sequence[sim.Config], labels: Sequence[str], **tables) -> dict[str, RunResult]:
-    """Run each arm with a progress bar; replications share seeds across arms."""
-    return {label: sim.run(c, progress=True, **tables) for label, c in zip(labels, configs)}
+def unique_labels(arms: Sequence[str]) -> list[str]:
+    return [a if arms.count(a) == 1 else f"{a} #{arms[: i + 1].count(a)}" for i, a in enumerate(arms)]
+
+
+# ---- statistics ------------------------------------------------------------------------------------------
+
+
+def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its t interval: the one helper every study uses for the interval of a mean."""
+    v = np.asarray(values, dtype=float)
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return mean, mean - half, mean + half
+
+
+def spread(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
+    """Central range of values across replications: what one district could see."""
+    lo, hi = np.quantile(np.asarray(values, dtype=float), [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def per_replication(result: RunResult, metric: str, week: int) -> np.ndarray:
@@ -93,95 +257,192 @@ def per_replication(result: RunResult, metric: str, week: int) -> np.ndarray:
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict[str, float]:
-    """Mean of a - b over paired replications, its t-interval, and the probability that a beats b."""
+    """Mean of a - b over paired replications, its t interval, the 90% range of single differences, and the
+    probability that a beats b."""
     d = np.asarray(a) - np.asarray(b)
-    mean = float(d.mean())
-    sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-    half = float(stats.t.ppf((1 + level) / 2, d.size - 1) * sd / np.sqrt(d.size)) if d.size > 1 else float("nan")
+    mean, lo, hi = interval(d, level)
+    r_lo, r_hi = spread(d)
     return {
         "difference": mean,
-        "ci_low": mean - half,
-        "ci_high": mean + half,
+        "ci_low": lo,
+        "ci_high": hi,
+        "range_low": r_lo,
+        "range_high": r_hi,
         "p_beats": float((d > 0).mean()),
         "p_ties": float((d == 0).mean()),
         "replications": int(d.size),
     }
 
 
-def differences_table(
-    results: dict[str, RunResult], reference: str, week: int, metrics: Sequence[str] = KEY_OUTCOMES
-) -> pd.DataFrame:
-    """Each arm against the reference arm at `week`, paired by replication."""
-    rows = []
-    for label, res in results.items():
-        if label == reference:
-            continue
-        for m in metrics:
-            rows.append(
-                {
-                    "arm": label,
-                    "versus": reference,
-                    "metric": m,
-                    "week": week,
-                    **paired_difference(per_replication(res, m, week), per_replication(results[reference], m, week)),
-                }
+def parameter_share(total: np.ndarray, noise: np.ndarray | None) -> float:
+    """Share of the spread (variance) of a quantity that is parameter uncertainty: 1 - noise variance at fixed
+    coefficients / variance across posterior draws. NaN when no noise runs were made."""
+    if noise is None or len(noise) < 2 or len(total) < 2:
+        return float("nan")
+    vt = float(np.var(total, ddof=1))
+    return float(np.clip(1.0 - np.var(noise, ddof=1) / vt, 0.0, 1.0)) if vt > 0 else 0.0
+
+
+# ---- the study's run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a study's analysis works with: settings, arms, results (and noise-only results), the folder."""
+
+    s: Settings
+    arms: dict[str, list[str]]
+    configs: dict[str, sim.Config]
+    results: dict[str, RunResult]
+    noise: dict[str, RunResult]
+    out: Path
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def horizon(self) -> int:
+        return int(self.s.cfg.horizon_weeks)
+
+    @property
+    def posterior(self) -> bool:
+        return self.s.cfg.uncertainty == "posterior"
+
+    def change(self, label: str, metric: str, week: int | None = None, noise: bool = False) -> np.ndarray:
+        src = self.noise if noise else self.results
+        return per_replication(src[label], metric, self.horizon if week is None else week)
+
+    def compare(self, a: str, b: str, metric: str, week: int | None = None) -> dict[str, float]:
+        """Arm a against arm b, paired; with the share of the spread that is parameter uncertainty."""
+        d = paired_difference(self.change(a, metric, week), self.change(b, metric, week))
+        if self.noise and a in self.noise and b in self.noise:
+            dn = self.change(a, metric, week, noise=True) - self.change(b, metric, week, noise=True)
+            d["parameter_share"] = parameter_share(self.change(a, metric, week) - self.change(b, metric, week), dn)
+            d["noise_ci_low"], d["noise_ci_high"] = interval(dn)[1:]
+        return d
+
+    def save(self, name: str, table: pd.DataFrame) -> None:
+        table.to_csv(self.out / name, index=False)
+        self.files.append(name)
+
+    def figure(self, name: str, fig) -> None:
+        fig.savefig(self.out / name, dpi=100)
+        plt.close(fig)
+        self.files.append(name)
+
+    def area(self) -> str:
+        names = sorted({c.area.name for c in self.configs.values()})
+        return ", ".join(f"`{n}`" for n in names)
+
+    def header(self, title: str) -> list[str]:
+        """The report's opening: what was run and what its intervals cover, stated once."""
+        c = next(iter(self.configs.values()))
+        lines = [
+            f"# {title}",
+            "",
+            f"Area {self.area()} ({c.area.residents:,} residents), {self.horizon} weeks, "
+            f"{self.s.cfg.replications} paired replications per arm, seed {self.s.cfg.seed}"
+            + (f"; common overrides: `{' '.join(self.s.overrides)}`" if self.s.overrides else "")
+            + ".",
+            "",
+        ]
+        if self.posterior:
+            lines.append(
+                "**Uncertainty.** Replication r of every arm runs with posterior draw r of the calibrated behavioural "
+                "coefficients (docs/calibration.md) and the same seed, so intervals and ranges below cover both the "
+                "uncertainty in how residents and officers respond *and* replication noise. 'Beats' is the share of "
+                "these plausible worlds in which one arm came out ahead. "
+                + (
+                    f"To split the spread, every arm was also run {self.s.cfg.noise_replications} times at the "
+                    "declared coefficients (replication noise only)."
+                    if self.noise
+                    else ""
+                )
             )
-    return pd.DataFrame(rows)
-
-
-def change_table(results: dict[str, RunResult], week: int, metrics: Sequence[str] = KEY_OUTCOMES) -> pd.DataFrame:
-    """Each arm's own change from week 0 with its 90% band over replications."""
-    rows = []
-    for label, res in results.items():
-        for m in metrics:
-            v = per_replication(res, m, week)
-            lo, hi = np.quantile(v, [0.05, 0.95])
-            rows.append(
-                {
-                    "arm": label,
-                    "metric": m,
-                    "week": week,
-                    "change": float(v.mean()),
-                    "band_low": float(lo),
-                    "band_high": float(hi),
-                }
+        else:
+            lines.append(
+                "**Uncertainty.** Every replication uses the declared (calibrated) coefficients: intervals cover "
+                "replication noise only, not the uncertainty in the coefficients (run with uncertainty=posterior "
+                "for that)."
             )
-    return pd.DataFrame(rows)
+        return lines + [""]
+
+    def difference_line(self, a: str, b: str, metric: str, week: int | None = None, unit: str = "pp") -> str:
+        """One readable line: the difference, its interval, its range, who beats whom, the parameter share."""
+        d = self.compare(a, b, metric, week)
+        f = fmt_pp if unit == "pp" else (lambda v: f"{v:+.2f}")
+        text = (
+            f"{f(d['difference'])} (95% interval of the mean {f(d['ci_low'])} to {f(d['ci_high'])}; one district "
+            f"could see {f(d['range_low'])} to {f(d['range_high'])}); `{a}` ahead in {100 * d['p_beats']:.0f}% of "
+            f"{'plausible worlds' if self.posterior else 'replications'}"
+        )
+        if np.isfinite(d.get("parameter_share", np.nan)):
+            text += (
+                f"; {100 * d['parameter_share']:.0f}% of the spread is parameter uncertainty (replication noise "
+                f"alone: {f(d['noise_ci_low'])} to {f(d['noise_ci_high'])})"
+            )
+        return text
 
 
-def plot_arms(
-    results: dict[str, RunResult], path: Path, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2
-) -> None:
-    """Trajectories of each arm (mean and 90% band) on shared axes, one panel per metric."""
-    nrows = int(np.ceil(len(metrics) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.2 * nrows), squeeze=False)
-    for ax, m in zip(axes.flat, metrics):
-        for label, res in results.items():
-            g = res.trajectories.groupby("week")[m]
-            q = g.quantile([0.05, 0.95]).unstack()
-            (line,) = ax.plot(g.mean(), lw=2.5, label=label)
-            ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.18)
-        ax.set_title(LABELS.get(m, m), fontsize=fontsize + 2)
-        ax.set_xlabel("week", fontsize=fontsize)
-        ax.tick_params(labelsize=fontsize)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(metrics) :]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=fontsize)
-    fig.suptitle(title, fontsize=fontsize + 4)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+@dataclass
+class Study:
+    """A ready-made study: its name, arms and analysis. ``run_kwargs`` are extra tables for sim.run."""
+
+    name: str
+    title: str
+    arms: Callable[[Settings], dict[str, str | Sequence[str]]]
+    analyse: Callable[[Context], list[str]]
+    run_kwargs: Callable[[Settings], dict] = lambda s: {}
+    noise_runs: bool = True
+
+    def run(self, s: Settings, progress: bool = True) -> Path:
+        arms = {k: (v.split() if isinstance(v, str) else list(v)) for k, v in self.arms(s).items()}
+        if len(arms) < 1:
+            raise ConfigError("the study has no arms")
+        configs = check_arms(s, arms)
+        noise_on = self.noise_runs and s.cfg.uncertainty == "posterior" and s.cfg.noise_replications >= 2
+        noise_cfgs = (
+            {
+                k: sim.load_config(arm_overrides(s, a, "fixed") + [f"replications={s.cfg.noise_replications}"])
+                for k, a in arms.items()
+            }
+            if noise_on
+            else {}
+        )
+        out = output_dir(s, self.name)
+        kw = self.run_kwargs(s)
+        results = {label: sim.run(c, progress=progress, **kw) for label, c in configs.items()}
+        noise = {label: sim.run(c, progress=progress) for label, c in noise_cfgs.items()}
+        write_config(out, s, arms, configs)
+        ctx = Context(s, arms, configs, results, noise, out)
+        sections = self.analyse(ctx)
+        lines = ctx.header(self.title) + sections
+        lines += ["", "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + "."]
+        (out / "report.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return out
 
 
-def output_dir(cfg: DictConfig) -> Path:
-    """results/<study>/<date_time>/ with the resolved config beside what the study writes."""
-    root = Path(cfg.output_root)
-    root = root if root.is_absolute() else ROOT / root
-    out = root / cfg.study.name / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(f"# promise-sim {sim.__version__}\n" + OmegaConf.to_yaml(cfg, resolve=True))
+def output_dir(s: Settings, name: str) -> Path:
+    """results/<study>/<date_time>_<random>/ (never shared by two studies started in the same second)."""
+    root = Path(s.cfg.output_root)
+    root = output_path(root)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = root / name / f"{stamp}_{uuid.uuid4().hex[:6]}"
+    out.mkdir(parents=True, exist_ok=False)
     return out
+
+
+def write_config(out: Path, s: Settings, arms: dict[str, list[str]], configs: dict[str, sim.Config]) -> None:
+    """config.yaml: the settings, the common overrides and every arm's fully resolved config."""
+    doc = {
+        "promise_sim_version": sim.__version__,
+        "settings": OmegaConf.to_container(s.cfg, resolve=True),
+        "overrides": list(s.overrides),
+        "arms": {
+            label: {"overrides": arms[label], "config": OmegaConf.to_container(OmegaConf.structured(c))}
+            for label, c in configs.items()
+        },
+    }
+    (out / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(doc)))
 
 
 def fmt_pp(x: float) -> str:
@@ -189,17 +450,233 @@ def fmt_pp(x: float) -> str:
     return f"{100 * x:+.1f} pp"
 
 
-def main_wrapper(name: str, body: Callable[[DictConfig], Path], argv: Sequence[str]) -> int:
+def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2) -> None:
+    """Trajectories of each arm (mean and 90% band across replications) on shared axes, one panel per metric,
+    in percent of residents for shares."""
+    nrows = int(np.ceil(len(metrics) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.2 * nrows), squeeze=False, layout="constrained")
+    for ax, m in zip(axes.flat, metrics):
+        for label, res in ctx.results.items():
+            g = res.trajectories.groupby("week")[m]
+            q = g.quantile([0.05, 0.95]).unstack() * 100
+            (line,) = ax.plot(g.mean() * 100, lw=2.5, label=label)
+            ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.18)
+        ax.set_title(LABELS.get(m, m), fontsize=fontsize + 2)
+        ax.set_xlabel("week", fontsize=fontsize)
+        ax.set_ylabel("% of residents" if m.endswith("_share") else "mean, 0-100 scale", fontsize=fontsize)
+        ax.tick_params(labelsize=fontsize)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=fontsize)
+    band = "parameter and replication uncertainty" if ctx.posterior else "replication noise"
+    fig.suptitle(f"{title} (bands: 90% across replications, {band})", fontsize=fontsize + 3)
+    ctx.figure(name, fig)
+
+
+def main_wrapper(study: Any, argv: Sequence[str]) -> int:
     """Load and validate (exit 2 on a bad value, nothing written), then run the study."""
     try:
-        cfg = load_study(name, argv)
+        s = load_study(study.name, argv)
+        if isinstance(study, Study):
+            check_arms(s, study.arms(s))
+        else:
+            study.prepare(s)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        out = body(cfg)
+        out = study.run(s)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {out}")
     return 0
+
+
+# ---- grid studies: many settings through the sweep engine ----------------------------------------------
+
+NO_PROMISE_POINT = -1  # the counterfactual's row in a grid study's run table
+
+
+def grid_points(grid: dict[str, Sequence]) -> pd.DataFrame:
+    """Every combination of a grid {parameter: [values]} as a design table."""
+    import itertools
+
+    names = list(grid)
+    return pd.DataFrame(list(itertools.product(*[list(grid[n]) for n in names])), columns=names)
+
+
+@dataclass
+class GridContext(Context):
+    """A grid study's results: one row per (setting, replication) in ``runs``, gains against no promise paired."""
+
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    base: sim.Config | None = None
+
+    def gains(self, outcomes: Sequence[str]) -> pd.DataFrame:
+        """Each run's outcome minus the counterfactual's on the same replication (seed and draw)."""
+        none = self.runs[self.runs.point == NO_PROMISE_POINT].set_index("replication")
+        runs = self.runs[self.runs.point != NO_PROMISE_POINT].copy()
+        for o in outcomes:
+            runs[f"gain_{o}"] = runs[o].to_numpy() - none.loc[runs.replication, o].to_numpy()
+        return runs
+
+    def area(self) -> str:
+        return f"`{self.base.area.name}`"
+
+
+def summarise_gains(runs: pd.DataFrame, by: Sequence[str], gains: Sequence[str]) -> pd.DataFrame:
+    """Per setting: mean gain with its t interval, the 90% range one district could see, P(gain > 0)."""
+    rows = []
+    for key, g in runs.groupby(list(by)):
+        row = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        for c in gains:
+            mean, lo, hi = interval(g[c].to_numpy())
+            r_lo, r_hi = spread(g[c].to_numpy())
+            row.update(
+                {
+                    c: mean,
+                    f"{c}_ci_low": lo,
+                    f"{c}_ci_high": hi,
+                    f"{c}_range_low": r_lo,
+                    f"{c}_range_high": r_hi,
+                    f"{c}_p_positive": float((g[c] > 0).mean()),
+                }
+            )
+        row["hours_spent"] = float(g.hours_delivered_mean.mean() * g.weeks.iloc[0])
+        row["replications"] = int(g.replication.nunique())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class GridStudy:
+    """A study over a grid of settings (plus the counterfactual), run through the sweep engine (resumable:
+    results/<study>/sweep_<key>/ is reused by the same command)."""
+
+    name: str
+    title: str
+    base: Callable[[Settings], str]
+    grid: Callable[[Settings], dict[str, list]]
+    analyse: Callable[[GridContext], list[str]]
+
+    def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
+        from sim.space import apply_params
+
+        base = sim.load_config(arm_overrides(s, self.base(s)))
+        grid = self.grid(s)
+        if not grid:
+            raise ConfigError("study.grid is empty: name at least one parameter and its values")
+        for name, values in grid.items():
+            if not isinstance(values, (list, tuple)) or not values:
+                raise ConfigError(f"study.grid.{name} must be a list of values, got {values!r}")
+        points = grid_points(grid)
+        for row in points.to_dict("records"):  # every grid point must be valid before anything runs
+            apply_params(base, row)
+        return base, points
+
+    def run(self, s: Settings, progress: bool = True) -> Path:
+        import hashlib
+        import json
+
+        from sim.sweep import SweepStore, plan, run_sweep
+
+        base, points = self.prepare(s)
+        design = pd.concat([points, points.head(1).assign(**{"promise.active": 0.0})], ignore_index=True)
+        design["promise.active"] = design["promise.active"].fillna(1.0)
+        p = plan(base, design, s.cfg.replications, s.cfg.seed)
+        key = hashlib.sha256(json.dumps(sorted(p.run_ids())).encode()).hexdigest()[:10]
+        root = Path(s.cfg.output_root)
+        root = output_path(root)
+        store = SweepStore(root / self.name / f"sweep_{key}")
+        st = s.cfg.study
+        rows = run_sweep(
+            p,
+            base,
+            store,
+            executor=st.get("executor", "processes"),
+            workers=st.get("workers"),
+            scheduler=st.get("scheduler"),
+            progress=progress,
+            study={"name": self.name, "key": key},
+        )
+        out = output_dir(s, self.name)
+        runs = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
+        runs["point"] = np.where(runs.point == len(points), NO_PROMISE_POINT, runs.point)
+        runs["weeks"] = s.cfg.horizon_weeks
+        write_config(out, s, {"base": self.base(s).split()}, {"base": base})
+        ctx = GridContext(
+            s, {"base": self.base(s).split()}, {"base": base}, {}, {}, out, points=points, runs=runs, base=base
+        )
+        ctx.save("runs.csv", runs)
+        sections = self.analyse(ctx)
+        lines = ctx.header(self.title) + sections
+        lines += [
+            "",
+            f"Runs are stored in {store.root} (the same command reuses them).",
+            "",
+            "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + ".",
+        ]
+        (out / "report.md").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return out
+
+
+def heatmaps(
+    ctx: Context,
+    table: pd.DataFrame,
+    value: str,
+    name: str,
+    title: str,
+    colour_label: str,
+    x: str,
+    y: str,
+    rows: str | None = None,
+    cols: str | None = None,
+    fmt: str = "{:+.1f}",
+) -> None:
+    """Heatmaps of ``value`` over x and y, one panel per (rows, cols) value; cells show the value."""
+    row_vals = sorted(table[rows].unique()) if rows else [None]
+    col_vals = sorted(table[cols].unique()) if cols else [None]
+    fig, axes = plt.subplots(
+        len(row_vals),
+        len(col_vals),
+        figsize=(max(5.2, 4.6 * len(col_vals)), 3.9 * len(row_vals) + 1.2),
+        squeeze=False,
+        layout="constrained",
+    )
+    vmax = float(np.nanmax(np.abs(table[value]))) or 1.0
+    im = None
+    for i, rv in enumerate(row_vals):
+        for j, cv in enumerate(col_vals):
+            d = table
+            if rows:
+                d = d[d[rows] == rv]
+            if cols:
+                d = d[d[cols] == cv]
+            h = d.pivot_table(index=y, columns=x, values=value)
+            ax = axes[i, j]
+            im = ax.imshow(h.to_numpy(), cmap="RdBu", vmin=-vmax, vmax=vmax, origin="lower", aspect="auto")
+            ax.set_xticks(range(h.shape[1]), [f"{c:g}" for c in h.columns])
+            ax.set_yticks(range(h.shape[0]), [f"{c:g}" for c in h.index])
+            for (yy, xx), v in np.ndenumerate(h.to_numpy()):
+                ax.text(
+                    xx,
+                    yy,
+                    fmt.format(v),
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if abs(v) > 0.6 * vmax else "black",
+                )
+            facet = ", ".join(f"{n.split('.')[-1]} {v:g}" for n, v in ((rows, rv), (cols, cv)) if n)
+            ax.set_title(facet, fontsize=10)
+            ax.set_xlabel(x.split(".")[-1].replace("_", " "))
+            ax.set_ylabel(y.split(".")[-1].replace("_", " "))
+    fig.colorbar(im, ax=axes, shrink=0.8, label=colour_label)
+    fig.suptitle(
+        f"{title}\narea {ctx.area().replace('`', '')}, {ctx.s.cfg.replications} replications per cell", fontsize=11
+    )
+    ctx.figure(name, fig)

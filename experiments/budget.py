@@ -1,0 +1,112 @@
+"""The planner's budget question: with these hours and this expected effort, what should we promise?
+
+    python -m experiments.budget area=suburb study.hours_per_week=40 'study.effort=[0.5,0.7]'
+
+Each promise design (actions, cycle length, feedback interval and reach) runs at the given planned hours for
+every expected effort value (a range of plausible conditions, pooled), paired with no promise on the same
+seed and posterior draw. Designs are ranked by the gain in the high-confidence share at the horizon; the
+report gives each year's gain in survey shares, the interval of the mean, the range one district could see
+and the chance of a gain. Writes ranking.csv, heatmaps, runs.csv and report.md.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from omegaconf import OmegaConf
+
+from experiments.ambition import OUTCOMES, setting_words, year_columns
+from experiments.studies import GridContext, GridStudy, Settings, fmt_pp, heatmaps, main_wrapper, summarise_gains
+from sim.params import ConfigError
+
+
+def base(s: Settings) -> str:
+    return f"scenario={s.cfg.study.scenario} police.planned_hours_per_week={s.cfg.study.hours_per_week}"
+
+
+def grid(s: Settings) -> dict:
+    st = s.cfg.study
+    designs = OmegaConf.to_container(st.grid) or {}
+    effort = OmegaConf.to_container(st.effort) if OmegaConf.is_list(st.effort) else [st.effort]
+    if "police.effort" in designs or "police.planned_hours_per_week" in designs:
+        raise ConfigError("study.grid holds promise designs; set study.effort and study.hours_per_week instead")
+    return {**designs, "police.effort": effort}
+
+
+def analyse(ctx: GridContext) -> list[str]:
+    dims = [d for d in ctx.points.columns if d != "police.effort"]
+    cols = year_columns(ctx)
+    runs = ctx.gains(cols)
+    gains = [f"gain_{c}" for c in cols]
+    agg = summarise_gains(runs, dims, gains)  # pooled over the effort values: each equally plausible
+    last = max(y for y in (1, 2, 3) if 52 * y <= ctx.horizon)
+    key = f"gain_trust_high_share_change_y{last}"
+    agg = agg.sort_values(key, ascending=False).reset_index(drop=True)
+    agg.insert(0, "rank", range(1, len(agg) + 1))
+    ctx.save("ranking.csv", agg)
+    pct = agg.assign(**{f"{g}_pp": 100 * agg[g] for g in gains})
+    x, y, rows_, cols_ = (dims + [None] * 4)[:4]
+    heatmaps(
+        ctx,
+        pct,
+        f"{key}_pp",
+        "heatmap_high_confidence.png",
+        f"Gain in the high-confidence share after {last} year(s), against no promise "
+        f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {list(ctx.s.cfg.study.effort)})",
+        "percentage points of residents",
+        x,
+        y or x,
+        rows_,
+        cols_,
+    )
+    st = ctx.s.cfg.study
+    worlds = "plausible worlds" if ctx.posterior else "replications"
+    lines = [
+        f"Budget: {st.hours_per_week:g} planned officer hours a week; expected effort "
+        f"{', '.join(f'{e:g}' for e in grid(ctx.s)['police.effort'])}"
+        f" (pooled as equally likely). Scenario `{st.scenario}`. {len(agg)} promise designs, each against no promise "
+        "on the same seed and draw. Gains in percentage points of residents.",
+        "",
+        "## What to promise (ranked by the gain in high confidence)",
+        "",
+        "| rank | design | high confidence, year "
+        + " / ".join(str(y) for y in (1, 2, 3) if 52 * y <= ctx.horizon)
+        + " | 95% interval (last year) | one district could see | chance of a gain | feeling unsafe | officer hours |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    years = [y for y in (1, 2, 3) if 52 * y <= ctx.horizon]
+    for _, r in agg.head(10).iterrows():
+        yearly = " / ".join(fmt_pp(r[f"gain_trust_high_share_change_y{y}"]) for y in years)
+        lines.append(
+            f"| {int(r['rank'])} | {setting_words(r, dims)} | {yearly} | {fmt_pp(r[key + '_ci_low'])} to "
+            f"{fmt_pp(r[key + '_ci_high'])} | {fmt_pp(r[key + '_range_low'])} to {fmt_pp(r[key + '_range_high'])} | "
+            f"{100 * r[key + '_p_positive']:.0f}% | {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])} | "
+            f"{r.hours_spent:.0f} |"
+        )
+    worst = agg.tail(3).iloc[::-1]
+    lines += ["", "## Designs to avoid (least gain)", ""]
+    lines += [
+        f"- {setting_words(r, dims)}: high confidence {fmt_pp(r[key])}, a gain in "
+        f"{100 * r[key + '_p_positive']:.0f}% of {worlds}"
+        for _, r in worst.iterrows()
+    ]
+    top = agg.iloc[0]
+    lines += [
+        "",
+        f"**In short:** with this budget, `{setting_words(top, dims)}` gives the most: high confidence "
+        f"{fmt_pp(top[key])} after {last} year(s) ({OUTCOMES['delaktighet_high_share']} "
+        f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
+        f"{100 * top[key + '_p_positive']:.0f}% of {worlds}.",
+    ]
+    return lines
+
+
+STUDY = GridStudy("budget", "The budget question: what to promise with the hours we have", base, grid, analyse)
+
+
+def main(argv: list[str]) -> int:
+    return main_wrapper(STUDY, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
