@@ -1,97 +1,283 @@
 """The trainer's live app: `make app` (solara run sim/app.py on 127.0.0.1).
 
-Only the page lives here; the model imports without it. A trainer picks an area and a
-scenario, sets feedback to residents (återkoppling), feedback to staff, effort, ambition and
-the promise period, presses Reset to apply, then Play. "Compare" starts a twin of the same
-area and seed without feedback (or with quarterly feedback when the main run has none),
-stepping together with the main run; the map can be scrubbed back through the weeks run.
+Only the page lives here; the model imports without it. Every browser session gets its own model,
+so a room of trainees can each step their own run. A trainer picks an area and a scenario (which
+moves the sliders to the scenario's values), adjusts feedback to residents (återkoppling),
+feedback to staff, effort, ambition and the promise period, presses Reset to apply, then Step or
+Play. "Compare" starts a twin of the same area, seed and world that differs in one thing
+(feedback, effort, staff feedback, or no promise at all), stepping together with the main run;
+the map can be scrubbed back through the weeks run. Labels come in English and Swedish.
 """
 
 from __future__ import annotations
 
-import mesa.visualization.solara_viz as solara_viz
+import time
+
 import numpy as np
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import force_update, update_counter
 
 from sim.api import load_config
 from sim.model import PromiseModel
+from sim.params import ConfigError
 
 FEEDBACK_CHOICES = {"none": 0, "monthly": 4, "quarterly": 13, "twice a year": 26, "yearly": 52}
 AREAS = ["default", "vulnerable_district", "suburb", "small_town"]
-SCENARIOS = ["full_implementation", "observed_2018"]
-TERMS = (
-    "<b>förtroende</b>: trust in the police · <b>trygghet</b>: feeling safe · <b>delaktighet</b>: 'the police "
-    "listen and act on what people like me say' · <b>återkoppling</b>: feedback to residents on what was promised "
-    "and delivered"
-)
-# Heights (grid rows of about 30 px) of the components, stacked full width; Mesa's default puts two
-# half-width, 10-row cells side by side, which clips the map and plots.
-HEIGHTS = [5, 15, 18, 9]
-DPI = 80  # figures are redrawn every step: small and quick beats crisp
+SCENARIOS = ["full_implementation", "observed_2018", "over_promising", "no_promise"]
+TWINS = ["feedback", "effort", "staff", "no_promise"]
+SPEEDS = {"slow": 0.6, "normal": 0.25, "fast": 0.0}
+MAX_SEED = 2**31 - 1
+DPI = 80
+
+TEXT = {
+    "en": {
+        "title": "Medborgarlöften — why feedback matters",
+        "terms": "<b>förtroende</b>: trust in the police · <b>trygghet</b>: feeling safe · <b>delaktighet</b>: 'the "
+        "police listen and act on what people like me say' · <b>återkoppling</b>: feedback to residents on what "
+        "was promised and delivered",
+        "language": "Språk / language",
+        "area": "Area",
+        "scenario": "Scenario (sets the sliders)",
+        "feedback": "Feedback to residents (återkoppling)",
+        "reach": "Feedback reach: share of residents",
+        "staff": "Feedback to staff",
+        "effort": "Effort: actual / planned time",
+        "actions": "Promised actions",
+        "period": "Promise period",
+        "seed": "Seed",
+        "world": "A plausible world (calibrated draw) instead of the typical values",
+        "speed": "Playing speed",
+        "reset": "Reset",
+        "step": "Step",
+        "play": "Play",
+        "pause": "Pause",
+        "compare": "Compare",
+        "compare_with": "Twin differs in",
+        "compare_running": "Comparison running: this run beside a twin with {twin}.",
+        "show_week": "Show week (drag back to replay)",
+        "follow": "follow the latest week",
+        "fixed_scale": "fixed 0-100 scale",
+        "map_field": "Map shows",
+        "trust": "trust",
+        "trygghet": "trygghet",
+        "week": "Week {w}",
+        "weeks": "{n} weeks",
+        "no feedback yet": "no feedback yet",
+        "last feedback": "last feedback {n} weeks ago",
+        "no promise": "no promise",
+        "seed_error": "The seed must be a whole number from 0 to 2,147,483,647 (kept {seed}).",
+        "legend": "red rings: hot spots (size = severity) · triangles: officers",
+        "colour_trust": "trust in the police, mean per cell (0-100)",
+        "colour_trygghet": "feeling safe, mean per cell (0-100)",
+        "high_confidence": "High confidence in the police",
+        "listen_act": "'The police listen and act'",
+        "unsafe": "Feeling unsafe",
+        "participation": "Took part in the last dialogue",
+        "pct": "% of residents",
+        "hours": "Officer hours a week for the promise",
+        "hours_axis": "hours / week",
+        "planned": "planned",
+        "delivered": "delivered",
+        "this_run": "this run",
+        "x_week": "week",
+        "areas": {
+            "default": "Default area (national levels)",
+            "vulnerable_district": "Vulnerable district",
+            "suburb": "Suburb",
+            "small_town": "Small town",
+        },
+        "scenarios": {
+            "full_implementation": "Full implementation (Brå's recommendations)",
+            "observed_2018": "As observed in 2018 (Brå)",
+            "over_promising": "Over-promising",
+            "no_promise": "No promise (counterfactual)",
+        },
+        "feedbacks": {
+            "none": "none",
+            "monthly": "monthly",
+            "quarterly": "quarterly",
+            "twice a year": "twice a year",
+            "yearly": "yearly",
+        },
+        "twins": {
+            "feedback": "feedback to residents",
+            "effort": "effort (half)",
+            "staff": "feedback to staff",
+            "no_promise": "no promise at all",
+        },
+        "speeds": {"slow": "slow", "normal": "normal", "fast": "as fast as possible"},
+        "phases": {
+            "dialogue": "dialogue",
+            "implementation": "implementation",
+            "follow-up": "follow-up",
+            "not started": "not started",
+        },
+    },
+    "sv": {
+        "title": "Medborgarlöften — därför spelar återkopplingen roll",
+        "terms": "<b>förtroende</b> för polisen · <b>trygghet</b> · <b>delaktighet</b>: 'polisen lyssnar och agerar "
+        "på vad sådana som jag säger' · <b>återkoppling</b>: till invånarna om vad som lovades och gjordes",
+        "language": "Språk / language",
+        "area": "Område",
+        "scenario": "Scenario (ställer reglagen)",
+        "feedback": "Återkoppling till invånarna",
+        "reach": "Återkopplingens räckvidd: andel invånare",
+        "staff": "Återkoppling till personalen",
+        "effort": "Insats: faktisk / planerad tid",
+        "actions": "Utlovade åtgärder",
+        "period": "Löftesperiod",
+        "seed": "Frö (slumptal)",
+        "world": "En rimlig värld (kalibrerad dragning) i stället för de typiska värdena",
+        "speed": "Hastighet",
+        "reset": "Starta om",
+        "step": "Ett steg",
+        "play": "Spela",
+        "pause": "Paus",
+        "compare": "Jämför",
+        "compare_with": "Tvillingen skiljer sig i",
+        "compare_running": "Jämförelse pågår: denna körning bredvid en tvilling med {twin}.",
+        "show_week": "Visa vecka (dra tillbaka för att spela upp igen)",
+        "follow": "följ senaste veckan",
+        "fixed_scale": "fast skala 0-100",
+        "map_field": "Kartan visar",
+        "trust": "förtroende",
+        "trygghet": "trygghet",
+        "week": "Vecka {w}",
+        "weeks": "{n} veckor",
+        "no feedback yet": "ingen återkoppling än",
+        "last feedback": "senaste återkoppling för {n} veckor sedan",
+        "no promise": "inget löfte",
+        "seed_error": "Fröet måste vara ett heltal från 0 till 2 147 483 647 (behöll {seed}).",
+        "legend": "röda ringar: brennpunkter (storlek = allvar) · trianglar: poliser",
+        "colour_trust": "förtroende för polisen, medel per ruta (0-100)",
+        "colour_trygghet": "trygghet, medel per ruta (0-100)",
+        "high_confidence": "Stort förtroende för polisen",
+        "listen_act": "'Polisen lyssnar och agerar'",
+        "unsafe": "Känner sig otrygga",
+        "participation": "Deltog i senaste dialogen",
+        "pct": "% av invånarna",
+        "hours": "Polistimmar i veckan för löftet",
+        "hours_axis": "timmar / vecka",
+        "planned": "planerat",
+        "delivered": "levererat",
+        "this_run": "denna körning",
+        "x_week": "vecka",
+        "areas": {
+            "default": "Standardområde (riksnivå)",
+            "vulnerable_district": "Utsatt område",
+            "suburb": "Förort",
+            "small_town": "Småort",
+        },
+        "scenarios": {
+            "full_implementation": "Fullt genomfört (Brås rekommendationer)",
+            "observed_2018": "Som Brå såg det 2018",
+            "over_promising": "Lovar för mycket",
+            "no_promise": "Inget löfte (jämförelse)",
+        },
+        "feedbacks": {
+            "none": "ingen",
+            "monthly": "varje månad",
+            "quarterly": "varje kvartal",
+            "twice a year": "två gånger om året",
+            "yearly": "en gång om året",
+        },
+        "twins": {
+            "feedback": "återkopplingen till invånarna",
+            "effort": "insatsen (halva)",
+            "staff": "återkopplingen till personalen",
+            "no_promise": "inget löfte alls",
+        },
+        "speeds": {"slow": "långsam", "normal": "normal", "fast": "så fort som möjligt"},
+        "phases": {
+            "dialogue": "dialog",
+            "implementation": "genomförande",
+            "follow-up": "uppföljning",
+            "not started": "ej startat",
+        },
+    },
+}
+TEXT["sv"]["legend"] = TEXT["sv"]["legend"].replace("brennpunkter", "brännpunkter")
 
 
-def stacked_layout(num_components: int) -> list[dict]:
-    """Full-width cells, one under the other (replaces Mesa's default initial grid layout)."""
-    layout, y = [], 0
-    for i in range(num_components):
-        h = HEIGHTS[i] if i < len(HEIGHTS) else 12
-        layout.append({"i": i, "w": 12, "h": h, "moved": False, "x": 0, "y": y})
-        y += h
-    return layout
+def scenario_levers(scenario: str, area: str = "default") -> dict:
+    """The slider values a scenario preset sets (so choosing a scenario moves the sliders)."""
+    cfg = load_config([f"scenario={scenario}", f"area={area}"])
+    interval = cfg.feedback.interval_weeks
+    feedback = min(FEEDBACK_CHOICES, key=lambda k: abs(FEEDBACK_CHOICES[k] - interval))
+    return {
+        "feedback": feedback,
+        "feedback_reach": float(cfg.feedback.reach),
+        "staff_feedback": float(cfg.feedback.staff),
+        "effort": float(cfg.police.effort),
+        "actions": int(cfg.promise.actions),
+        "period_weeks": int(cfg.promise.period_weeks),
+    }
 
 
-solara_viz.make_initial_grid_layout = stacked_layout
+def parse_seed(text: str) -> int | None:
+    """A seed from the box's text, or None when it is not a whole number from 0 to 2**31 - 1."""
+    text = str(text).strip()
+    if not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 <= value <= MAX_SEED else None
+
+
+DEFAULTS = {
+    "area_preset": "default",
+    "scenario_preset": "full_implementation",
+    **scenario_levers("full_implementation"),
+    "seed": 2018,
+    "residents": 5000,
+    "plausible_world": False,
+}
+
+
+def twin_settings(settings: dict, kind: str) -> tuple[dict, str]:
+    """The twin's settings: the main run's, with one thing changed; and what changed, as a label key."""
+    s = dict(settings)
+    if kind == "feedback":
+        s["feedback"] = "quarterly" if settings["feedback"] == "none" else "none"
+    elif kind == "effort":
+        s["effort"] = round(settings["effort"] / 2, 2)
+    elif kind == "staff":
+        s["staff_feedback"] = 0.8 if settings["staff_feedback"] < 0.4 else 0.0
+    elif kind == "no_promise":
+        s["no_promise"] = True
+    return s, kind
 
 
 class TrainerModel(PromiseModel):
     """PromiseModel built from a preset plus the trainer's levers; keeps a map per week for scrubbing."""
 
-    def __init__(
-        self,
-        area_preset: str = "default",
-        scenario_preset: str = "full_implementation",
-        feedback: str = "quarterly",
-        feedback_reach: float = 0.4,
-        staff_feedback: float = 0.8,
-        effort: float = 1.0,
-        actions: int = 3,
-        period_weeks: int = 52,
-        seed: int = 2018,
-        residents: int = 5000,
-    ) -> None:
-        seed = int(seed)  # the Seed box hands over text
-        self.settings = dict(
-            area_preset=area_preset,
-            scenario_preset=scenario_preset,
-            feedback=feedback,
-            feedback_reach=feedback_reach,
-            staff_feedback=staff_feedback,
-            effort=effort,
-            actions=actions,
-            period_weeks=period_weeks,
-            seed=seed,
-            residents=residents,
-        )
-        cfg = load_config(
-            [
-                f"area={area_preset}",
-                f"scenario={scenario_preset}",
-                f"area.residents={residents}",
-                f"feedback.interval_weeks={FEEDBACK_CHOICES[feedback]}",
-                f"feedback.reach={feedback_reach}",
-                f"feedback.staff={staff_feedback}",
-                f"police.effort={effort}",
-                f"promise.actions={actions}",
-                f"promise.period_weeks={period_weeks}",
-                f"seed={seed}",
-            ]
-        )
-        super().__init__(cfg, seed=seed)
+    def __init__(self, settings: dict | None = None, **kw) -> None:
+        settings = {**DEFAULTS, **(settings or {}), **kw}
+        self.settings = settings
+        overrides = [
+            f"area={settings['area_preset']}",
+            f"scenario={settings['scenario_preset']}",
+            f"area.residents={settings['residents']}",
+            f"feedback.interval_weeks={FEEDBACK_CHOICES[settings['feedback']]}",
+            f"feedback.reach={settings['feedback_reach']}",
+            f"feedback.staff={settings['staff_feedback']}",
+            f"police.effort={settings['effort']}",
+            f"promise.actions={settings['actions']}",
+            f"promise.period_weeks={settings['period_weeks']}",
+            f"seed={settings['seed']}",
+        ]
+        if settings.get("no_promise"):
+            overrides.append("promise.active=false")
+        cfg = load_config(overrides)
+        self.world = None
+        if settings.get("plausible_world"):
+            from sim.posterior import replication_config
+
+            cfg, self.world = replication_config(
+                load_config([*overrides, "uncertainty=posterior"]), int(settings["seed"])
+            )
+        super().__init__(cfg, seed=int(settings["seed"]))
         self.twin: TrainerModel | None = None
-        self.twin_label = ""
+        self.twin_kind = ""
         self.history: list[dict] = [self.snapshot()]
 
     def snapshot(self) -> dict:
@@ -101,7 +287,8 @@ class TrainerModel(PromiseModel):
             "trygghet": self.cell_map("trygghet").astype(np.float32),
             "severity": self.problems.severity.copy(),
             "officers": [(o.x, o.y) for o in self.officers],
-            "phase": self.phase_text(),
+            "phase": self.cycle.phase if self.cfg.promise.active else "no promise",
+            "last_feedback": self.last_feedback_week,
         }
 
     def step(self) -> None:
@@ -110,224 +297,332 @@ class TrainerModel(PromiseModel):
         if self.twin is not None:
             self.twin.step()
 
-    def start_comparison(self) -> None:
-        """A twin with the same area, seed and levers, differing only in feedback to residents, caught up to now."""
-        other = "quarterly" if self.settings["feedback"] == "none" else "none"
-        twin = TrainerModel(**{**self.settings, "feedback": other})
+    def start_comparison(self, kind: str) -> None:
+        """A twin with the same area, seed and world, differing in one thing, caught up to now."""
+        settings, label = twin_settings(self.settings, kind)
+        twin = TrainerModel(settings)
         for _ in range(self.week):
             twin.step()
         self.twin = twin
-        self.twin_label = f"feedback {other}"
+        self.twin_kind = label
 
 
-def draw_map(ax, snap: dict, field: str, side: int, problem_xy: tuple, title: str) -> None:
-    grid = snap[field]
-    ax.imshow(
-        grid,
+def status_text(model: TrainerModel, week: int, t: dict) -> str:
+    snap = model.history[min(week, len(model.history) - 1)]
+    last = snap["last_feedback"]
+    fb = t["no feedback yet"] if last is None else t["last feedback"].format(n=week - last)
+    phase = t["phases"].get(snap["phase"], t["no promise"])
+    return f"{t['week'].format(w=week)} — {phase}; {fb}"
+
+
+def draw_map(ax, snap: dict, field: str, side: int, problem_xy: tuple):
+    """One map: cell means (0-100), hot spots as whole red rings, officers as triangles."""
+    image = ax.imshow(
+        100 * snap[field],
         cmap="viridis" if field == "trust" else "magma",
-        vmin=0.3,
-        vmax=0.8,
+        vmin=30,
+        vmax=80,
         origin="lower",
         interpolation="nearest",
     )
     px, py = problem_xy
-    ax.scatter(px, py, s=200 + 2500 * snap["severity"], facecolors="none", edgecolors="red", linewidths=2.5)
+    ax.scatter(
+        px, py, s=200 + 2500 * snap["severity"], facecolors="none", edgecolors="red", linewidths=2.5, clip_on=False
+    )
     if snap["officers"]:
         ox, oy = zip(*snap["officers"])
-        ax.scatter(ox, oy, marker="^", s=60, c="white", edgecolors="black")
+        ax.scatter(ox, oy, marker="^", s=60, c="white", edgecolors="black", clip_on=False)
     ax.set_xlim(-0.5, side - 0.5)
     ax.set_ylim(-0.5, side - 0.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=11)
-
-
-@solara.component
-def Status(model: TrainerModel):
-    update_counter.get()
-    solara.HTML(tag="div", unsafe_innerHTML=TERMS)  # plain HTML: Markdown would fetch KaTeX from a CDN
-    solara.HTML(tag="h3", unsafe_innerHTML=model.phase_text())
-
-    def compare():
-        model.start_comparison()
-        force_update()
-
-    with solara.Row():
-        solara.Button(
-            "Compare: same area and seed, other feedback",
-            on_click=compare,
-            color="secondary",
-            disabled=model.twin is not None,
-        )
-        if model.twin is not None:
-            solara.Markdown(
-                f"Comparison running: this run ({model.settings['feedback']} feedback) beside a twin "
-                f"with {model.twin_label}."
-            )
-
-
-@solara.component
-def AreaMap(model: TrainerModel):
-    update_counter.get()
-    field, set_field = solara.use_state("trust")
-    follow, set_follow = solara.use_state(True)
-    shown, set_shown = solara.use_state(0)
-    week = model.week if follow else min(shown, model.week)
-    with solara.Row():
-        solara.ToggleButtonsSingle(value=field, values=["trust", "trygghet"], on_value=set_field)
-        solara.Checkbox(label="follow the latest week", value=follow, on_value=set_follow)
-    solara.SliderInt(
-        "Show week (scrub back)",
-        value=week,
-        min=0,
-        max=max(model.week, 1),
-        on_value=lambda w: (set_follow(False), set_shown(w)),
-    )
-    twin = model.twin
-
-    def figure():
-        runs = [(model, f"{model.settings['feedback']} feedback")] + ([(twin, model.twin_label)] if twin else [])
-        fig = Figure(figsize=(5.2 * len(runs), 5.0), dpi=DPI, layout="constrained")
-        axes = fig.subplots(1, len(runs), squeeze=False)[0]
-        xy = (model.layout.problem_x, model.layout.problem_y)
-        for ax, (m, label) in zip(axes, runs):
-            snap = m.history[min(week, len(m.history) - 1)]
-            draw_map(ax, snap, field, model.layout.side, xy, f"{label} — {field}, mean {np.nanmean(snap[field]):.3f}")
-        fig.suptitle(
-            f"{model.history[week]['phase']}  (red rings: hot spots by severity; triangles: officers)", fontsize=10
-        )
-        return fig
-
-    keys = [model, week, field, twin is not None]
-    fig = solara.use_memo(figure, dependencies=keys)
-    solara.FigureMatplotlib(fig, dependencies=keys, format="png")  # encoded only when it changed
+    return image
 
 
 PANELS = [
-    ("trust_mean", "Trust (förtroende)"),
-    ("delaktighet_mean", "Delaktighet"),
-    ("trygghet_mean", "Trygghet"),
-    ("participation_rate", "Dialogue participation"),
+    ("trust_high_share", "high_confidence"),
+    ("delaktighet_high_share", "listen_act"),
+    ("unsafe_share", "unsafe"),
+    ("participation_rate", "participation"),
 ]
 
 
-def update_lines(fig: Figure, lines: list, frames: list) -> None:
-    """Point the figure's existing lines at new data and rescale: cheaper than building the figure again."""
-    for line, (df, col) in zip(lines, frames):
-        line.set_data(df.index, df[col])
+@solara.component
+def Controls(
+    settings: solara.Reactive[dict],
+    seed_text: solara.Reactive[str],
+    seed_error: solara.Reactive[str],
+    lang: str,
+    on_reset,
+    on_step,
+    playing: solara.Reactive[bool],
+    speed: solara.Reactive[str],
+):
+    t = TEXT[lang]
+    s = settings.value
+
+    def set_key(key):
+        return lambda v: settings.set({**settings.value, key: v})
+
+    def choose_scenario(label: str) -> None:
+        key = {v: k for k, v in t["scenarios"].items()}[label]
+        settings.set({**settings.value, "scenario_preset": key, **scenario_levers(key, settings.value["area_preset"])})
+
+    def choose_area(label: str) -> None:
+        key = {v: k for k, v in t["areas"].items()}[label]
+        settings.set({**settings.value, "area_preset": key})
+
+    solara.Select(
+        t["area"], value=t["areas"][s["area_preset"]], values=[t["areas"][a] for a in AREAS], on_value=choose_area
+    )
+    solara.Select(
+        t["scenario"],
+        value=t["scenarios"][s["scenario_preset"]],
+        values=[t["scenarios"][k] for k in SCENARIOS],
+        on_value=choose_scenario,
+    )
+    fb = {v: k for k, v in t["feedbacks"].items()}
+    solara.Select(
+        t["feedback"],
+        value=t["feedbacks"][s["feedback"]],
+        values=[t["feedbacks"][k] for k in FEEDBACK_CHOICES],
+        on_value=lambda v: settings.set({**settings.value, "feedback": fb[v]}),
+    )
+    solara.SliderFloat(
+        f"{t['reach']}: {100 * s['feedback_reach']:.0f}%",
+        value=s["feedback_reach"],
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        on_value=set_key("feedback_reach"),
+    )
+    solara.SliderFloat(
+        f"{t['staff']}: {s['staff_feedback']:.1f}",
+        value=s["staff_feedback"],
+        min=0.0,
+        max=1.0,
+        step=0.1,
+        on_value=set_key("staff_feedback"),
+    )
+    solara.SliderFloat(
+        f"{t['effort']}: {s['effort']:.1f}", value=s["effort"], min=0.0, max=1.5, step=0.1, on_value=set_key("effort")
+    )
+    solara.SliderInt(f"{t['actions']}: {s['actions']}", value=s["actions"], min=1, max=12, on_value=set_key("actions"))
+    solara.SliderInt(
+        f"{t['period']}: {t['weeks'].format(n=s['period_weeks'])}",
+        value=s["period_weeks"],
+        min=13,
+        max=104,
+        step=13,
+        on_value=set_key("period_weeks"),
+    )
+    solara.InputText(t["seed"], value=seed_text, continuous_update=False)
+    if seed_error.value:
+        solara.Error(seed_error.value, dense=True)
+    solara.Checkbox(label=t["world"], value=s["plausible_world"], on_value=set_key("plausible_world"))
+    with solara.Row():
+        solara.Button(t["reset"], on_click=on_reset, color="primary")
+        solara.Button(t["step"], on_click=on_step, disabled=playing.value)
+        solara.Button(t["pause"] if playing.value else t["play"], on_click=lambda: playing.set(not playing.value))
+    solara.Select(
+        t["speed"],
+        value=t["speeds"][speed.value],
+        values=[t["speeds"][k] for k in SPEEDS],
+        on_value=lambda v: speed.set({x: k for k, x in t["speeds"].items()}[v]),
+    )
+
+
+@solara.component
+def AreaMap(model: TrainerModel, shown_week: int, field: str, lang: str):
+    t = TEXT[lang]
+    twin = model.twin
+
+    def make():
+        runs = 2 if twin is not None else 1
+        fig = Figure(figsize=(5.6 * runs + 1.6, 5.6), dpi=DPI, layout="constrained")
+        axes = fig.subplots(1, runs, squeeze=False)[0]
+        return fig, axes
+
+    fig, axes = solara.use_memo(make, dependencies=[model, twin is not None])
+    xy = (model.layout.problem_x, model.layout.problem_y)
+    runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])
+    image = None
+    for ax, (m, label) in zip(axes, runs):
+        ax.clear()
+        snap = m.history[min(shown_week, len(m.history) - 1)]
+        image = draw_map(ax, snap, field, model.layout.side, xy)
+        ax.set_title(f"{label}: {t[field]} {100 * np.nanmean(snap[field]):.1f}", fontsize=11)
+    if not getattr(fig, "_bar", None):
+        fig._bar = fig.colorbar(image, ax=list(axes), shrink=0.8, label=t[f"colour_{field}"])
+    else:
+        fig._bar.update_normal(image)
+        fig._bar.set_label(t[f"colour_{field}"])
+    fig.suptitle(f"{status_text(model, shown_week, t)}\n{t['legend']}", fontsize=10)
+    solara.FigureMatplotlib(
+        fig, dependencies=[model, shown_week, field, twin is not None, lang, model.week], format="png"
+    )
+
+
+@solara.component
+def OutcomePlots(model: TrainerModel, shown_week: int, fixed_scale: bool, lang: str):
+    t = TEXT[lang]
+    twin = model.twin
+
+    def make():
+        fig = Figure(figsize=(10.5, 6.2), dpi=DPI)
+        axes = fig.subplots(2, 2)
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.5, wspace=0.22)
+        lines, markers = [], []
+        for ax, (_, key) in zip(axes.flat, PANELS):
+            lines.append(ax.plot([], [], lw=2.5, label=t["this_run"])[0])
+            if twin is not None:
+                lines.append(ax.plot([], [], lw=2.5, ls="--", label=t["twins"][model.twin_kind])[0])
+            markers.append(ax.axvline(0, color="grey", lw=1, ls=":"))
+            ax.set_title(t[key])
+            ax.set_xlabel(t["x_week"])
+            ax.set_ylabel(t["pct"])
+            ax.grid(alpha=0.3)
+        axes[0, 0].legend(fontsize=9)
+        return fig, lines, markers
+
+    fig, lines, markers = solara.use_memo(make, dependencies=[model, twin is not None, lang])
+    df = model.datacollector.get_model_vars_dataframe()
+    tw = twin.datacollector.get_model_vars_dataframe() if twin is not None else None
+    frames = [(d, col) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
+    for line, (d, col) in zip(lines, frames):
+        line.set_data(d.index, 100 * d[col])
+    for marker in markers:
+        marker.set_xdata([shown_week, shown_week])
     for ax in fig.axes:
         ax.relim()
         ax.autoscale_view()
+        ax.set_xlim(0, max(52, model.week))
+        if fixed_scale:
+            ax.set_ylim(0, 100)
+    solara.FigureMatplotlib(
+        fig, dependencies=[model, model.week, shown_week, fixed_scale, twin is not None, lang], format="png"
+    )
 
 
 @solara.component
-def OutcomePlots(model: TrainerModel):
-    update_counter.get()
+def HoursPlot(model: TrainerModel, week: int, lang: str):
+    t = TEXT[lang]
 
     def make():
-        fig = Figure(figsize=(10, 6), dpi=DPI)  # manual layout: constrained layout doubles the drawing time
-        axes = fig.subplots(2, 2)
-        fig.subplots_adjust(left=0.07, right=0.98, top=0.94, bottom=0.09, hspace=0.45, wspace=0.2)
-        lines = []
-        for ax, (_, title) in zip(axes.flat, PANELS):
-            lines.append(ax.plot([], [], lw=2.5, label=f"{model.settings['feedback']} feedback")[0])
-            if model.twin is not None:
-                lines.append(ax.plot([], [], lw=2.5, ls="--", label=model.twin_label)[0])
-            ax.set_title(title)
-            ax.set_xlabel("week")
-            ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=9)
-        return fig, lines
-
-    fig, lines = solara.use_memo(make, dependencies=[model, model.twin is not None])
-    df = model.datacollector.get_model_vars_dataframe()
-    tw = model.twin.datacollector.get_model_vars_dataframe() if model.twin else None
-    frames = [(d, col) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
-    update_lines(fig, lines, frames)
-    solara.FigureMatplotlib(fig, dependencies=[model, model.week, tw is not None], format="png")
-
-
-@solara.component
-def HoursPlot(model: TrainerModel):
-    update_counter.get()
-
-    def make():
-        fig = Figure(figsize=(10, 2.8), dpi=DPI)
+        fig = Figure(figsize=(10.5, 2.8), dpi=DPI)
         ax = fig.subplots()
-        fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.2)
-        lines = [ax.plot([], [], lw=2, label="planned")[0], ax.plot([], [], lw=2, label="delivered")[0]]
-        ax.set_title("Officer hours a week for the promise: planned against delivered")
-        ax.set_xlabel("week")
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.22)
+        lines = [ax.plot([], [], lw=2, label=t["planned"])[0], ax.plot([], [], lw=2, label=t["delivered"])[0]]
+        ax.set_title(t["hours"])
+        ax.set_xlabel(t["x_week"])
+        ax.set_ylabel(t["hours_axis"])
         ax.legend()
         ax.grid(alpha=0.3)
         return fig, lines
 
-    fig, lines = solara.use_memo(make, dependencies=[model])
+    fig, lines = solara.use_memo(make, dependencies=[model, lang])
     df = model.datacollector.get_model_vars_dataframe()
-    update_lines(fig, lines, [(df, "hours_planned"), (df, "hours_delivered")])
-    solara.FigureMatplotlib(fig, dependencies=[model, model.week], format="png")
+    for line, col in zip(lines, ("hours_planned", "hours_delivered")):
+        line.set_data(df.index, df[col])
+    ax = fig.axes[0]
+    ax.relim()
+    ax.autoscale_view()
+    ax.set_xlim(0, max(52, model.week))
+    solara.FigureMatplotlib(fig, dependencies=[model, model.week, lang], format="png")
 
 
-model_params = {
-    "area_preset": {"type": "Select", "value": "default", "values": AREAS, "label": "Area"},
-    "scenario_preset": {
-        "type": "Select",
-        "value": "full_implementation",
-        "values": SCENARIOS,
-        "label": "Scenario (sets the rest)",
-    },
-    "feedback": {
-        "type": "Select",
-        "value": "quarterly",
-        "values": list(FEEDBACK_CHOICES),
-        "label": "Feedback to residents (återkoppling)",
-    },
-    "feedback_reach": {
-        "type": "SliderFloat",
-        "value": 0.4,
-        "min": 0.0,
-        "max": 1.0,
-        "step": 0.05,
-        "label": "Feedback reach (share of residents)",
-    },
-    "staff_feedback": {
-        "type": "SliderFloat",
-        "value": 0.8,
-        "min": 0.0,
-        "max": 1.0,
-        "step": 0.1,
-        "label": "Feedback to staff",
-    },
-    "effort": {
-        "type": "SliderFloat",
-        "value": 1.0,
-        "min": 0.0,
-        "max": 1.5,
-        "step": 0.1,
-        "label": "Effort (actual / planned time)",
-    },
-    "actions": {"type": "SliderInt", "value": 3, "min": 1, "max": 12, "step": 1, "label": "Promised actions"},
-    "period_weeks": {
-        "type": "SliderInt",
-        "value": 52,
-        "min": 13,
-        "max": 104,
-        "step": 13,
-        "label": "Promise period (weeks)",
-    },
-    "seed": {"type": "InputText", "value": 2018, "label": "Seed"},
-}
+@solara.component
+def Page():
+    lang = solara.use_reactive("en")
+    settings = solara.use_reactive(dict(DEFAULTS))
+    seed_text = solara.use_reactive(str(DEFAULTS["seed"]))
+    seed_error = solara.use_reactive("")
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive("normal")
+    tick = solara.use_reactive(0)  # bumped after every change of the model: redraws
+    follow = solara.use_reactive(True)
+    shown = solara.use_reactive(0)
+    field = solara.use_reactive("trust")
+    fixed_scale = solara.use_reactive(False)
+    twin_kind = solara.use_reactive("feedback")
+    holder = solara.use_memo(lambda: {"model": TrainerModel(DEFAULTS)}, [])  # one model per browser session
+    model: TrainerModel = holder["model"]
+    t = TEXT[lang.value]
+
+    def reset() -> None:
+        seed = parse_seed(seed_text.value)
+        current = settings.value["seed"]
+        if seed is None:
+            seed_error.set(t["seed_error"].format(seed=current))
+            seed = current
+        else:
+            seed_error.set("")
+        settings.set({**settings.value, "seed": seed})
+        playing.set(False)
+        try:
+            holder["model"] = TrainerModel({**settings.value, "seed": seed})
+        except ConfigError as exc:
+            seed_error.set(str(exc))
+        tick.set(tick.value + 1)
+
+    def step() -> None:
+        holder["model"].step()
+        tick.set(tick.value + 1)
+
+    def play_loop():
+        while playing.value:
+            started = time.perf_counter()
+            holder["model"].step()
+            tick.set(tick.value + 1)
+            time.sleep(max(0.0, SPEEDS[speed.value] - (time.perf_counter() - started)))
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def compare() -> None:
+        holder["model"].start_comparison(twin_kind.value)
+        tick.set(tick.value + 1)
+
+    week = model.week if follow.value else min(shown.value, model.week)
+    solara.Title(t["title"])
+    with solara.Sidebar():
+        solara.ToggleButtonsSingle(
+            value={"en": "English", "sv": "Svenska"}[lang.value],
+            values=["English", "Svenska"],
+            on_value=lambda v: lang.set("sv" if v == "Svenska" else "en"),
+        )
+        Controls(settings, seed_text, seed_error, lang.value, reset, step, playing, speed)
+    with solara.Column():
+        solara.HTML(tag="div", unsafe_innerHTML=t["terms"])  # plain HTML: Markdown would fetch KaTeX from a CDN
+        solara.HTML(tag="h3", unsafe_innerHTML=status_text(model, model.week, t))
+        with solara.Row():
+            solara.Select(
+                t["compare_with"],
+                value=t["twins"][twin_kind.value],
+                values=[t["twins"][k] for k in TWINS],
+                on_value=lambda v: twin_kind.set({x: k for k, x in t["twins"].items()}[v]),
+            )
+            solara.Button(t["compare"], on_click=compare, color="secondary", disabled=model.twin is not None)
+        if model.twin is not None:
+            solara.Markdown(t["compare_running"].format(twin=t["twins"][model.twin_kind]))
+        with solara.Row():
+            solara.ToggleButtonsSingle(
+                value=t[field.value],
+                values=[t["trust"], t["trygghet"]],
+                on_value=lambda v: field.set("trust" if v == t["trust"] else "trygghet"),
+            )
+            solara.Checkbox(label=t["follow"], value=follow)
+            solara.Checkbox(label=t["fixed_scale"], value=fixed_scale)
+        solara.SliderInt(
+            t["show_week"],
+            value=week,
+            min=0,
+            max=max(model.week, 1),
+            on_value=lambda w: (follow.set(False), shown.set(w)),
+        )
+        AreaMap(model, week, field.value, lang.value)
+        OutcomePlots(model, week, fixed_scale.value, lang.value)
+        HoursPlot(model, model.week, lang.value)
+    solara.HTML(tag="span", unsafe_innerHTML=f"<!-- {tick.value} -->")
 
 
-def make_page(model: TrainerModel | None = None):
-    model = model or TrainerModel()
-    return SolaraViz(
-        model,
-        components=[Status, AreaMap, OutcomePlots, HoursPlot],
-        model_params=model_params,
-        name="Medborgarlöften — why feedback matters",
-        play_interval=50,
-    )
-
-
-page = make_page()
+page = Page

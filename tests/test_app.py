@@ -1,32 +1,18 @@
 """The trainer's app in a real browser: Playwright drives Debian's headless Chromium against 127.0.0.1.
 
-Fails on any failed request or HTTP error (a blank page can never pass), checks the controls
-and plots, that changing the feedback and stepping changes the trust plot, and that the
-comparison view starts. Saves a screenshot to test-artifacts/. Skipped, with the reason, when
-Chromium or Playwright is missing.
+Fails on any failed request or HTTP error (a blank page can never pass). Checks the controls with
+their values, that stepping redraws the plots, that choosing a scenario moves the sliders, that a
+bad seed gives a message instead of a traceback, that two browser sessions each have their own
+model, that the comparison starts and that the Swedish labels switch on. Saves a screenshot to
+test-artifacts/. Skipped, with the reason, when Chromium or Playwright is missing.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from scripts.headless import CHROMIUM, launch, serve_app, shown_week, step_to, wait_week
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -38,50 +24,34 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def app_url():
+    with serve_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    port = free_port()
-    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or "solara"
-    proc = subprocess.Popen(
-        [solara, "run", "sim/app.py", "--host", "127.0.0.1", "--port", str(port), "--production", "--no-open"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "SOLARA_CHECK_HOOKS": "off"},
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the app did not start within 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
 
 
-def step_to(page, week: int) -> None:
-    current = int(page.locator("h3").first.inner_text().split()[1])
-    for w in range(current + 1, week + 1):
-        page.get_by_role("button", name="Step").click()
-        page.wait_for_selector(f"h3:has-text('Week {w} —')", timeout=30_000)
+def open_page(browser, url, problems):
+    context = browser.new_context(viewport={"width": 1500, "height": 1600})
+    page = context.new_page()
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.goto(url, wait_until="networkidle")
+    wait_week(page, 0, timeout=60_000)
+    return context, page
 
 
 def plot_sources(page) -> list[str]:
     """The figures as the browser shows them; each must be a decoded, non-empty image."""
-    imgs = page.locator("img")
     page.wait_for_function("() => Array.from(document.images).filter(i => i.naturalWidth > 0).length >= 3")
+    imgs = page.locator("img")
     return [imgs.nth(i).get_attribute("src") for i in range(imgs.count())]
 
 
@@ -90,50 +60,82 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_app_in_a_real_browser(app_url):
+def test_controls_steps_scenario_compare_and_language(app_url, browser):
     problems: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1400})
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-        page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-        page.goto(app_url, wait_until="networkidle")
-        page.wait_for_selector("h3:has-text('Week 0 —')", timeout=60_000)
+    context, page = open_page(browser, app_url, problems)
+    for control in (
+        "Area",
+        "Scenario (sets the sliders)",
+        "Feedback to residents (återkoppling)",
+        "Feedback reach: share of residents: 40%",
+        "Feedback to staff: 0.8",
+        "Effort: actual / planned time: 1.0",
+        "Promised actions: 3",
+        "Promise period: 52 weeks",
+        "Seed",
+        "Playing speed",
+    ):
+        assert page.get_by_text(control, exact=True).count() >= 1, control
+    for hidden in ("Play Interval (ms)", "Render Interval", "Use Threads", "PAGE 0"):  # Mesa's internals
+        assert page.get_by_text(hidden).count() == 0, hidden
+    for button in ("Reset", "Step", "Play", "Compare"):
+        assert page.get_by_role("button", name=button, exact=True).count() == 1, button
 
-        for control in (
-            "Area",
-            "Scenario (sets the rest)",
-            "Feedback to residents (återkoppling)",
-            "Feedback reach (share of residents)",
-            "Feedback to staff",
-            "Effort (actual / planned time)",
-            "Promised actions",
-            "Promise period (weeks)",
-            "Seed",
-        ):
-            assert page.get_by_text(control, exact=True).count() >= 1, control
-        for button in ("Reset", "Step", "Compare: same area and seed, other feedback"):
-            assert page.get_by_role("button", name=button).count() == 1, button
+    step_to(page, 1)
+    before = plot_sources(page)
+    step_to(page, 20)
+    after = plot_sources(page)
+    assert after[1] != before[1], "stepping must redraw the outcome plots"
 
-        step_to(page, 1)
-        before = plot_sources(page)
-        step_to(page, 30)
-        quarterly = plot_sources(page)
-        assert quarterly[1] != before[1], "stepping must redraw the trust plot"
+    choose(page, "Scenario (sets the sliders)", "As observed in 2018 (Brå)")
+    for moved in (
+        "Feedback reach: share of residents: 10%",
+        "Feedback to staff: 0.1",
+        "Effort: actual / planned time: 0.5",
+    ):
+        page.get_by_text(moved, exact=True).wait_for(timeout=10_000)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_week(page, 0)
 
-        choose(page, "Feedback to residents (återkoppling)", "monthly")
-        page.get_by_role("button", name="Reset").click()
-        page.wait_for_selector("h3:has-text('Week 0 —')", timeout=30_000)
-        step_to(page, 30)
-        monthly = plot_sources(page)
-        assert monthly[1] != quarterly[1], "another feedback interval must give another trust plot"
+    step_to(page, 2)
+    choose(page, "Twin differs in", "no promise at all")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector("text=Comparison running", timeout=30_000)
+    step_to(page, 4)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_comparison.png"), full_page=True)
 
-        page.get_by_role("button", name="Compare: same area and seed, other feedback").click()
-        page.wait_for_selector("text=Comparison running", timeout=30_000)
-        step_to(page, 34)
-        compared = plot_sources(page)
-        assert compared[0] != monthly[0]
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "app_comparison.png"), full_page=True)
-        browser.close()
+    page.get_by_role("button", name="Svenska").click()
+    page.get_by_text("Återkoppling till invånarna", exact=True).wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="Ett steg", exact=True).count() == 1
+    context.close()
+    assert not problems, problems
+
+
+def test_each_browser_session_has_its_own_model(app_url, browser):
+    problems: list[str] = []
+    first_context, first = open_page(browser, app_url, problems)
+    second_context, second = open_page(browser, app_url, problems)
+    step_to(first, 3)
+    second.wait_for_timeout(500)
+    assert shown_week(second) == 0, "stepping one session moved the other"
+    third_context, third = open_page(browser, app_url, problems)  # a newcomer starts at week 0
+    assert shown_week(third) == 0
+    for c in (first_context, second_context, third_context):
+        c.close()
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("seed", ["abc", "", "1.5", "-1", "99999999999"])
+def test_a_bad_seed_gives_a_message_not_a_traceback(app_url, browser, seed):
+    problems: list[str] = []
+    context, page = open_page(browser, app_url, problems)
+    box = page.get_by_label("Seed", exact=True)
+    box.fill(seed)
+    box.press("Enter")
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_text("The seed must be a whole number from 0 to 2,147,483,647 (kept 2018).").wait_for(timeout=10_000)
+    assert page.get_by_text("Traceback").count() == 0
+    step_to(page, 1)  # the app still works
+    context.close()
     assert not problems, problems

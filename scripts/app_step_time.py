@@ -1,0 +1,50 @@
+"""How long a Step takes in the browser: `python -m scripts.app_step_time [clicks]`.
+
+Serves the app, opens it in headless Chromium, clicks Step repeatedly and times each click until the
+new week's heading shows; prints the median and the spread (goal: at most 0.3 s median on this machine).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+from scripts.headless import launch, serve_app, shown_week, wait_week
+
+
+def measure(clicks: int = 15) -> list[float]:
+    times = []
+    with serve_app() as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1600})
+        page.goto(url, wait_until="networkidle")
+        wait_week(page, 0, timeout=60_000)
+        for _ in range(3):  # warm up: the first steps build the figures
+            week = shown_week(page) + 1
+            page.get_by_role("button", name="Step", exact=True).click()
+            wait_week(page, week)
+        for _ in range(clicks):
+            week = shown_week(page) + 1
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Step", exact=True).click()
+            wait_week(page, week)
+            page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+            times.append(time.perf_counter() - t0)
+        browser.close()
+    return times
+
+
+def main(argv: list[str]) -> int:
+    times = measure(int(argv[0]) if argv else 15)
+    print(
+        f"app step time over {len(times)} clicks: median {statistics.median(times):.3f} s, "
+        f"min {min(times):.3f} s, max {max(times):.3f} s (goal: at most 0.3 s median)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
