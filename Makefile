@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	  echo "Building $(VENV) with $$PYTHON_BIN"; \
 	  "$$PYTHON_BIN" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[all,test]"
 	scripts/offline-assets $(VENV)
 	touch $(STAMP)
 
