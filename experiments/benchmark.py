@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 
-OUT = Path(__file__).resolve().parent.parent / "results" / "benchmark"
+from sim.paths import output_path
+
+OUT = output_path("results/benchmark")
 WEEKS = 156
 TARGETS = {
     "default_seconds": 0.3,  # about 5,000 residents, 156 weeks

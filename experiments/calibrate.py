@@ -51,6 +51,7 @@ def load_settings(argv: list[str]) -> DictConfig:
     cfg = compose_settings("calibration", argv)
     checks = [
         ("population", lambda v: isinstance(v, int) and v >= 10, "a whole number of at least 10"),
+        ("threshold", lambda v: isinstance(v, (int, float)) and v > 0, "a number above 0"),
         ("perturbation", lambda v: isinstance(v, (int, float)) and 0 < v <= 1, "a number above 0, at most 1"),
         ("generations", lambda v: isinstance(v, int) and v >= 1, "a whole number of at least 1"),
         ("min_epsilon", lambda v: isinstance(v, (int, float)) and v >= 0, "a number of at least 0"),
@@ -149,6 +150,7 @@ def settings_key(cfg: DictConfig, targets: tuple[Target, ...]) -> str:
         "targets": [(t.id, t.value, t.low, t.high, dict(t.statistic), t.scenario, t.area) for t in targets],
         "priors": {n: PARAMS[n].prior.text() for n in UNCERTAIN},
         "population": cfg.population,
+        "threshold": cfg.threshold,
         "perturbation": cfg.perturbation,
         "residents": cfg.residents,
         "seed": cfg.seed,
@@ -185,7 +187,8 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
 
     import pyabc
 
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("ABC").setLevel(logging.INFO)  # one line a generation: threshold, acceptance rate
     logging.getLogger("Epsilon").setLevel(logging.WARNING)
     key = settings_key(cfg, fit)
     db = out / "abc.db"
@@ -204,6 +207,7 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
         # With 39 bounded coefficients, perturbations as wide as the whole population (pyabc's default) almost
         # never land inside every prior's range: proposals are drawn tighter around each particle instead.
         transitions=pyabc.MultivariateNormalTransition(scaling=cfg.perturbation),
+        eps=pyabc.MedianEpsilon(initial_epsilon=cfg.threshold),
         sampler=sampler(cfg),
     )
     np.random.seed(cfg.seed)  # pyabc's proposals use NumPy's global generator
@@ -223,18 +227,24 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         state_path.write_text(json.dumps(state, indent=2))
-    while True:
-        t = history.max_t
-        pops = history.get_all_populations()
-        total = int(pops.samples.sum()) if len(pops) else 0
-        eps = float(pops.epsilon.iloc[-1]) if t >= 0 else float("inf")
-        if t + 1 >= cfg.generations or eps <= cfg.min_epsilon or total >= cfg.max_simulations:
-            break
+    pops = history.get_all_populations()
+    done = int(history.max_t + 1)
+    total = int(pops.samples[pops.t >= 0].sum()) if len(pops) else 0
+    eps = float(pops.epsilon.iloc[-1]) if done > 0 else float("inf")
+    if done < cfg.generations and eps > cfg.min_epsilon and total < cfg.max_simulations:
+        # One call for all remaining generations: pyabc adapts the threshold from each generation to the
+        # next within a call (separate calls in one process would reuse the first threshold).
+        print(f"Running generations {done + 1} to at most {cfg.generations} ({total} simulations so far)", flush=True)
         t0 = time.perf_counter()
-        print(f"Generation {t + 2} of at most {cfg.generations} ({total} simulations so far)", flush=True)
-        abc.run(minimum_epsilon=cfg.min_epsilon, max_nr_populations=1, max_total_nr_simulations=cfg.max_simulations)
-        state["wall_seconds"] = state.get("wall_seconds", 0.0) + time.perf_counter() - t0
-        state_path.write_text(json.dumps(state, indent=2))
+        try:
+            abc.run(
+                minimum_epsilon=cfg.min_epsilon,
+                max_nr_populations=cfg.generations - done,
+                max_total_nr_simulations=cfg.max_simulations,
+            )
+        finally:
+            state["wall_seconds"] = state.get("wall_seconds", 0.0) + time.perf_counter() - t0
+            state_path.write_text(json.dumps(state, indent=2))
         history = abc.history
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     particles = pd.DataFrame({name: [from_pyabc(row, name) for _, row in frame.iterrows()] for name in UNCERTAIN})
@@ -242,9 +252,11 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
     pops = history.get_all_populations()
     cost = {
         "generations": int(history.max_t + 1),
-        "simulations": int(pops.samples.sum()),
+        "simulations": int(pops.samples[pops.t >= 0].sum() + pops.samples[pops.t < 0].sum()),
         "final_epsilon": float(pops.epsilon.iloc[-1]),
-        "epsilons": [round(float(e), 4) for e in pops.epsilon],
+        "epsilons": [round(float(e), 4) if np.isfinite(e) else None for e in pops.epsilon],
+        "abc_started": state.get("started"),
+        "abc_code_version": state.get("code_version"),
         "wall_seconds": round(state.get("wall_seconds", 0.0), 1),
         "cores": cfg.workers or (available_cores() if cfg.executor != "serial" else 1),
         "executor": cfg.executor,
@@ -480,7 +492,9 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
         f"Benchmark: {cost['simulations']} particle simulations (3 runs of 104 weeks each), "
         f"{cost['wall_seconds']:.0f} s wall on {cost['cores']} core(s): "
         f"{cost['wall_seconds'] / max(cost['simulations'], 1) * cost['cores']:.2f} core-seconds a particle. "
-        f"Thresholds by generation: {', '.join(f'{e:.2f}' for e in cost['epsilons'])}.",
+        "Thresholds by generation: "
+        + ", ".join("none (prior)" if e is None else f"{e:.2f}" for e in cost["epsilons"])
+        + ".",
         "",
         "Files: particles.csv, ensemble.csv, marginals.csv, predictive.csv, predictive_summary.csv, predictive.png, "
         "marginals.png, provenance.json, abc.db (pyabc's history).",

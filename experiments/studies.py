@@ -70,7 +70,7 @@ KEY_OUTCOMES = [
     "trygghet_mean",
     "recorded_crime",
 ]
-REPLACEABLE = ("grid", "arms", "vary")  # study entries a user replaces whole, or one key at a time
+REPLACEABLE = ("grid", "arms", "vary", "designs", "conditions")  # study entries replaced whole, or one key at a time
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -110,16 +110,41 @@ def check_settings(cfg: DictConfig, rules: dict) -> None:
 
 
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
-    """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one."""
+    """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
+
+    ``study.<entry>=...`` for a mapping entry (grid, arms, vary, designs, conditions) replaces it whole, and
+    ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
+    """
     register()
+    plain_argv, replace = [], []
+    for arg in argv:
+        key = arg.split("=", 1)[0].lstrip("+~")
+        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", key)
+        if m and "=" in arg:
+            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
+        else:
+            plain_argv.append(arg)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name=config_name, overrides=list(argv))
+            cfg = compose(config_name=config_name, overrides=plain_argv)
     except Exception as exc:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             plain = compose(config_name=config_name)
         known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
         raise ConfigError(config_error_message(exc, known)) from exc
+    for entry, sub, value in replace:
+        try:
+            parsed = parse_value(value)
+        except Exception as exc:
+            raise ConfigError(f"cannot read study.{entry}{'.' + sub if sub else ''}={value}: {exc}") from exc
+        with _open(cfg):
+            if sub is None:
+                cfg.study[entry] = parsed
+            else:
+                current = OmegaConf.to_container(cfg.study.get(entry) or {})
+                current[sub] = parsed
+                cfg.study[entry] = current
+    return cfg
 
 
 def parse_value(text_value: str) -> Any:
@@ -146,29 +171,14 @@ def load_study(name: str, argv: Sequence[str]) -> Settings:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         plain = compose(config_name="study", overrides=[f"experiment@study={name}"])
     setting_keys = {k for k in plain if k != "study"}
-    settings, model, replace = [f"experiment@study={name}"], [], []
+    settings, model = [f"experiment@study={name}"], []
     for arg in argv:
         key = arg.split("=", 1)[0].lstrip("+~")
-        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", key)
-        if m and "=" in arg:
-            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
-        elif key == "study" or key.startswith("study.") or key in setting_keys:
+        if key == "study" or key.startswith("study.") or key in setting_keys:
             settings.append(arg)
         else:
             model.append(arg)
     cfg = compose_settings("study", settings)
-    for entry, sub, value in replace:
-        try:
-            parsed = parse_value(value)
-        except Exception as exc:
-            raise ConfigError(f"cannot read study.{entry}{'.' + sub if sub else ''}={value}: {exc}") from exc
-        with _open(cfg):
-            if sub is None:
-                cfg.study[entry] = parsed
-            else:
-                current = OmegaConf.to_container(cfg.study.get(entry) or {})
-                current[sub] = parsed
-                cfg.study[entry] = current
     check_settings(
         cfg,
         {

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
 
 import sim
 from sim.api import run_replication
+from sim.paths import output_path
 from sim.space import apply_params
-from sim.sweep import SweepStore, plan, run_seed, run_sweep
+from sim.sweep import SweepStore, available_cores, plan, run_seed, run_sweep
 
-OUT = Path(__file__).resolve().parent.parent / "results" / "benchmark"
+OUT = output_path("results/benchmark")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,11 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = sim.load_config(["replications=1"])  # default scenario and area
     points = pd.DataFrame({"police.effort": [0.5 + 0.5 * i / args.runs for i in range(args.runs)]})
-    cores = os.cpu_count() or 1
+    cores = available_cores()
 
     t0 = time.perf_counter()
-    for spec in plan("bench-direct", points, 1, seed=1):
-        run_replication(apply_params(base, dict(spec.params)), run_seed(1, 0), 0)
+    for spec in plan(base, points, 1, seed=1).specs:
+        run_replication(apply_params(base, dict(spec.params)), run_seed(1, 0), 0, survey_weeks=())
     direct = time.perf_counter() - t0
 
     rows = [{"how": "direct loop (no engine)", "workers": 1, "seconds": direct}]
@@ -46,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             run_sweep(
-                plan(f"bench-{executor}", points, 1, seed=1),
+                plan(base, points, 1, seed=1),
                 base,
                 SweepStore(tmp),
                 executor=executor,
                 workers=workers,
+                batch_size=8,
                 progress=False,
             )
             rows.append({"how": f"sweep engine, {executor}", "workers": workers, "seconds": time.perf_counter() - t0})

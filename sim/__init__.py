@@ -18,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 from .api import RunResult, load_config, run, run_replication, to_config  # noqa: E402
 from .model import PromiseModel  # noqa: E402
 from .params import Config, ConfigError  # noqa: E402
+from .whatif import whatif  # noqa: E402
 
 __all__ = [
     "Config",
@@ -28,5 +29,6 @@ __all__ = [
     "run",
     "run_replication",
     "to_config",
+    "whatif",
     "__version__",
 ]

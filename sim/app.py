@@ -531,6 +531,143 @@ def HoursPlot(model: TrainerModel, week: int, lang: str):
     solara.FigureMatplotlib(fig, dependencies=[model, model.week, lang], format="png")
 
 
+PLANNER_TEXT = {
+    "en": {
+        "tab_trainer": "Trainer",
+        "tab_planner": "Planner",
+        "answer": "Gain against no promise (emulator, 90% "
+        "interval: a plausible world, replication noise and the emulator's error)",
+        "year": "after {y} year(s)",
+        "check": "Check with a real simulation (10 plausible worlds)",
+        "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
+        "missing": "The planner needs the emulator: build it with `python -m experiments.emulator build install=true`.",
+        "pp": "pp",
+    },
+    "sv": {
+        "tab_trainer": "Utbildning",
+        "tab_planner": "Planering",
+        "answer": "Vinst jämfört med inget löfte "
+        "(emulator, 90 % intervall: en rimlig värld, slumpvariation och emulatorns fel)",
+        "year": "efter {y} år",
+        "check": "Kontrollera med en riktig simulering (10 rimliga världar)",
+        "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",
+        "missing": "Planeringen behöver emulatorn: bygg den med `python -m experiments.emulator build install=true`.",
+        "pp": "procentenheter",
+    },
+}
+LEVER_LABELS = {
+    "police.effort": "effort",
+    "police.planned_hours_per_week": "Planned officer hours a week",
+    "promise.actions": "actions",
+    "promise.period_weeks": "period",
+    "feedback.interval_weeks": "Weeks between feedback rounds",
+    "feedback.reach": "reach",
+    "feedback.staff": "staff",
+}
+
+
+def answer_html(table, t: dict, p: dict) -> str:
+    """The emulator's (or a simulation's) answer as a small table: outcome by year, gain [low, high]."""
+    rows = []
+    for what, d in table.groupby("what", sort=False):
+        cells = "".join(f"<td>{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]</td>" for r in d.itertuples())
+        rows.append(f"<tr><td>{what}</td>{cells}</tr>")
+    head = "".join(f"<th>{p['year'].format(y=y)}</th>" for y in (1, 2, 3))
+    return f"<table class='answer'><tr><th>{p['pp']}</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def simulated_answer(area: str, values: dict):
+    """Check a setting with real runs: 10 plausible worlds, the setting and no promise paired."""
+    import pandas as pd
+
+    from sim.api import run
+    from sim.whatif import OUTCOMES
+
+    overrides = [
+        "scenario=full_implementation",
+        f"area={area}",
+        "replications=10",
+        "uncertainty=posterior",
+        "horizon_weeks=156",
+        *[
+            f"{k}={round(v) if k in ('promise.actions', 'promise.period_weeks', 'feedback.interval_weeks') else v}"
+            for k, v in values.items()
+        ],
+    ]
+    on = run(overrides).trajectories.set_index(["replication", "week"])
+    off = run([*overrides, "promise.active=false"]).trajectories.set_index(["replication", "week"])
+    rows = []
+    from scipy import stats
+
+    for metric, words in OUTCOMES.items():
+        for year in (1, 2, 3):
+            g = (on[metric].xs(52 * year, level="week") - on[metric].xs(0, level="week")) - (
+                off[metric].xs(52 * year, level="week") - off[metric].xs(0, level="week")
+            )
+            half = stats.t.ppf(0.975, len(g) - 1) * g.std(ddof=1) / len(g) ** 0.5
+            rows.append(
+                {
+                    "what": words,
+                    "year": year,
+                    "gain_pp": 100 * g.mean(),
+                    "low_pp": 100 * (g.mean() - half),
+                    "high_pp": 100 * (g.mean() + half),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@solara.component
+def Planner(lang: str):
+    from sim import whatif as wi
+
+    t, p = TEXT[lang], PLANNER_TEXT[lang]
+    try:
+        em = wi.emulator()
+    except FileNotFoundError:
+        solara.Markdown(p["missing"])
+        return
+    area = solara.use_reactive("default")
+    values = solara.use_reactive(wi.defaults("default"))
+    checked = solara.use_reactive(None)
+    solara.Select(
+        t["area"],
+        value=t["areas"][area.value],
+        values=[t["areas"][a] for a in AREAS],
+        on_value=lambda v: (area.set({x: k for k, x in t["areas"].items()}[v]), checked.set(None)),
+    )
+    for name, (lo, hi) in em.box.items():
+        label = {
+            "police.effort": t["effort"],
+            "promise.actions": t["actions"],
+            "promise.period_weeks": t["period"],
+            "feedback.reach": t["reach"],
+            "feedback.staff": t["staff"],
+        }.get(name, LEVER_LABELS.get(name, name))
+        whole_number = name in (
+            "promise.actions",
+            "promise.period_weeks",
+            "feedback.interval_weeks",
+            "police.planned_hours_per_week",
+        )
+        v = min(max(values.value[name], lo), hi)
+        solara.SliderFloat(
+            f"{label}: {v:.0f}" if whole_number else f"{label}: {v:.2f}",
+            value=v,
+            min=lo,
+            max=hi,
+            step=1.0 if whole_number else 0.05,
+            on_value=lambda x, n=name: (values.set({**values.value, n: x}), checked.set(None)),
+        )
+    answer = wi.whatif(area.value, **{k.replace(".", "__"): v for k, v in values.value.items()})
+    solara.Markdown(f"**{p['answer']}**")
+    solara.HTML(tag="div", unsafe_innerHTML=answer_html(answer, t, p), attributes={"id": "planner-answer"})
+    solara.Button(p["check"], on_click=lambda: checked.set(simulated_answer(area.value, values.value)))
+    if checked.value is not None:
+        solara.Markdown(f"**{p['checked']}**")
+        solara.HTML(tag="div", unsafe_innerHTML=answer_html(checked.value, t, p), attributes={"id": "planner-check"})
+
+
 @solara.component
 def Page():
     lang = solara.use_reactive("en")
@@ -583,7 +720,20 @@ def Page():
         tick.set(tick.value + 1)
 
     week = model.week if follow.value else min(shown.value, model.week)
+    tab = solara.use_reactive(0)
     solara.Title(t["title"])
+    with solara.lab.Tabs(value=tab):
+        solara.lab.Tab(PLANNER_TEXT[lang.value]["tab_trainer"])
+        solara.lab.Tab(PLANNER_TEXT[lang.value]["tab_planner"])
+    if tab.value == 1:
+        with solara.Sidebar():
+            solara.ToggleButtonsSingle(
+                value={"en": "English", "sv": "Svenska"}[lang.value],
+                values=["English", "Svenska"],
+                on_value=lambda v: lang.set("sv" if v == "Svenska" else "en"),
+            )
+        Planner(lang.value)
+        return
     with solara.Sidebar():
         solara.ToggleButtonsSingle(
             value={"en": "English", "sv": "Svenska"}[lang.value],

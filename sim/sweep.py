@@ -125,18 +125,25 @@ def plan(
     seed: int,
     evaluator: Any = None,
     row_is_replication: bool = False,
+    row_replications: Sequence[int] | None = None,
 ) -> Plan:
     """Every (design row, replication) of a design table whose columns are dotted parameter names.
 
     With ``row_is_replication`` row i runs only replication i (its own seed): a sample of worlds,
-    each with its own luck, as a predictive check needs. Values are rounded as the model runs them
-    (whole numbers for int parameters) before the ids are made, so rows that run alike share a run.
+    each with its own luck, as a predictive check needs; ``row_replications`` names each row's one
+    replication (rows sharing a replication share its seed and posterior draw: one condition, many
+    designs). Values are rounded as the model runs them (whole numbers for int parameters) before
+    the ids are made, so rows that run alike share a run.
     """
     evaluator = evaluator or Outcomes()
     key = base_key(base, evaluator)
-    reps = list(range(replications) if isinstance(replications, int) else replications)
     if row_is_replication:
-        reps = list(range(len(design)))
+        row_replications = range(len(design))
+    if row_replications is not None:
+        row_replications = [int(r) for r in row_replications]
+        reps = sorted(set(row_replications))
+    else:
+        reps = list(range(replications) if isinstance(replications, int) else replications)
     seeds = {r: run_seed(seed, r) for r in reps}
     names = list(design.columns)
     values = design.to_numpy(dtype=float).copy()
@@ -149,7 +156,7 @@ def plan(
     for i, row in enumerate(values):
         raw = row.tobytes()
         params = tuple(zip(names, row.tolist()))
-        for r in [i] if row_is_replication else reps:
+        for r in [row_replications[i]] if row_replications is not None else reps:
             rid = _id(prefix, raw, r, seeds[r])
             if rid not in specs:
                 specs[rid] = RunSpec(rid, r, seeds[r], params)

@@ -1,7 +1,8 @@
-"""The six patterns of MODEL.md, each tested over replications with a stated tolerance.
+"""The six patterns of the evaluation (docs/model.md §1), each tested over replications with a stated tolerance.
 
-All arms use the default area and share replication seeds (common random numbers), so
-differences between arms are paired by replication.
+All arms use the default area at the declared (calibrated) coefficients and share replication seeds
+(common random numbers), so differences between arms are paired by replication. Which mechanism
+produces each pattern is tested by the knockout suite (tests/test_mechanisms.py).
 """
 
 import numpy as np
@@ -18,11 +19,11 @@ REPS = 16
 def runs():
     cache = {}
 
-    def get(*overrides, horizon=156, reps=REPS):
+    def get(*overrides, horizon=156, reps=REPS, table="trajectories"):
         key = (overrides, horizon, reps)
         if key not in cache:
-            cache[key] = sim.run(cfg(*overrides, f"horizon_weeks={horizon}", f"replications={reps}")).trajectories
-        return cache[key]
+            cache[key] = sim.run(cfg(*overrides, f"horizon_weeks={horizon}", f"replications={reps}"))
+        return getattr(cache[key], table)
 
     return get
 
@@ -35,29 +36,34 @@ def test_pattern0_counterfactual_stays_put(runs):
 
 
 def test_pattern1_observed_regime_moves_very_little(runs):
-    """observed_2018 over two years: mean changes within ±3 pp, 90% band within ±4 pp; crime within its noise."""
+    """observed_2018 over two years: mean changes within ±3 pp, 90% band within ±4 pp; the crime effect smaller
+    than the noise of one area's before/after comparison."""
     t = runs("scenario=observed_2018")
     for col in ("trust_mean", "trust_high_share", "delaktighet_mean", "trygghet_mean", "unsafe_share"):
         d = change(t, col, 104)
         assert abs(d.mean()) <= 0.03, (col, d.mean())
         lo, hi = np.quantile(d, [0.05, 0.95])
         assert -0.04 <= lo and hi <= 0.04, (col, lo, hi)
-    # Recorded crime in year two against the counterfactual, paired by replication: the mean
-    # difference is smaller than its spread across replications, so one area's statistics
-    # would not show it.
+    # Recorded crime in year two against the counterfactual (paired by replication): the effect is smaller
+    # than the noise of the before/after comparison an evaluator of one area would make (the spread of an
+    # area's year-on-year change in recorded crime without any promise), so the statistics would not show it.
     none = runs("scenario=no_promise")
-    diff = yearly_mean(t, "recorded_crime", 2) - yearly_mean(none, "recorded_crime", 2)
-    assert abs(diff.mean()) < diff.std(ddof=1)
+    effect = (yearly_mean(t, "recorded_crime", 2) - yearly_mean(none, "recorded_crime", 2)).mean()
+    before_after_noise = (yearly_mean(none, "recorded_crime", 2) - yearly_mean(none, "recorded_crime", 1)).std(ddof=1)
+    assert abs(effect) < before_after_noise, (effect, before_after_noise)
 
 
 def test_pattern2_full_implementation_gains_clearly_more(runs):
-    """full_implementation beats observed_2018 at two years: by > 2 points in mean trust and delaktighet,
-    > 3 points in high-trust share, and in at least 95% of paired replications."""
-    obs, full = runs("scenario=observed_2018"), runs("scenario=full_implementation")
-    for col, margin in (("trust_mean", 0.02), ("delaktighet_mean", 0.02), ("trust_high_share", 0.03)):
+    """full_implementation beats observed_2018 at two years, clearly: in at least 95% of paired replications,
+    and with at least twice the observed regime's gain over no promise, in mean trust, the high-trust share and
+    mean delaktighet."""
+    obs, full, none = runs("scenario=observed_2018"), runs("scenario=full_implementation"), runs("scenario=no_promise")
+    for col in ("trust_mean", "trust_high_share", "delaktighet_mean"):
         d = change(full, col, 104) - change(obs, col, 104)
-        assert d.mean() > margin, (col, d.mean())
         assert (d > 0).mean() >= 0.95, col
+        gain_full = (change(full, col, 104) - change(none, col, 104)).mean()
+        gain_obs = (change(obs, col, 104) - change(none, col, 104)).mean()
+        assert gain_full > 2 * max(gain_obs, 0.0) and gain_full > 0, (col, gain_full, gain_obs)
 
 
 def test_pattern3_feedback_matters(runs):
@@ -75,9 +81,9 @@ def test_pattern3_feedback_matters(runs):
 
 
 def test_pattern4_over_promising_hurts(runs):
-    """Eight actions on too few hours (delivered poorly, fed back honestly) leave trust below a modest promise
-    kept, in at least 90% of paired replications, and below where it started on average."""
-    ambitious = runs("scenario=full_implementation", "promise.actions=8", "police.effort=0.5", horizon=104)
+    """Eight actions on half the time (over_promising: delivered poorly, fed back honestly) leave trust below a
+    modest promise kept, in at least 90% of paired replications, and below where it started on average."""
+    ambitious = runs("scenario=over_promising", horizon=104)
     modest = runs("scenario=full_implementation", "promise.actions=2", "police.planned_hours_per_week=30", horizon=104)
     assert (
         ambitious[ambitious.week == 104].delivery_ratio.mean() < 0.5 < modest[modest.week == 104].delivery_ratio.mean()
@@ -88,15 +94,20 @@ def test_pattern4_over_promising_hurts(runs):
 
 
 def test_pattern5_effects_take_time(runs):
-    """Gains build over cycles (year 1 < year 2 < year 3); one short 13-week cycle gives under 10% of
-    the three-year gain."""
+    """Gains build over cycles (year 1 < year 2 < year 3); one short 13-week cycle, fed back once at its end
+    (the full implementation's quarterly round, so residents do hear of it), gives less than half of the
+    three-year gain."""
     full, none = runs("scenario=full_implementation"), runs("scenario=no_promise")
     for col in ("trust_mean", "delaktighet_mean"):
         g = [(change(full, col, w) - change(none, col, w)).mean() for w in (52, 104, 156)]
         assert g[0] < g[1] < g[2], (col, g)
-    short = runs("scenario=full_implementation", "promise.period_weeks=13", horizon=13)
-    three_years = change(full, "trust_mean", 156).mean()
-    assert change(short, "trust_mean", 13).mean() < 0.1 * three_years
+    arm = ("scenario=full_implementation", "promise.period_weeks=13", "feedback.interval_weeks=13")
+    short = runs(*arm, horizon=20)
+    rounds = runs(*arm, horizon=20, table="feedback_rounds")
+    assert rounds.groupby("replication").size().min() >= 1, "the short cycle must include its feedback round"
+    for col in ("trust_mean", "delaktighet_mean"):
+        three_years = (change(full, col, 156) - change(none, col, 156)).mean()
+        assert change(short, col, 20).mean() < 0.5 * three_years, col
 
 
 def test_pattern6_perceptions_move_before_crime(runs):

@@ -1,4 +1,4 @@
-"""The ready-made studies at a tiny size: outputs exist and are consistent."""
+"""The ready-made studies at a tiny size: outputs exist, are consistent, and say what their intervals cover."""
 
 import subprocess
 import sys
@@ -7,15 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import ambition, bra2018, compare, evaluation_power, feedback_demo
-from experiments.studies import load_study
+from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
+from experiments.studies import interval, load_study
 
-TINY = ["replications=3", "residents=400"]
+TINY = ["replications=3", "noise_replications=0", "area.residents=400", "uncertainty=fixed"]
 
 
 def run(module, name, tmp_path, *extra):
-    cfg = load_study(name, [*TINY, f"output_root={tmp_path}", *extra])
-    return module.study(cfg)
+    s = load_study(name, [*TINY, f"output_root={tmp_path}", *extra])
+    return module.STUDY.run(s, progress=False)
+
+
+def test_interval_uses_the_t_quantile():
+    mean, lo, hi = interval(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and hi - mean == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
 
 
 def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
@@ -27,43 +32,98 @@ def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
         'study.arms=["scenario=observed_2018","scenario=observed_2018"]',
     )
     d = pd.read_csv(out / "differences.csv")
-    assert len(d) == 6
     assert (d.difference == 0).all() and (d.ci_low == 0).all() and (d.ci_high == 0).all()
     assert (d.p_beats == 0).all() and (d.p_ties == 1).all()
     for name in ("trajectories.png", "report.md", "config.yaml", "changes.csv"):
         assert (out / name).exists()
 
 
-def test_compare_full_beats_observed(tmp_path):
+def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
     out = run(
         compare,
         "compare",
         tmp_path,
-        "horizon_weeks=104",
-        'study.arms=["scenario=observed_2018","scenario=full_implementation"]',
+        "horizon_weeks=60",
+        "area=suburb",
+        "study.arms={Observed: scenario=observed_2018, Full: scenario=full_implementation}",
     )
-    d = pd.read_csv(out / "differences.csv").set_index("metric")
-    assert d.loc["trust_mean", "ci_low"] > 0 and d.loc["trust_mean", "p_beats"] == 1
-    assert "95% interval" in (out / "report.md").read_text()
+    d = pd.read_csv(out / "differences.csv").query("week == 60").set_index("metric")
+    assert d.loc["trust_high_share", "ci_low"] > 0 and d.loc["trust_high_share", "p_beats"] == 1
+    report = (out / "report.md").read_text()
+    assert "Area `suburb`" in report and "`Full` against `Observed`" in report and "replication noise only" in report
+    assert "name: suburb" in (out / "config.yaml").read_text()
 
 
-def test_ambition_grid_heatmaps_and_report(tmp_path):
+def test_posterior_uncertainty_widens_the_interval_and_says_so(tmp_path):
+    from sim.posterior import ENSEMBLE
+
+    if not ENSEMBLE.exists():
+        pytest.skip("no posterior ensemble")
+    s = load_study(
+        "compare",
+        [
+            "replications=12",
+            "noise_replications=12",
+            "area.residents=400",
+            "horizon_weeks=60",
+            f"output_root={tmp_path}",
+            'study.arms=["scenario=observed_2018","scenario=full_implementation"]',
+        ],
+    )
+    out = compare.STUDY.run(s, progress=False)
+    d = pd.read_csv(out / "differences.csv").query("week == 60").set_index("metric").loc["trust_high_share"]
+    assert d.range_high - d.range_low > 0
+    assert d.noise_ci_high - d.noise_ci_low < d.ci_high - d.ci_low  # parameter uncertainty widens the interval
+    assert 0 < d.parameter_share <= 1
+    assert "of the spread is parameter uncertainty" in (out / "report.md").read_text()
+
+
+def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(tmp_path):
     out = run(
         ambition,
         "ambition",
         tmp_path,
-        "horizon_weeks=52",
+        "horizon_weeks=104",
+        "area=suburb",
         "study.executor=serial",
-        "study.grid={promise.actions:[1,8],police.planned_hours_per_week:[20,60],"
-        "promise.period_weeks:[52],police.effort:[0.3,1.0]}",
+        "study.grid={promise.actions:[1,8],police.planned_hours_per_week:[20,60]}",
+        "study.grid.police.effort=[0.3,1.0]",
     )
     grid = pd.read_csv(out / "grid.csv")
     assert len(grid) == 8 and grid.replications.eq(3).all()
-    assert np.isfinite(grid.trust_mean_per_100h).all()
-    for name in ("heatmap_trust.png", "heatmap_delaktighet.png", "heatmap_trygghet.png", "trust_per_100_hours.png"):
+    assert {
+        "gain_trust_high_share_change_y1",
+        "gain_unsafe_share_change_y2",
+        "gain_trust_high_share_change_y2_range_low",
+    } <= set(grid.columns)
+    assert np.isfinite(grid.trust_pp_per_100h).all()
+    for name in ("heatmap_trust_high_share.png", "heatmap_unsafe_share.png", "high_confidence_per_100_hours.png"):
         assert (out / name).exists()
     text = (out / "report.md").read_text()
-    assert "Most gain for the hours spent" in text and "backfire" in text
+    assert "Most gain for the hours spent" in text and "backfire" in text and "one district could see" in text
+
+
+def test_a_bad_grid_key_names_the_valid_ones(tmp_path):
+    with pytest.raises(Exception, match="unknown parameter promise.colour"):
+        run(ambition, "ambition", tmp_path, "study.grid.promise.colour=[1,2]")
+
+
+def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
+    out = run(
+        budget,
+        "budget",
+        tmp_path,
+        "horizon_weeks=104",
+        "study.executor=serial",
+        "study.hours_per_week=30",
+        "study.effort=[0.5,0.8]",
+        "study.grid={promise.actions:[1,4],feedback.interval_weeks:[4,26]}",
+    )
+    ranking = pd.read_csv(out / "ranking.csv")
+    assert len(ranking) == 4 and ranking["rank"].tolist() == [1, 2, 3, 4]
+    assert ranking.gain_trust_high_share_change_y2.is_monotonic_decreasing
+    assert ranking.replications.eq(6).all()  # 3 replications x 2 effort values, pooled
+    assert "What to promise" in (out / "report.md").read_text()
 
 
 def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
@@ -82,7 +142,7 @@ def test_evaluation_power_rises_with_sample_size(tmp_path):
         "evaluation_power",
         tmp_path,
         "horizon_weeks=104",
-        "residents=3000",
+        "area.residents=3000",
         "study.sample_sizes=[100,400,1600]",
         "study.draws=4",
     )
@@ -98,12 +158,12 @@ def test_bra2018_headline(tmp_path):
     out = run(bra2018, "bra2018", tmp_path, "horizon_weeks=104")
     t = pd.read_csv(out / "table.csv").set_index("arm")
     assert len(t) == 7
-    assert abs(t.loc["Observed 2018", "trust_mean"]) < 0.03
-    assert t.loc["Full implementation", "trust_mean"] > t.loc["Observed 2018", "trust_mean"]
+    assert abs(t.loc["Observed 2018", "trust_high_share"]) < 0.03
+    assert t.loc["Full implementation", "trust_high_share"] > t.loc["Observed 2018", "trust_high_share"]
     assert (out / "bra2018.png").exists() and "reproduced" in (out / "report.md").read_text()
 
 
-@pytest.mark.parametrize("module", ["compare", "ambition", "feedback_demo", "evaluation_power", "bra2018"])
+@pytest.mark.parametrize("module", ["compare", "ambition", "feedback_demo", "evaluation_power", "bra2018", "budget"])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, module):
     p = subprocess.run(
         [sys.executable, "-m", f"experiments.{module}", "replications=1", f"output_root={tmp_path}"],
@@ -111,5 +171,16 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, module):
         text=True,
         timeout=120,
     )
-    assert p.returncode == 2 and "replications" in p.stderr
+    assert p.returncode == 2 and "replications" in p.stderr and p.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_model_override_in_a_study_exits_2(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "experiments.compare", "police.effort=7", f"output_root={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2 and "police.effort" in p.stderr
     assert list(tmp_path.iterdir()) == []

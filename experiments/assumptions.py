@@ -1,0 +1,238 @@
+"""Which assumptions decide the answers? `python -m experiments.assumptions [method=sobol n=64] [space=prior]`.
+
+A global sensitivity analysis over the uncertain behavioural coefficients (not the levers): each design point
+sets every coefficient, runs every arm of configs/assumptions.yaml on the same seed, and records the key
+answers as paired differences (full minus observed implementation, monthly minus quarterly feedback, an
+ambitious promise minus a modest one). The report names the few assumptions whose uncertainty moves each
+answer most: what an evaluator should measure next. Runs go through the sweep engine (resumable, any executor).
+Writes indices.csv, answers.csv (the spread of each answer over the coefficients), indices.png, report.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+
+import sim  # noqa: E402
+from experiments.studies import check_settings, compose_settings, fmt_pp, one_of, optional, text, whole  # noqa: E402
+from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
+from sim.paths import output_path  # noqa: E402
+from sim.sensitivity import METHODS, analyze  # noqa: E402
+from sim.sensitivity import sample as design_sample  # noqa: E402
+from sim.space import ParameterSpace  # noqa: E402
+from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+
+WHAT_TO_MEASURE = {
+    "feedback.expectation": "what share of a promise residents expect to see delivered (a survey question)",
+    "behaviour.feedback_trust": "how much a feedback round moves confidence among those it reaches (a trial)",
+    "behaviour.feedback_delaktighet": "how much a round moves 'the police listen and act' (a trial)",
+    "behaviour.feedback_novelty_weeks": "whether a second round soon after a first still moves opinions",
+    "behaviour.visible_work_trust": "how much visible police work near home moves confidence",
+    "behaviour.attribution_unaware": "whether residents who do not know of the promise credit the work",
+    "behaviour.trust_memory_weeks": "how long a gain in confidence lasts without renewal (a panel)",
+    "behaviour.broken_promise_ratio": "how much worse a shortfall is judged than a surplus",
+    "behaviour.good_contact": "the effect of one good contact with an officer",
+    "behaviour.bad_contact_base": "how often contacts go badly",
+    "behaviour.contacts_per_hour": "how many residents officers meet in an hour of promise work (time-use logs)",
+}
+
+
+class Contrasts:
+    """Sweep evaluator: every arm on one seed with the point's coefficients; the answers as paired differences."""
+
+    def __init__(self, arms: dict[str, str], answers: dict[str, list[str]], residents: int, horizon: int) -> None:
+        self.arms, self.answers, self.residents, self.horizon = arms, answers, residents, horizon
+        answer_key = sorted((k, tuple(v)) for k, v in answers.items())
+        self.key = f"contrasts/{sorted(arms.items())}/{answer_key}/{residents}/{horizon}"
+
+    def __call__(self, cfg, spec, trajectories_dir) -> dict[str, float]:
+        from sim.api import run_replication
+        from sim.space import apply_params
+        from sim.targets import base_config
+
+        values = {n: v for n, v in spec.params}
+        change = {}
+        for name, overrides in self.arms.items():
+            arm = overrides.split()
+            scenario = next((o.split("=", 1)[1] for o in arm if o.startswith("scenario=")), "observed_2018")
+            extra = {o.split("=", 1)[0]: float(o.split("=", 1)[1]) for o in arm if not o.startswith("scenario=")}
+            c = apply_params(base_config(scenario, "default", self.residents, self.horizon), {**values, **extra})
+            t = run_replication(c, spec.seed, spec.replication, survey_weeks=())["trajectories"]
+            change[name] = t.iloc[-1] - t.iloc[0]
+        return {a: float(change[x][m] - change[y][m]) for a, (x, y, m) in self.answers.items()}
+
+
+def load_settings(argv: list[str]) -> DictConfig:
+    cfg = compose_settings("assumptions", argv)
+    check_settings(
+        cfg,
+        {
+            "method": one_of(*METHODS),
+            "n": whole(2, 1 << 16),
+            "space": one_of("prior", "posterior"),
+            "seed": whole(0, 2**31 - 1),
+            "residents": whole(100, 100_000),
+            "horizon_weeks": whole(1, 1040),
+            "num_levels": whole(2, 100),
+            "bootstrap": whole(10),
+            "executor": one_of(*EXECUTORS),
+            "workers": optional(whole(1)),
+            "scheduler": optional(text()),
+            "output_dir": optional(text()),
+        },
+    )
+    if cfg.method == "sobol" and cfg.n & (cfg.n - 1):
+        raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol)")
+    arms = OmegaConf.to_container(cfg.arms)
+    for name, (a, b, _metric) in OmegaConf.to_container(cfg.answers).items():
+        if a not in arms or b not in arms:
+            raise ConfigError(f"answer {name} names an arm that is not in arms: {a}, {b}")
+    for overrides in arms.values():
+        sim.load_config(overrides.split())
+    return cfg
+
+
+def coefficient_space(kind: str) -> ParameterSpace:
+    """The uncertain coefficients with their prior ranges, or the posterior ensemble's 5-95% ranges."""
+    bounds = []
+    if kind == "posterior":
+        from sim.posterior import load_ensemble
+
+        ens = load_ensemble()
+    for name in UNCERTAIN:
+        p = PARAMS[name].prior
+        if kind == "prior":
+            bounds.append((p.low, p.high))
+        else:
+            lo, hi = np.quantile(ens[name], [0.05, 0.95])
+            bounds.append((float(lo), float(hi) if hi > lo else float(lo) + 1e-9))
+    return ParameterSpace(tuple(UNCERTAIN), tuple(bounds))
+
+
+def run(cfg: DictConfig, progress: bool = True) -> Path:
+    space = coefficient_space(cfg.space)
+    design = design_sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
+    arms = OmegaConf.to_container(cfg.arms)
+    answers = OmegaConf.to_container(cfg.answers)
+    evaluator = Contrasts(arms, answers, cfg.residents, cfg.horizon_weeks)
+    base = sim.load_config(["uncertainty=fixed"])
+    p = plan(base, design, 1, cfg.seed, evaluator, row_is_replication=True)
+    out = output_path(cfg.output_dir or f"results/assumptions/{cfg.method}_{cfg.space}_n{cfg.n}")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows = run_sweep(
+        p,
+        base,
+        SweepStore(out / "sweep"),
+        executor=cfg.executor,
+        workers=cfg.workers,
+        scheduler=cfg.scheduler,
+        progress=progress,
+        evaluator=evaluator,
+        study={"name": "assumptions", "method": cfg.method, "space": cfg.space},
+    )
+    wall = time.perf_counter() - t0
+    y = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id").sort_values("point")
+    if y[list(answers)].isna().any().any():
+        raise ConfigError(f"{int(y[list(answers)].isna().any(axis=1).sum())} design points failed; see {out / 'sweep'}")
+    parts = []
+    for a in answers:
+        parts.append(
+            analyze(
+                space,
+                cfg.method,
+                design.to_numpy(),
+                y[a].to_numpy(),
+                cfg.seed,
+                bootstrap=cfg.bootstrap,
+                **({"num_levels": cfg.num_levels} if cfg.method == "morris" else {}),
+            ).assign(answer=a)
+        )
+    indices = pd.concat(parts, ignore_index=True).rename(columns={"lever": "coefficient"})
+    indices.to_csv(out / "indices.csv", index=False)
+    spread = pd.DataFrame(
+        [
+            {
+                "answer": a,
+                "mean": y[a].mean(),
+                "p05": y[a].quantile(0.05),
+                "p95": y[a].quantile(0.95),
+                "share_positive": (y[a] > 0).mean(),
+            }
+            for a in answers
+        ]
+    )
+    spread.to_csv(out / "answers.csv", index=False)
+    key = "ST" if cfg.method == "sobol" else "mu_star"
+    fig, axes = plt.subplots(1, len(answers), figsize=(5.2 * len(answers), 7), layout="constrained", squeeze=False)
+    for ax, a in zip(axes[0], answers):
+        d = indices[indices.answer == a].sort_values(key).tail(12)
+        ax.barh([c.split(".")[-1] for c in d.coefficient], d[key], color="tab:blue")
+        ax.set_title(a.replace("_", " "), fontsize=11)
+        ax.set_xlabel(f"{key} (" + ("share of the answer's variance" if key == "ST" else "mean absolute effect") + ")")
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Which assumptions decide the answers ({cfg.method}, coefficients over their {cfg.space} range)")
+    fig.savefig(out / "indices.png", dpi=100)
+    plt.close(fig)
+    lines = [
+        f"# Which assumptions decide the answers? ({cfg.method}, n = {cfg.n}, coefficients over their "
+        f"{cfg.space} range)",
+        "",
+        f"{len(UNCERTAIN)} uncertain coefficients vary together; each of {len(design)} design points runs "
+        f"{len(arms)} arms on one seed ({cfg.residents} residents, {cfg.horizon_weeks} weeks) and records each answer "
+        f"as a paired difference in survey shares. {len(rows)} points in {wall:.0f} s this session.",
+        "",
+        "## The answers, and how much they move with the assumptions",
+        "",
+    ]
+    for r in spread.itertuples():
+        lines.append(
+            f"- {r.answer.replace('_', ' ')}: {fmt_pp(r.mean)} on average; 5-95% over the coefficients "
+            f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
+        )
+    lines += ["", "## The assumptions that matter most", ""]
+    for a in answers:
+        d = indices[indices.answer == a].sort_values("rank").head(3)
+        names = ", ".join(f"`{c}` ({key} {v:.3g})" for c, v in zip(d.coefficient, d[key]))
+        lines.append(f"- **{a.replace('_', ' ')}**: {names}.")
+    tops = indices[indices["rank"] <= 3].coefficient.value_counts()
+    lines += ["", "## What an evaluator should measure next", ""]
+    for c, count in tops.head(4).items():
+        what = WHAT_TO_MEASURE.get(c, "its size (no measurement found; docs/evidence.md)")
+        lines.append(f"- `{c}` (among the top three for {count} of {len(answers)} answers): {what}.")
+    lines += ["", "Files: indices.csv, answers.csv, indices.png, report.md; runs in sweep/."]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    from sim.sweep import StoreError
+
+    try:
+        cfg = load_settings(argv)
+        OmegaConf.resolve(cfg)
+        coefficient_space(cfg.space)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        out = run(cfg)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,87 @@
+"""Robust promise design: scenario discovery recovers a planted box, the Pareto set is non-dominated, a design
+worse in every condition is never recommended, and the study's recommendation agrees with its run table."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.robustness import box_words, pareto, prim_box, recommend, robustness
+
+
+def test_prim_recovers_a_planted_box():
+    rng = np.random.default_rng(1)
+    x = pd.DataFrame({"effort": rng.random(3000), "actions": rng.integers(1, 9, 3000), "noise": rng.random(3000)})
+    y = ((x.effort < 0.4) & (x.actions >= 5)).to_numpy()
+    box = prim_box(x, y, min_density=0.8)
+    assert set(box["limits"]) == {"effort", "actions"}
+    assert box["limits"]["effort"][1] == pytest.approx(0.4, abs=0.05)
+    assert box["limits"]["actions"][0] == pytest.approx(5, abs=0.5)
+    assert box["density"] >= 0.8 and box["coverage"] >= 0.8
+    words = box_words(box, x, "Backfires")
+    assert re.search(r"effort is at most 0\.4\d*", words) and re.search(r"actions is at least (4\.5|5)\b", words)
+
+
+def test_the_pareto_set_is_non_dominated_and_dominates_the_rest():
+    rng = np.random.default_rng(2)
+    t = pd.DataFrame({"a": rng.random(200), "b": rng.random(200), "cost": rng.random(200)})
+    front = pareto(t, ["a", "b"], ["cost"])
+    v = np.column_stack([t.a, t.b, -t.cost])
+    for i in np.flatnonzero(front):
+        assert not (np.all(v >= v[i], axis=1) & np.any(v > v[i], axis=1)).any()
+    for i in np.flatnonzero(~front):
+        assert (np.all(v[front.to_numpy()] >= v[i], axis=1) & np.any(v[front.to_numpy()] > v[i], axis=1)).any()
+
+
+def test_a_design_worse_in_every_condition_is_never_recommended():
+    rng = np.random.default_rng(3)
+    rows = []
+    for cond in range(30):
+        world = rng.normal(0, 0.03)
+        gains = {0: 0.02 + world + rng.normal(0, 0.01), 1: 0.01 + 2 * world + rng.normal(0, 0.02)}
+        gains[2] = min(gains.values()) - 0.005  # worse than both in every condition
+        for design, g in gains.items():
+            rows.append({"design": design, "condition": cond, "gain": g, "other": g, "hours": 100.0})
+    summary = robustness(pd.DataFrame(rows), "design", ["gain", "other"], ["gain"])
+    assert recommend(summary, "gain").design != 2
+    assert not pareto(summary, ["gain_p10", "other_p10"], ["hours"])[summary.design == 2].any()
+
+
+def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.robust",
+            "conditions=4",
+            "uncertainty=fixed",
+            "residents=200",
+            "horizon_weeks=30",
+            "executor=serial",
+            f"output_dir={tmp_path}",
+            "study.designs={promise.actions:[1,6],police.planned_hours_per_week:[20,40],feedback.interval_weeks:[4,52]}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    for name in ("report.md", "designs.csv", "runs.csv", "boxes.csv", "designs.png", "prim_tradeoff.png"):
+        assert (tmp_path / name).exists(), name
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert runs.condition.nunique() == 4 and runs.design.nunique() == 8
+    summary = robustness(
+        runs,
+        "design",
+        ["trust_high_share_change", "delaktighet_high_share_change", "safety_change"],
+        ["trust_high_share_change", "delaktighet_high_share_change"],
+    )
+    designs = pd.read_csv(tmp_path / "designs.csv")
+    assert np.allclose(summary.sort_values("design").p_backfire, designs.sort_values("design").p_backfire)
+    within = summary.join(runs.groupby("design")["design:police.planned_hours_per_week"].first(), on="design")
+    choice = recommend(within[within["design:police.planned_hours_per_week"] <= 40], "trust_high_share_change")
+    words = f"actions {runs[runs.design == choice.design]['design:promise.actions'].iloc[0]:g}"
+    assert words in (tmp_path / "report.md").read_text().split("## What to watch for")[0]
