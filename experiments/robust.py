@@ -203,7 +203,7 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
             )
             fig.colorbar(sc, ax=ax, label="dimensions restricted")
             ax.legend()
-        ax.set_xlabel("coverage (share of all cases inside the box)")
+        ax.set_xlabel("coverage (share of all the event's cases inside the box)")
         ax.set_ylabel("density (share of the box's worlds with the event)")
         ax.set_title(f"PRIM peeling trajectory: '{event}'")
         ax.grid(alpha=0.3)
@@ -249,12 +249,13 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
         "",
         f"## What to promise with {cfg.study.hours_budget:g} planned officer hours a week, not knowing your area",
         "",
-        f"**{words(choice)}.** It has the least worst-case regret on high confidence among the designs within the "
-        f"budget: in no world does it fall more than {fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best "
-        f"design for that world (on average {fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}). It gains "
-        f"{fmt_pp(choice[f'{OBJECTIVE}_mean'])} on average ({fmt_pp(choice[f'{OBJECTIVE}_p10'])} in the worst 10% of "
-        f"worlds), gains in {100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in "
-        f"{100 * choice['p_backfire']:.0f}%, and costs about {choice.hours:,.0f} officer hours over the horizon.",
+        f"**{words(choice)}.** Among the designs within the budget it does best when things go badly: in the worst "
+        f"10% of worlds it still gains {fmt_pp(choice[f'{OBJECTIVE}_p10'])} in high confidence. It gains "
+        f"{fmt_pp(choice[f'{OBJECTIVE}_mean'])} on average, gains in {100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of "
+        f"worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls at most "
+        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best design for a world (on average "
+        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}), and costs about {choice.hours:,.0f} officer hours "
+        "delivered over the horizon.",
         "",
         "## What to watch for",
         "",

@@ -45,12 +45,16 @@ def pareto(table: pd.DataFrame, maximise: Sequence[str], minimise: Sequence[str]
 
 
 def recommend(summary: pd.DataFrame, objective: str, hours_budget: float | None = None) -> pd.Series:
-    """The design to choose when the world is unknown: the least maximum regret on ``objective`` (ties: the
-    higher mean gain), among designs within the hours budget."""
+    """The design to choose when the world is unknown: the best gain in the worst tenth of worlds on
+    ``objective`` (ties: the higher mean gain), among designs within the hours budget.
+
+    The worst-decile gain asks "how well does it do when things go badly?", which is what a planner who
+    cannot know the area's response needs; regret (how far behind the best design for each world) is
+    reported beside it, but the least worst-case regret favours designs that are mediocre everywhere."""
     pool = summary if hours_budget is None else summary[summary.hours <= hours_budget]
     if pool.empty:
         pool = summary.nsmallest(1, "hours")
-    order = pool.sort_values([f"regret_{objective}_max", f"{objective}_mean"], ascending=[True, False])
+    order = pool.sort_values([f"{objective}_p10", f"{objective}_mean"], ascending=[False, False])
     return order.iloc[0]
 
 
@@ -91,7 +95,9 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, min_density: float = 0.75) -> dict:
 
 
 def box_words(result: dict, x: pd.DataFrame, event: str, labels: dict[str, str] | None = None) -> str:
-    """A PRIM box in words: 'backfires when effort is below 0.6 and actions above 3: 74% of such worlds ...'."""
+    """A PRIM box in words: 'Backfires when effort is below 0.6 and actions above 3: 74% of such worlds,
+    covering 81% of all cases where it backfires' (density, then PRIM's coverage: the share of all the event's
+    cases inside the box)."""
     labels = labels or {}
     if not result["limits"]:
         return f"No box found for '{event}': it is {'everywhere' if result['density'] >= 1 else 'rare or scattered'}."
@@ -106,7 +112,7 @@ def box_words(result: dict, x: pd.DataFrame, event: str, labels: dict[str, str] 
             parts.append(f"{name} is at most {hi:.3g}")
     return (
         f"{event} when " + " and ".join(parts) + f": {100 * result['density']:.0f}% of such worlds, covering "
-        f"{100 * result['coverage']:.0f}% of all cases"
+        f"{100 * result['coverage']:.0f}% of all cases where it {event.lower()}"
     )
 
 

@@ -21,8 +21,14 @@ def test_prim_recovers_a_planted_box():
     assert box["limits"]["effort"][1] == pytest.approx(0.4, abs=0.05)
     assert box["limits"]["actions"][0] == pytest.approx(5, abs=0.5)
     assert box["density"] >= 0.8 and box["coverage"] >= 0.8
+    inside = np.ones(len(x), dtype=bool)
+    for col, (lo, hi) in box["limits"].items():
+        inside &= (x[col] >= lo).to_numpy() & (x[col] <= hi).to_numpy()
+    assert box["coverage"] == pytest.approx(y[inside].sum() / y.sum())  # coverage: share of the event's cases
+    assert box["density"] == pytest.approx(y[inside].mean())
     words = box_words(box, x, "Backfires")
     assert re.search(r"effort is at most 0\.4\d*", words) and re.search(r"actions is at least (4\.5|5)\b", words)
+    assert "of all cases where it backfires" in words
 
 
 def test_the_pareto_set_is_non_dominated_and_dominates_the_rest():
