@@ -110,6 +110,7 @@ def profile_default(top: int = 12) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats; reference only at 1,000 residents")
+    parser.add_argument("--out", default=None, help="folder for the CSV files (default results/benchmark)")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "RESIDENTS", "REPS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -180,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     profile = profile_default()
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = output_path(args.out) if args.out else OUT
+    out.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().isoformat(timespec="seconds")
-    timings.assign(date=stamp).to_csv(OUT / "timings.csv", index=False)
-    summary.assign(date=stamp).to_csv(OUT / "summary.csv", index=False)
-    profile.to_csv(OUT / "profile.csv", index=False)
+    timings.assign(date=stamp).to_csv(out / "timings.csv", index=False)
+    summary.assign(date=stamp).to_csv(out / "summary.csv", index=False)
+    profile.to_csv(out / "profile.csv", index=False)
 
     pd.set_option("display.width", 160)
     print(f"\nBenchmark {stamp}, {WEEKS} weeks, one core per run\n")
@@ -193,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary.to_string(index=False))
     print("\nWhere a default run spends its time (self time, top functions)")
     print(profile.assign(self_share=profile.self_share.round(3)).to_string(index=False))
-    print(f"\nWrote {OUT}/timings.csv, summary.csv, profile.csv")
+    print(f"\nWrote {out}/timings.csv, summary.csv, profile.csv")
     return 0
 
 

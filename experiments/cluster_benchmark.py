@@ -1,4 +1,5 @@
-"""What the engine costs at cluster scale: `python -m experiments.cluster_benchmark [runs=200] [plan_runs=1000000]`.
+"""What the engine costs at cluster scale: `python -m experiments.cluster_benchmark [runs=200] [plan_runs=1000000]
+[output_dir=results/benchmark]`.
 
 Prints and writes results/benchmark/cluster.csv:
 - planning: time to plan `plan_runs` runs (15 levers, one replication);
@@ -117,7 +118,15 @@ def throughput(root: Path, runs: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    kw = dict(a.split("=", 1) for a in argv)
+    kw = dict(a.split("=", 1) for a in argv if "=" in a)
+    unknown = [a for a in argv if "=" not in a or a.split("=", 1)[0] not in ("runs", "plan_runs", "output_dir")]
+    if unknown:
+        print(
+            f"error: {unknown[0]} is not a setting; use "
+            + ", ".join(k + "=" for k in ("runs", "plan_runs", "output_dir")),
+            file=sys.stderr,
+        )
+        return 2
     runs, plan_runs = int(kw.get("runs", 200)), int(kw.get("plan_runs", 1_000_000))
     rows = []
     seconds = planning(plan_runs)
@@ -134,7 +143,7 @@ def main(argv: list[str]) -> int:
                 {"measure": f"sweep of {runs} runs: {name.replace('_', ' ')} workers", "value": rate, "unit": "runs/s"}
             )
     table = pd.DataFrame(rows)
-    out = output_path("results/benchmark")
+    out = output_path(kw.get("output_dir", "results/benchmark"))
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "cluster.csv", index=False)
     for r in table.itertuples():

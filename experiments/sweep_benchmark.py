@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=48, help="runs per measurement (default 48)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
+    parser.add_argument("--out", default=None, help="folder for sweep.csv (default results/benchmark)")
     args = parser.parse_args(argv)
     base = sim.load_config(["replications=1"])  # default scenario and area
     points = pd.DataFrame({"police.effort": [0.5 + 0.5 * i / args.runs for i in range(args.runs)]})
@@ -61,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     procs = table.loc[table.how == "sweep engine, processes", "seconds"].iloc[0]
     overhead_ms = 1000 * (serial - direct) / args.runs
     stamp = dt.datetime.now().isoformat(timespec="seconds")
-    OUT.mkdir(parents=True, exist_ok=True)
-    table.assign(date=stamp).to_csv(OUT / "sweep.csv", index=False)
+    out = output_path(args.out) if args.out else OUT
+    out.mkdir(parents=True, exist_ok=True)
+    table.assign(date=stamp).to_csv(out / "sweep.csv", index=False)
     print(f"\nSweep benchmark {stamp}: {args.runs} runs of the default scenario (5,000 residents, 156 weeks)\n")
     print(table.round(3).to_string(index=False))
     print(f"\nAll cores ({cores}) vs serial: {serial / procs:.2f}x")
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Engine overhead per run (serial engine minus direct loop): {overhead_ms:.1f} ms "
         f"({100 * (serial - direct) / direct:.1f}% of a run)"
     )
-    print(f"Wrote {OUT / 'sweep.csv'}")
+    print(f"Wrote {out / 'sweep.csv'}")
     return 0
 
 
