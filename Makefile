@@ -6,19 +6,19 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS  ?=
 
-.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity app clean setup
+.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity calibrate app clean setup
 
 run: $(STAMP)                 ## run the default scenario on the default area
 	$(PY) -m sim $(ARGS)
 
-test: $(STAMP)                ## lint, check the docs table, run the whole test suite
+test: $(STAMP)                ## lint, check the docs tables, run the whole test suite (two test processes)
 	$(VENV)/bin/ruff check sim tests experiments scripts
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-slow: $(STAMP)           ## the slow studies left out of the default suite
 	$(PY) -m pytest -m slow
 
-docs: $(STAMP)                ## regenerate the parameter table in docs/model.md
+docs: $(STAMP)                ## regenerate the parameter and target tables in docs/model.md and docs/evidence.md
 	$(PY) -m sim.docs
 
 setup: $(STAMP)
@@ -43,6 +43,9 @@ sweep-benchmark: $(STAMP)     ## sweep throughput serial vs all cores, engine ov
 
 sensitivity: $(STAMP)         ## the Sobol study over fifteen levers (ARGS="method=morris n=64" to screen)
 	$(PY) -m experiments.sensitivity $(ARGS)
+
+calibrate: $(STAMP)           ## fit the uncertain coefficients to the targets (ARGS="install=true" to use the result)
+	$(PY) -m experiments.calibrate $(ARGS)
 
 app: $(STAMP)                 ## the trainer's live app on http://127.0.0.1:8765
 	@echo "Starting the app at http://127.0.0.1:8765 (Ctrl-C stops it)"

@@ -32,3 +32,24 @@ def yearly_mean(trajectories, column: str, year: int):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A one-node Slurm (scripts/slurm-local): started when installed and not running, stopped at the end only
+    if this session started it. Tests that use it skip, with the reason, where Slurm is not installed."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if not shutil.which("slurmctld") or not shutil.which("sbatch"):
+        pytest.skip("Slurm is not installed (apt-get install slurm-wlm munge; .ci/run does this)")
+    if os.geteuid() != 0:
+        pytest.skip("starting a one-node Slurm needs root")
+    script = Path(__file__).resolve().parent.parent / "scripts" / "slurm-local"
+    p = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    yield
+    if p.stdout.startswith("started"):
+        subprocess.run([str(script), "stop"], timeout=60)

@@ -24,6 +24,8 @@ STUDY = [
     "bootstrap=50",
 ]
 
+pytestmark = pytest.mark.xdist_group("slurm")  # one Slurm, one test at a time (pytest -n with --dist loadgroup)
+
 if not shutil.which("slurmctld") or not shutil.which("sbatch"):
     pytest.skip(
         "Slurm tests skipped: slurm-wlm is not installed (apt-get install slurm-wlm munge; .ci/run does this)",
@@ -31,15 +33,6 @@ if not shutil.which("slurmctld") or not shutil.which("sbatch"):
     )
 if os.geteuid() != 0:
     pytest.skip("Slurm tests skipped: starting a one-node Slurm needs root", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def slurm():
-    p = subprocess.run([str(ROOT / "scripts" / "slurm-local"), "start"], capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stdout + p.stderr
-    yield
-    if p.stdout.startswith("started"):
-        subprocess.run([str(ROOT / "scripts" / "slurm-local"), "stop"], timeout=60)
 
 
 def sensitivity(*args, timeout=900):
