@@ -191,7 +191,13 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         f"{n_levers} levers varied around `{' '.join(cfg.study.base)}`; {runs} model runs, of which "
         f"{runs - reused} computed in this session in {wall:.0f} s ({(runs - reused) / max(wall, 1e-9):.1f} runs/s, "
         f"executor `{cfg.executor}`) and {reused} found in the store. Outcomes are changes from the start "
-        "(week 0). "
+        "(week 0). Each run uses the base's coefficients ("
+        + (
+            "posterior draw r for replication r"
+            if "uncertainty=posterior" in " ".join(cfg.study.base)
+            else "the declared, calibrated values"
+        )
+        + "; which behavioural assumptions decide the answers is `python -m experiments.assumptions`. "
         + (
             "Total index ST: the share of output variance a lever accounts for, alone and with others; S1: alone."
             if method == "sobol"

@@ -102,12 +102,61 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     again = run_sensitivity(*args, f"output_dir={tmp_path}")
     assert again.returncode == 0
     pd.testing.assert_frame_equal(indices, pd.read_csv(tmp_path / "indices.csv"))
+    # another base into the same folder is refused, in one line, instead of answered from the old runs
+    other = 'study.base=["scenario=observed_2018","area=suburb","area.residents=300","horizon_weeks=52"]'
+    refused = run_sensitivity(*args, other, f"output_dir={tmp_path}")
+    assert refused.returncode == 2 and "holds another study" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_morris_with_few_levers_completes_and_reports_direction_and_interactions(tmp_path):
+    p = run_sensitivity(
+        "method=morris", "n=16", "executor=serial", "noise_points=2", "noise_replications=2", f"output_dir={tmp_path}"
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = (tmp_path / "report.md").read_text()
+    assert "design points missing" not in report and "mu " in report and "sigma" in report
+    assert (tmp_path / "morris_mu_sigma.png").exists()
+    m = pd.read_csv(tmp_path / "indices.csv")
+    assert {"mu", "mu_star", "sigma"} <= set(m.columns)
+
+
+def test_a_horizon_shorter_than_a_year_still_reports(tmp_path):
+    short = 'study.base=["scenario=full_implementation","area.residents=300","horizon_weeks=20"]'
+    p = run_sensitivity(
+        "method=sobol",
+        "n=8",
+        "executor=serial",
+        "noise_points=2",
+        "noise_replications=2",
+        short,
+        f"output_dir={tmp_path}",
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (tmp_path / "report.md").exists() and (tmp_path / "over_time.png").exists()
 
 
 @pytest.mark.parametrize(
-    "arg,needle", [("method=magic", "method must be"), ("n=100", "power of 2"), ("executor=cloud", "executor must be")]
+    "arg,needle",
+    [
+        ("method=magic", "method"),
+        ("n=100", "power of 2"),
+        ("executor=cloud", "executor"),
+        ("workers=-1", "workers"),
+        ("batch_size=0", "batch_size"),
+        ("bootstrap=0", "bootstrap"),
+        ("conf_level=2", "conf_level"),
+        ("num_levels=1", "num_levels"),
+        ("seed=abc", "seed"),
+        ("output_dir=", "output_dir"),
+        ("shard=3/2", "shard"),
+        ("horizon_weeks=20", "unknown setting horizon_weeks"),
+    ],
 )
 def test_bad_settings_exit_2(tmp_path, arg, needle):
-    p = run_sensitivity(arg, f"output_dir={tmp_path / 'x'}")
-    assert p.returncode == 2 and needle in p.stderr
+    p = (
+        run_sensitivity(arg, f"output_dir={tmp_path / 'x'}")
+        if not arg.startswith("output_dir")
+        else run_sensitivity(arg)
+    )
+    assert p.returncode == 2 and needle in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert not (tmp_path / "x").exists()
