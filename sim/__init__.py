@@ -18,7 +18,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 from .api import RunResult, load_config, run, run_replication, to_config  # noqa: E402
 from .model import PromiseModel  # noqa: E402
 from .params import Config, ConfigError  # noqa: E402
-from .whatif import whatif  # noqa: E402
+from .planner import whatif  # noqa: E402
 
 __all__ = [
     "Config",
