@@ -33,8 +33,9 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 import sim  # noqa: E402
 from experiments.studies import check_settings, compose_settings, one_of, optional, text, whole  # noqa: E402
 from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
-from sim.params import ConfigError  # noqa: E402
+from sim.params import UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
+from sim.posterior import load_ensemble  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
 from sim.version import code_version  # noqa: E402
 
@@ -51,7 +52,9 @@ def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
         cfg,
         {
             "runs": whole(50, 1_000_000),
+            "sensitivity_runs": whole(50, 1_000_000),
             "worlds": whole(2, 10_000),
+            "noise_check": whole(0, 100_000),
             "residents": whole(100, 100_000),
             "seed": whole(0, 2**31 - 1),
             "held_out": whole(10, 100_000),
@@ -86,14 +89,77 @@ def outcome_columns() -> list[str]:
 # ---- build: the planners' emulator -----------------------------------------------------------------------
 
 
+def area_gains(
+    design: pd.DataFrame,
+    worlds: np.ndarray,
+    seed: int,
+    store: Path,
+    *,
+    cfg: DictConfig,
+    base: sim.Config,
+    area: str,
+    ensemble: pd.DataFrame,
+    progress: bool,
+) -> pd.DataFrame:
+    """Row i of the design with a promise in world ``worlds[i]``, and no promise in each world used (same seed),
+    with the world's coefficients and the gains against no promise; rows in design order."""
+    design = design.assign(**{"promise.active": 1.0})
+    used = np.unique(worlds)
+    none = design.head(len(used)).assign(**{"promise.active": 0.0})
+    p = plan(base, pd.concat([design, none], ignore_index=True), 1, seed, row_replications=[*worlds, *used])
+    rows = run_sweep(
+        p,
+        base,
+        SweepStore(store),
+        executor=cfg.executor,
+        workers=cfg.workers,
+        scheduler=cfg.scheduler,
+        progress=progress,
+        study={"name": f"emulator build {store.name}"},
+    )
+    t = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
+    t["area"] = area
+    promise = t[t["promise.active"] > 0.5].copy()
+    drawn = ensemble.iloc[promise.replication.to_numpy() % len(ensemble)]  # replication r ran with draw r
+    for n in UNCERTAIN:
+        promise[n] = drawn[n].to_numpy()
+    base_rows = t[t["promise.active"] < 0.5].set_index("replication")
+    for c in outcome_columns():
+        promise[f"gain_{c}"] = promise[c].to_numpy() - base_rows.loc[promise.replication, c].to_numpy()
+    return promise.reset_index(drop=True)
+
+
+def noise_ceiling(runs: pd.DataFrame, reseeded: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """The best R² any emulator of these inputs could reach: 1 - (replication noise variance) / (variance of the
+    output over all runs). The noise variance is half the mean squared difference between a setting's gain and
+    the same setting's gain in the same world with other seeds."""
+    rows = []
+    for name in outputs:
+        diffs = []
+        for area, again in reseeded.groupby("area"):
+            first = runs[runs.area == area][name].to_numpy()[again.row.to_numpy()]
+            diffs.append(first - again[name].to_numpy())
+        d = np.concatenate(diffs)
+        noise = float(np.mean(d**2) / 2)
+        rows.append(
+            {"output": name, "noise_sd": noise**0.5, "pairs": len(d), "r2_ceiling": 1 - noise / runs[name].var()}
+        )
+    return pd.DataFrame(rows)
+
+
 def build(cfg: DictConfig, progress: bool = True) -> Path:
-    """Design, runs, gains against no promise, fit, validate, compare, save."""
+    """Design, runs, gains against no promise, fit, validate, compare, save.
+
+    The emulator's inputs are the levers, the area and the 39 uncertain coefficients of the run's world, so it
+    learns how the answer depends on both; `sim.whatif` then asks it for every posterior draw and reports the
+    spread (parameter uncertainty) widened by the emulator's own error."""
     levers = {k: tuple(v) for k, v in OmegaConf.to_container(cfg.levers).items()}
     areas = list(cfg.areas)
+    ensemble = load_ensemble()
     out = output_path(cfg.output_dir or "results/emulator/build")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    frames = []
+    frames, reseeded = [], []
     per_area = cfg.runs // len(areas)
     for a, area in enumerate(areas):
         base = sim.load_config(
@@ -107,34 +173,21 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         )
         design = lhs(levers, per_area, cfg.seed + a)
         worlds = np.arange(per_area) % cfg.worlds
-        design["promise.active"] = 1.0
-        none = design.head(cfg.worlds).copy()
-        none["promise.active"] = 0.0
-        full = pd.concat([design, none], ignore_index=True)
-        reps = np.concatenate([worlds, np.arange(cfg.worlds)])
-        p = plan(base, full, 1, cfg.seed, row_replications=reps)
-        rows = run_sweep(
-            p,
-            base,
-            SweepStore(out / "sweep" / area),
-            executor=cfg.executor,
-            workers=cfg.workers,
-            scheduler=cfg.scheduler,
-            progress=progress,
-            study={"name": f"emulator build {area}"},
-        )
-        t = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
-        t["area"] = area
-        promise = t[t["promise.active"] > 0.5].copy()
-        base_rows = t[t["promise.active"] < 0.5].set_index("replication")
-        for c in outcome_columns():
-            promise[f"gain_{c}"] = promise[c].to_numpy() - base_rows.loc[promise.replication, c].to_numpy()
-        frames.append(promise)
+        run = dict(cfg=cfg, base=base, area=area, ensemble=ensemble, progress=progress)
+        frames.append(area_gains(design, worlds, cfg.seed, out / "sweep" / area, **run))
+        k = min(cfg.noise_check, per_area, cfg.worlds)
+        if k:  # the same settings in the same worlds, other seeds: what replication noise alone moves
+            again = area_gains(design.head(k), worlds[:k], cfg.seed + 1, out / "sweep" / f"{area}-reseeded", **run)
+            reseeded.append(again.assign(row=np.arange(k)))
     runs = pd.concat(frames, ignore_index=True)
     sim_seconds = time.perf_counter() - t0
     runs.to_csv(out / "runs.csv", index=False)
-    inputs = [*levers, "area"]
     outputs = [f"gain_{c}" for c in outcome_columns()]
+    ceiling = noise_ceiling(runs, pd.concat(reseeded, ignore_index=True), outputs) if reseeded else None
+    if ceiling is not None:
+        ceiling.to_csv(out / "noise.csv", index=False)
+    inputs = [*levers, *UNCERTAIN, "area"]  # the coefficients too: each run's world is known, not noise
+    box = {**levers, **{n: (float(ensemble[n].min()), float(ensemble[n].max())) for n in UNCERTAIN}}
     rng = np.random.default_rng(cfg.seed)
     held = rng.random(len(runs)) < cfg.held_out / len(runs)
     train, test = runs[~held], runs[held]
@@ -142,8 +195,8 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     kinds = ["boosted_trees"] + (["gaussian_process"] if cfg.compare_gp else [])
     for kind in kinds:
         t1 = time.perf_counter()
-        train_gp = train.sample(min(len(train), 1200), random_state=cfg.seed) if kind == "gaussian_process" else train
-        em = Emulator(inputs, outputs, kind=kind, categories={"area": areas}).fit(train_gp, seed=cfg.seed, box=levers)
+        train_gp = train.sample(min(len(train), 800), random_state=cfg.seed) if kind == "gaussian_process" else train
+        em = Emulator(inputs, outputs, kind=kind, categories={"area": areas}).fit(train_gp, seed=cfg.seed, box=box)
         fit = time.perf_counter() - t1
         v = validate(em, test)
         t2 = time.perf_counter()
@@ -152,6 +205,20 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         results[kind] = (em, v, fit, (time.perf_counter() - t2) / 20)
     best = max(results, key=lambda k: results[k][1].r2.mean() - abs(results[k][1].coverage - 0.9).mean())
     em, v, fit, per_query = results[best]
+    learning = pd.concat(  # is the shortfall data? R² of the chosen kind trained on a quarter and a half of the runs
+        [
+            validate(
+                Emulator(inputs, outputs, kind=best, categories={"area": areas}).fit(
+                    train.sample(int(share * len(train)), random_state=cfg.seed), seed=cfg.seed, box=box
+                ),
+                test,
+            ).assign(train_runs=int(share * len(train)))
+            for share in (0.25, 0.5)
+            if share * len(train) >= 100  # fewer runs than that say nothing
+        ]
+        + [v.assign(train_runs=len(train))]
+    )
+    learning.to_csv(out / "learning.csv", index=False)
     em.info.update(
         trained_on=str(out / "sweep"),
         store=[store_fingerprint(out / "sweep" / a) for a in areas],
@@ -162,7 +229,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         residents=cfg.residents,
         worlds=cfg.worlds,
         made=time.strftime("%Y-%m-%dT%H:%M:%S"),
-        interval="90%: a new run in a plausible world (posterior draw and replication noise) and the emulator's error",
+        interval="90%: a new run of the given world (replication noise) and the emulator's error",
     )
     em.save(out / "model")
     if cfg.install:
@@ -183,21 +250,43 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         lines.append(
             f"| {r.kind} | {r.output} | {r.r2:.3f} | {100 * r.coverage:.0f}% | {100 * r.mean_half_width:.2f} |"
         )
+    if ceiling is not None:
+        by_runs = learning.pivot(index="output", columns="train_runs", values="r2")
+        sizes = list(by_runs.columns)
+        lines += [
+            "",
+            f"**What limits R²**: {int(ceiling.pairs.iloc[0])} settings were run again in the same worlds with other "
+            "seeds; the gain's replication noise alone would leave 1 - (best possible R²) unexplained by any emulator "
+            f"of these inputs. The chosen kind, trained on {', '.join(f'{n:,}' for n in sizes)} of the runs, shows "
+            "whether more runs would close the rest of the gap.",
+            "",
+            "| output | noise sd (pp) | best possible R² | " + " | ".join(f"R² from {n:,} runs" for n in sizes) + " |",
+            "|---|---|---|" + "---|" * len(sizes),
+        ]
+        for r in ceiling.itertuples():
+            lines.append(
+                f"| {r.output} | {100 * r.noise_sd:.2f} | {r.r2_ceiling:.3f} | "
+                + " | ".join(f"{by_runs.loc[r.output, n]:.3f}" for n in sizes)
+                + " |"
+            )
     lines += [
         "",
         f"**Chosen: {best}** (best mean R² less the mean distance of coverage from 90%). Training "
         f"{results[best][2]:.1f} s; {1000 * per_query:.1f} ms a query."
         + (
-            f" The Gaussian process was fitted on {min(len(train), 1200)} runs (its cost grows with the cube of the "
+            f" The Gaussian process was fitted on {min(len(train), 800)} runs (its cost grows with the cube of the "
             "runs)."
             if cfg.compare_gp
             else ""
         ),
         "",
-        "The interval is where a new run would fall: it covers the spread between plausible worlds and replications "
-        "as well as the emulator's own error, so it is wider than the interval of a mean.",
+        "The world's 39 coefficients are inputs, so this interval is where a new run *of that world* would fall: "
+        "replication noise and the emulator's own error, wider than the interval of a mean. `sim.whatif` asks the "
+        "emulator for every posterior draw and widens the answer by their spread, so its interval also covers "
+        "parameter uncertainty.",
         "",
-        "Files: validation.csv, predicted_vs_simulated.png, runs.csv, model/ (emulator.joblib, emulator.json).",
+        "Files: validation.csv, noise.csv, learning.csv, predicted_vs_simulated.png, runs.csv, "
+        "model/ (emulator.joblib, emulator.json).",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -255,7 +344,7 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     out = output_path(cfg.output_dir or "results/emulator/sensitivity")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    design = lhs(dict(zip(space.names, space.bounds)), cfg.runs, cfg.seed)
+    design = lhs(dict(zip(space.names, space.bounds)), cfg.sensitivity_runs, cfg.seed)
     p = plan(base, design, 1, cfg.seed)
     rows = run_sweep(
         p,
@@ -310,10 +399,9 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     idx["ST_interval"] = 1.96 * idx.ST_sd_models + idx.ST_conf  # emulator refits and Sobol sampling together
     idx["rank"] = idx.groupby("output").ST.rank(ascending=False, method="first").astype(int)
     idx.to_csv(out / "indices.csv", index=False)
-    held = validate(
-        Emulator(list(space.names), outputs).fit(runs.iloc[: int(0.8 * len(runs))], seed=cfg.seed),
-        runs.iloc[int(0.8 * len(runs)) :],
-    )
+    box = dict(zip(space.names, space.bounds))
+    cut = int(0.8 * len(runs))
+    held = validate(Emulator(list(space.names), outputs).fit(runs.iloc[:cut], seed=cfg.seed, box=box), runs.iloc[cut:])
     held.to_csv(out / "validation.csv", index=False)
     lines = [
         f"# Fast sensitivity: Sobol indices on an emulator of the `{cfg.lever_study}` study",
@@ -334,18 +422,20 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     agree = None
     if cfg.direct:
         direct = pd.read_csv(Path(cfg.direct) / "indices.csv")
-        rows_ = []
-        for o in outputs:
-            a = set(idx[(idx.output == o) & (idx["rank"] <= 3)].lever)
-            b = set(direct[(direct.output == o) & (direct["rank"] <= 3)].lever)
-            rows_.append({"output": o, "emulator_top3": sorted(a), "direct_top3": sorted(b), "same": a == b})
-        agree = pd.DataFrame(rows_)
+        agree = top_three_agreement(idx, direct, outputs)
         agree.to_csv(out / "agreement.csv", index=False)
         lines += ["", f"## Against the direct study ({cfg.direct})", ""]
         lines += [
-            f"- {r.output}: top three {'the same' if r.same else 'differ'} (emulator {', '.join(r.emulator_top3)}; "
-            f"direct {', '.join(r.direct_top3)})"
+            f"- {r.output}: top three "
+            + ("the same" if r.same else "the same within the direct study's ties" if r.same_within_ties else "differ")
+            + f" (emulator {', '.join(r.emulator_top3)}; direct {', '.join(r.direct_top3)})"
             for r in agree.itertuples()
+        ]
+        lines += [
+            "",
+            "*Within ties*: a lever in the emulator's top three but not the direct one's counts as agreeing when the "
+            "direct study's own 95% interval of its ST overlaps that of the direct third-ranked lever, so the direct "
+            "study cannot tell the two apart either.",
         ]
     total = time.perf_counter() - t0
     lines += [
@@ -357,6 +447,28 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     print("\n".join(lines))
     print(f"benchmark: emulator sensitivity {len(runs)} simulations, {total:.0f} s in all")
     return out
+
+
+def top_three_agreement(emulated: pd.DataFrame, direct: pd.DataFrame, outputs: list[str]) -> pd.DataFrame:
+    """Per output: are the two top threes the same, and the same up to levers the direct study cannot separate
+    from its third-ranked one (overlapping ST ± ST_conf)?"""
+    rows = []
+    for o in outputs:
+        a = set(emulated[(emulated.output == o) & (emulated["rank"] <= 3)].lever)
+        d = direct[direct.output == o].set_index("lever")
+        b = set(d.index[d["rank"] <= 3])
+        third = d[d["rank"] == 3].iloc[0]
+        tied = all(d.loc[lever, "ST"] + d.loc[lever, "ST_conf"] >= third.ST - third.ST_conf for lever in a - b)
+        rows.append(
+            {
+                "output": o,
+                "emulator_top3": sorted(a),
+                "direct_top3": sorted(b),
+                "same": a == b,
+                "same_within_ties": tied,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str]) -> int:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +32,82 @@ class OutsideTrainingBox(ValueError):
     """An input outside the range the emulator was trained on; the message names it and the range."""
 
 
-def _features(x: pd.DataFrame, inputs: Sequence[str], categories: Mapping[str, Sequence[str]]) -> np.ndarray:
-    """Numeric inputs as they are, categorical ones (the area preset) one-hot."""
+# Inputs derived from the levers, as the model's rules combine them (docs/model.md §7): hours actually
+# delivered (effort x planned), hours per promised action (what decides whether an action is kept), feedback
+# rounds a week, and residents reached a week. Trees split on one input at a time, so such products and ratios
+# are hard for them to learn from a few thousand runs; docs/emulator.md gives held-out R² with and without them.
+DERIVED: dict[str, tuple[tuple[str, ...], Any]] = {
+    "delivered_hours": (("police.effort", "police.planned_hours_per_week"), lambda e, h: e * h),
+    "hours_per_action": (
+        ("police.effort", "police.planned_hours_per_week", "promise.actions"),
+        lambda e, h, a: e * h / np.maximum(a, 1.0),
+    ),
+    "feedback_rounds_per_week": (("feedback.interval_weeks",), lambda i: 1.0 / np.maximum(i, 1.0)),
+    "reached_per_week": (("feedback.reach", "feedback.interval_weeks"), lambda r, i: r / np.maximum(i, 1.0)),
+}
+
+
+@lru_cache(maxsize=1)
+def _threads():
+    """The process's thread pools, found once (finding them takes milliseconds; limiting them then is free)."""
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime the trees use, so it is found)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def derived_inputs(inputs: Sequence[str]) -> list[str]:
+    """The derived inputs whose levers are all among ``inputs``."""
+    return [name for name, (needs, _) in DERIVED.items() if all(n in inputs for n in needs)]
+
+
+def _numeric(x: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Columns as float arrays, read from the table in one go (a column at a time costs ~40 µs each)."""
+    block = x[list(names)].to_numpy(dtype=float)
+    return {name: block[:, i] for i, name in enumerate(names)}
+
+
+def _features(
+    x: pd.DataFrame, inputs: Sequence[str], categories: Mapping[str, Sequence[str]], derived: Sequence[str] = ()
+) -> np.ndarray:
+    """Numeric inputs as they are, categorical ones (the area preset) one-hot, then the derived inputs."""
+    num = _numeric(x, [n for n in inputs if n not in categories])
     cols = []
     for name in inputs:
         if name in categories:
-            for level in categories[name]:
-                cols.append((x[name].astype(str) == str(level)).to_numpy(dtype=float))
+            values = x[name].astype(str).to_numpy()
+            cols.extend((values == str(level)).astype(float) for level in categories[name])
         else:
-            cols.append(x[name].to_numpy(dtype=float))
+            cols.append(num[name])
+    for name in derived:
+        needs, rule = DERIVED[name]
+        cols.append(rule(*(num[n] for n in needs)))
     return np.column_stack(cols)
+
+
+def series(outputs: Sequence[str]) -> dict[str, list[tuple[float, str]]]:
+    """Outputs that are one outcome at several years (``..._y1``, ``..._y2``, ...) grouped by outcome, with the
+    year; any other output is a group of its own (year 0)."""
+    groups: dict[str, list[tuple[float, str]]] = {}
+    for name in outputs:
+        m = re.fullmatch(r"(.+)_y(\d+)", name)
+        base, year = (m.group(1), float(m.group(2))) if m else (name, 0.0)
+        groups.setdefault(base, []).append((year, name))
+    return groups
+
+
+def _with_year(f: np.ndarray, years: Sequence[float]) -> np.ndarray:
+    """The feature rows once per year, the year as a last column."""
+    return np.vstack([np.column_stack([f, np.full(len(f), y)]) for y in years])
 
 
 @dataclass
 class Emulator:
-    """Per outcome: a point model and a model of the size of its errors, with a conformal scale."""
+    """Per outcome: a point model and a model of the size of its errors, with a conformal scale per output.
+
+    Boosted trees learn the years of one outcome together, the year as an input: the years share most of their
+    structure, so one model learns them about as well as three (docs/emulator.md) and a query asks a third as
+    many trees. Gaussian processes keep one model per output (their cost grows with the cube of the rows)."""
 
     inputs: list[str]
     outputs: list[str]
@@ -55,6 +118,7 @@ class Emulator:
     spreads: dict[str, Any] = field(default_factory=dict)
     scale: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    derived: list[str] = field(default_factory=list)
 
     # ---- training -----------------------------------------------------------------------------------
     def fit(
@@ -76,35 +140,49 @@ class Emulator:
         order = rng.permutation(len(runs))
         n_cal = max(20, int(calibration_share * len(runs)))
         cal, train = order[:n_cal], order[n_cal:]
-        x = _features(runs, self.inputs, self.categories)
+        self.derived = derived_inputs(self.inputs)
+        x = _features(runs, self.inputs, self.categories, self.derived)
         t0 = time.perf_counter()
-        for out in self.outputs:
-            y = runs[out].to_numpy(dtype=float)
-            model = self._point_model(seed).fit(x[train], y[train])
-            resid = np.abs(y[train] - model.predict(x[train]))
-            spread = self._spread_model(seed).fit(x[train], np.log(resid + 1e-6))
-            cal_err = np.abs(y[cal] - model.predict(x[cal])) / np.exp(spread.predict(x[cal]))
-            k = len(cal_err)
-            q = np.quantile(cal_err, min(1.0, np.ceil((k + 1) * LEVEL) / k))  # split-conformal quantile
-            self.models[out], self.spreads[out], self.scale[out] = model, spread, float(q)
+        with _threads().limit(limits=1):  # OpenMP threads that spin-wait behind other work are far slower than one
+            self._fit_outputs(runs, x, train, cal, seed)
         self.info.update(
             train_runs=int(len(train)), calibration_runs=int(n_cal), fit_seconds=round(time.perf_counter() - t0, 2)
         )
         return self
+
+    def _groups(self) -> dict[str, list[tuple[float, str]]]:
+        if self.kind == "boosted_trees":
+            return series(self.outputs)
+        return {name: [(0.0, name)] for name in self.outputs}
+
+    def _fit_outputs(self, runs: pd.DataFrame, x: np.ndarray, train: np.ndarray, cal: np.ndarray, seed: int) -> None:
+        for group, members in self._groups().items():
+            years = [year for year, _ in members]
+            y = np.concatenate([runs[name].to_numpy(dtype=float)[train] for _, name in members])
+            xt = _with_year(x[train], years)
+            model = self._point_model(seed).fit(xt, y)
+            resid = np.abs(y - model.predict(xt))
+            spread = self._spread_model(seed).fit(xt, np.log(resid + 1e-6))
+            self.models[group], self.spreads[group] = model, spread
+            for year, name in members:  # the conformal scale of each output on the calibration runs
+                xc = _with_year(x[cal], [year])
+                cal_err = np.abs(runs[name].to_numpy(dtype=float)[cal] - model.predict(xc)) / np.exp(spread.predict(xc))
+                k = len(cal_err)
+                self.scale[name] = float(np.quantile(cal_err, min(1.0, np.ceil((k + 1) * LEVEL) / k)))
 
     def _point_model(self, seed: int):
         if self.kind == "gaussian_process":
             from sklearn.gaussian_process import GaussianProcessRegressor
             from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
-            d = len(self.inputs) + sum(len(v) - 1 for v in self.categories.values())
+            d = len(self.inputs) + sum(len(v) - 1 for v in self.categories.values()) + len(self.derived) + 1
             kernel = ConstantKernel() * RBF(length_scale=np.ones(d)) + WhiteKernel()
             return _Scaled(GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed))
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         return HistGradientBoostingRegressor(
-            max_iter=400,
-            learning_rate=0.06,
+            max_iter=120,  # 400 trees at 0.06 validated within 0.02 of R² and answered 3x slower: each tree costs
+            learning_rate=0.15,  # about 10 µs a query however few rows, and the planner asks 18 models at once
             max_leaf_nodes=31,
             min_samples_leaf=10,
             l2_regularization=1e-3,
@@ -114,15 +192,19 @@ class Emulator:
     def _spread_model(self, seed: int):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
-        return HistGradientBoostingRegressor(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, random_state=seed)
+        # small: it only scales the interval, and every tree costs time on each query
+        return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
 
     # ---- answering ----------------------------------------------------------------------------------
     def check_box(self, x: pd.DataFrame) -> None:
+        num = _numeric(x, list(self.box))
         for name, (lo, hi) in self.box.items():
-            bad = (x[name] < lo - 1e-9) | (x[name] > hi + 1e-9)
+            v = num[name]
+            bad = (v < lo - 1e-9) | (v > hi + 1e-9)
             if bad.any():
-                v = x.loc[bad, name].iloc[0]
-                raise OutsideTrainingBox(f"{name}={v:g} is outside the emulator's training box ({lo:g} to {hi:g})")
+                raise OutsideTrainingBox(
+                    f"{name}={v[bad][0]:g} is outside the emulator's training box ({lo:g} to {hi:g})"
+                )
         for name, levels in self.categories.items():
             bad = ~x[name].astype(str).isin([str(v) for v in levels])
             if bad.any():
@@ -130,22 +212,32 @@ class Emulator:
 
     def predict(self, x: pd.DataFrame) -> pd.DataFrame:
         """Prediction and 90% interval of every output for each row of inputs."""
+        return pd.DataFrame(self.predict_arrays(x), index=x.index)
+
+    def predict_arrays(self, x: pd.DataFrame) -> dict[str, np.ndarray]:
+        """As `predict`, as arrays by column name (no table to build: what a planner's slider needs)."""
         missing = [n for n in self.inputs if n not in x]
         if missing:
             raise ValueError(f"the emulator needs {', '.join(missing)}")
         self.check_box(x)
-        f = _features(x, self.inputs, self.categories)
+        f = _features(x, self.inputs, self.categories, self.derived)
         out = {}
-        for name in self.outputs:
-            mean = self.models[name].predict(f)
-            half = self.scale[name] * np.exp(self.spreads[name].predict(f))
-            out[name], out[f"{name}_low"], out[f"{name}_high"] = mean, mean - half, mean + half
-        return pd.DataFrame(out, index=x.index)
+        # one thread: OpenMP threads spin-waiting behind a busy server made a query 4x slower (docs/emulator.md)
+        with _threads().limit(limits=1, user_api="openmp"):
+            for group, members in self._groups().items():
+                fy = _with_year(f, [year for year, _ in members])
+                means = self.models[group].predict(fy).reshape(len(members), len(f))
+                halves = np.exp(self.spreads[group].predict(fy)).reshape(len(members), len(f))
+                for (_, name), mean, half in zip(members, means, halves):
+                    half = self.scale[name] * half
+                    out[name], out[f"{name}_low"], out[f"{name}_high"] = mean, mean - half, mean + half
+        return out
 
     # ---- files ----------------------------------------------------------------------------------------
-    def save(self, folder: Path) -> Path:
+    def save(self, folder: Path | str) -> Path:
         import joblib
 
+        folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, folder / "emulator.joblib", compress=3)
         meta = {k: v for k, v in self.__dict__.items() if k not in ("models", "spreads")}
@@ -172,6 +264,7 @@ class _Scaled:
     def fit(self, x, y):
         self.mu, self.sd = x.mean(axis=0), x.std(axis=0) + 1e-12
         self.model.fit((x - self.mu) / self.sd, y)
+        self.model.L_ = None  # only the mean is asked for: the Cholesky factor (n x n) need not be kept
         return self
 
     def predict(self, x):

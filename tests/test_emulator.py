@@ -57,7 +57,7 @@ def test_fast_sensitivity_finds_the_leading_lever_of_a_direct_study(tmp_path):
             "experiments.emulator",
             "sensitivity",
             "lever_study=sensitivity_tiny",
-            "runs=150",
+            "sensitivity_runs=150",
             "sobol_n=256",
             "bootstrap_models=3",
             f"direct={tmp_path / 'direct'}",
@@ -88,3 +88,70 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     assert len(a) == 9 and (a.low_pp <= a.gain_pp).all() and (a.gain_pp <= a.high_pp).all()
     with pytest.raises(OutsideTrainingBox):
         sim.whatif("default", police__effort=5.0)
+
+
+def test_top_three_agreement_allows_only_the_direct_studys_own_ties():
+    """A swap counts as agreement only when the direct study cannot separate the two levers itself."""
+    from experiments.emulator import top_three_agreement
+
+    def table(st, conf):
+        t = pd.DataFrame({"lever": list("abcde"), "ST": st, "ST_conf": conf, "output": "y"})
+        t["rank"] = t.ST.rank(ascending=False, method="first").astype(int)
+        return t
+
+    direct = table([0.40, 0.30, 0.24, 0.23, 0.01], [0.05, 0.05, 0.05, 0.05, 0.01])
+    tied = table([0.40, 0.30, 0.20, 0.25, 0.01], [0.05] * 5)  # swaps c for d: direct 0.23 ± 0.05 vs 0.24 ± 0.05
+    wrong = table([0.40, 0.30, 0.20, 0.01, 0.25], [0.05] * 5)  # swaps c for e: direct 0.01, clearly below
+    a = top_three_agreement(tied, direct, ["y"]).iloc[0]
+    b = top_three_agreement(wrong, direct, ["y"]).iloc[0]
+    assert not a.same and a.same_within_ties
+    assert not b.same and not b.same_within_ties
+    assert top_three_agreement(direct, direct, ["y"]).iloc[0].same
+
+
+def test_noise_ceiling_measures_replication_noise():
+    """Gains = signal + noise of sd 1: the best possible R² is 1 - 1/var(gain); with no noise it is 1."""
+    from experiments.emulator import noise_ceiling
+
+    rng = np.random.default_rng(3)
+    signal = rng.normal(0, 2, 4000)
+    runs = pd.DataFrame({"area": "a", "g": signal + rng.normal(0, 1, 4000)})
+    again = pd.DataFrame({"area": "a", "row": np.arange(500), "g": signal[:500] + rng.normal(0, 1, 500)})
+    c = noise_ceiling(runs, again, ["g"]).iloc[0]
+    assert abs(c.noise_sd - 1) < 0.1 and abs(c.r2_ceiling - 0.8) < 0.03, c
+    quiet = noise_ceiling(runs, again.assign(g=runs.g[:500].to_numpy()), ["g"]).iloc[0]
+    assert quiet.noise_sd == 0 and quiet.r2_ceiling == 1
+
+
+def test_a_small_build_validates_measures_noise_and_saves_its_provenance(tmp_path):
+    """The build end to end on a few runs: report, validation, noise ceiling, and the saved model's provenance."""
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.emulator",
+            "build",
+            "runs=80",
+            "worlds=8",
+            "noise_check=8",
+            "residents=300",
+            "held_out=20",
+            "compare_gp=false",
+            f"output_dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert p.returncode == 0, p.stderr[-1500:]
+    report = (tmp_path / "report.md").read_text()
+    assert "What limits R²" in report and "Chosen: boosted_trees" in report
+    noise = pd.read_csv(tmp_path / "noise.csv")
+    assert set(pd.read_csv(tmp_path / "learning.csv").output) == set(noise.output)
+    assert len(noise) == 9 and (noise.pairs == 32).all() and (noise.r2_ceiling <= 1).all()
+    em = Emulator.load(tmp_path / "model")
+    from sim.version import code_version
+
+    assert em.info["code_version"] == code_version() and em.info["runs"] == 80
+    assert {"delivered_hours", "hours_per_action"} <= set(em.derived)
+    assert (tmp_path / "predicted_vs_simulated.png").stat().st_size > 10_000

