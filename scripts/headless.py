@@ -37,14 +37,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_app(timeout: float = 120.0) -> Iterator[str]:
-    """Start `solara run sim/app.py` on 127.0.0.1 and yield its address; stop it afterwards."""
+    """Start `solara run sim/app.py` on 127.0.0.1 and yield its address; stop it afterwards.
+
+    The server's output goes to the file named by PROMISE_APP_LOG when it is set (to see the app's errors)."""
     port = free_port()
     solara = str(Path(sys.executable).parent / "solara")
+    log = open(os.environ["PROMISE_APP_LOG"], "w") if os.environ.get("PROMISE_APP_LOG") else subprocess.DEVNULL
     proc = subprocess.Popen(
         [solara, "run", "sim/app.py", "--host", "127.0.0.1", "--port", str(port), "--production", "--no-open"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "SOLARA_CHECK_HOOKS": "off"},
     )
     url = f"http://127.0.0.1:{port}/"
@@ -62,6 +65,8 @@ def serve_app(timeout: float = 120.0) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if log is not subprocess.DEVNULL:
+            log.close()
 
 
 def launch(playwright):

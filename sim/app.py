@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import solara
 from matplotlib.figure import Figure
 
@@ -27,7 +28,7 @@ SCENARIOS = ["full_implementation", "observed_2018", "over_promising", "no_promi
 TWINS = ["feedback", "effort", "staff", "no_promise"]
 SPEEDS = {"slow": 0.6, "normal": 0.25, "fast": 0.0}
 MAX_SEED = 2**31 - 1
-DPI = 80
+DPI = 72
 
 TEXT = {
     "en": {
@@ -315,28 +316,54 @@ def status_text(model: TrainerModel, week: int, t: dict) -> str:
     return f"{t['week'].format(w=week)} — {phase}; {fb}"
 
 
-def draw_map(ax, snap: dict, field: str, side: int, problem_xy: tuple):
-    """One map: cell means (0-100), hot spots as whole red rings, officers as triangles."""
-    image = ax.imshow(
-        100 * snap[field],
-        cmap="viridis" if field == "trust" else "magma",
-        vmin=30,
-        vmax=80,
-        origin="lower",
-        interpolation="nearest",
-    )
-    px, py = problem_xy
-    ax.scatter(
-        px, py, s=200 + 2500 * snap["severity"], facecolors="none", edgecolors="red", linewidths=2.5, clip_on=False
-    )
-    if snap["officers"]:
-        ox, oy = zip(*snap["officers"])
-        ax.scatter(ox, oy, marker="^", s=60, c="white", edgecolors="black", clip_on=False)
-    ax.set_xlim(-0.5, side - 0.5)
-    ax.set_ylim(-0.5, side - 0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return image
+class MapFigure:
+    """The map figure and its artists, built once per run, twin, field and language, then updated in place:
+    redrawing only what changed keeps a step quick."""
+
+    def __init__(self, model: TrainerModel, field: str, t: dict) -> None:
+        runs = 2 if model.twin is not None else 1
+        self.field = field
+        self.fig = Figure(figsize=(5.2 * runs + 1.5, 5.8), dpi=DPI)
+        self.fig.subplots_adjust(left=0.03, right=0.84, top=0.84, bottom=0.03, wspace=0.08)
+        side = model.layout.side
+        self.parts = []
+        for ax in self.fig.subplots(1, runs, squeeze=False)[0]:
+            image = ax.imshow(
+                np.zeros((side, side)),
+                cmap="viridis" if field == "trust" else "magma",
+                vmin=30,
+                vmax=80,
+                origin="lower",
+                interpolation="nearest",
+            )
+            rings = ax.scatter(
+                model.layout.problem_x,
+                model.layout.problem_y,
+                s=200,
+                facecolors="none",
+                edgecolors="red",
+                linewidths=2.5,
+                clip_on=False,
+            )  # whole rings, also at the edge
+            officers = ax.scatter([0], [0], marker="^", s=60, c="white", edgecolors="black", clip_on=False)
+            ax.set_xlim(-0.5, side - 0.5)
+            ax.set_ylim(-0.5, side - 0.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            self.parts.append((image, rings, officers, ax.set_title("", fontsize=11)))
+        cax = self.fig.add_axes([0.88, 0.12, 0.025, 0.66])
+        self.fig.colorbar(self.parts[0][0], cax=cax, label=t[f"colour_{field}"])
+        self.title = self.fig.suptitle("", fontsize=10)
+
+    def update(self, runs: list[tuple[TrainerModel, str]], week: int, status: str, legend: str, words: str) -> Figure:
+        for (image, rings, officers, title), (m, label) in zip(self.parts, runs):
+            snap = m.history[min(week, len(m.history) - 1)]
+            image.set_data(100 * snap[self.field])
+            rings.set_sizes(200 + 2500 * snap["severity"])
+            officers.set_offsets(np.array(snap["officers"], dtype=float).reshape(-1, 2))
+            title.set_text(f"{label}: {words} {100 * np.nanmean(snap[self.field]):.1f}")
+        self.title.set_text(f"{status}\n{legend}")
+        return self.fig
 
 
 PANELS = [
@@ -436,44 +463,30 @@ def Controls(
 def AreaMap(model: TrainerModel, shown_week: int, field: str, lang: str):
     t = TEXT[lang]
     twin = model.twin
-
-    def make():
-        runs = 2 if twin is not None else 1
-        fig = Figure(figsize=(5.6 * runs + 1.6, 5.6), dpi=DPI, layout="constrained")
-        axes = fig.subplots(1, runs, squeeze=False)[0]
-        return fig, axes
-
-    fig, axes = solara.use_memo(make, dependencies=[model, twin is not None])
-    xy = (model.layout.problem_x, model.layout.problem_y)
+    figure = solara.use_memo(lambda: MapFigure(model, field, t), dependencies=[model, twin is not None, field, lang])
     runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])
-    image = None
-    for ax, (m, label) in zip(axes, runs):
-        ax.clear()
-        snap = m.history[min(shown_week, len(m.history) - 1)]
-        image = draw_map(ax, snap, field, model.layout.side, xy)
-        ax.set_title(f"{label}: {t[field]} {100 * np.nanmean(snap[field]):.1f}", fontsize=11)
-    if not getattr(fig, "_bar", None):
-        fig._bar = fig.colorbar(image, ax=list(axes), shrink=0.8, label=t[f"colour_{field}"])
-    else:
-        fig._bar.update_normal(image)
-        fig._bar.set_label(t[f"colour_{field}"])
-    fig.suptitle(f"{status_text(model, shown_week, t)}\n{t['legend']}", fontsize=10)
+    fig = figure.update(runs, shown_week, status_text(model, shown_week, t), t["legend"], t[field])
     solara.FigureMatplotlib(
-        fig, dependencies=[model, shown_week, field, twin is not None, lang, model.week], format="png"
+        fig,
+        dependencies=[model, shown_week, field, twin is not None, lang, model.week],
+        format="png",
+        pil_kwargs={"compress_level": 1},
     )
 
 
 @solara.component
 def OutcomePlots(model: TrainerModel, shown_week: int, fixed_scale: bool, lang: str):
+    """The shares over time (2 x 2) and the hours planned against delivered, in one figure: one image to encode."""
     t = TEXT[lang]
     twin = model.twin
 
     def make():
-        fig = Figure(figsize=(10.5, 6.2), dpi=DPI)
-        axes = fig.subplots(2, 2)
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.1, hspace=0.5, wspace=0.22)
+        fig = Figure(figsize=(10.5, 8.4), dpi=DPI)
+        grid = fig.add_gridspec(3, 2, height_ratios=[1, 1, 0.8], hspace=0.6, wspace=0.22)
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.07)
         lines, markers = [], []
-        for ax, (_, key) in zip(axes.flat, PANELS):
+        for i, (_, key) in enumerate(PANELS):
+            ax = fig.add_subplot(grid[i // 2, i % 2])
             lines.append(ax.plot([], [], lw=2.5, label=t["this_run"])[0])
             if twin is not None:
                 lines.append(ax.plot([], [], lw=2.5, ls="--", label=t["twins"][model.twin_kind])[0])
@@ -482,53 +495,38 @@ def OutcomePlots(model: TrainerModel, shown_week: int, fixed_scale: bool, lang: 
             ax.set_xlabel(t["x_week"])
             ax.set_ylabel(t["pct"])
             ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=9)
+            if i == 0:
+                ax.legend(fontsize=9)
+        hours = fig.add_subplot(grid[2, :])
+        lines += [hours.plot([], [], lw=2, label=t["planned"])[0], hours.plot([], [], lw=2, label=t["delivered"])[0]]
+        hours.set_title(t["hours"])
+        hours.set_xlabel(t["x_week"])
+        hours.set_ylabel(t["hours_axis"])
+        hours.legend(fontsize=9)
+        hours.grid(alpha=0.3)
         return fig, lines, markers
 
     fig, lines, markers = solara.use_memo(make, dependencies=[model, twin is not None, lang])
     df = model.datacollector.get_model_vars_dataframe()
     tw = twin.datacollector.get_model_vars_dataframe() if twin is not None else None
-    frames = [(d, col) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
-    for line, (d, col) in zip(lines, frames):
-        line.set_data(d.index, 100 * d[col])
+    frames = [(d, col, 100) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
+    frames += [(df, "hours_planned", 1), (df, "hours_delivered", 1)]
+    for line, (d, col, scale) in zip(lines, frames):
+        line.set_data(d.index, scale * d[col])
     for marker in markers:
         marker.set_xdata([shown_week, shown_week])
-    for ax in fig.axes:
+    for i, ax in enumerate(fig.axes):
         ax.relim()
         ax.autoscale_view()
         ax.set_xlim(0, max(52, model.week))
-        if fixed_scale:
+        if fixed_scale and i < len(PANELS):
             ax.set_ylim(0, 100)
     solara.FigureMatplotlib(
-        fig, dependencies=[model, model.week, shown_week, fixed_scale, twin is not None, lang], format="png"
+        fig,
+        dependencies=[model, model.week, shown_week, fixed_scale, twin is not None, lang],
+        format="png",
+        pil_kwargs={"compress_level": 1},
     )
-
-
-@solara.component
-def HoursPlot(model: TrainerModel, week: int, lang: str):
-    t = TEXT[lang]
-
-    def make():
-        fig = Figure(figsize=(10.5, 2.8), dpi=DPI)
-        ax = fig.subplots()
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.22)
-        lines = [ax.plot([], [], lw=2, label=t["planned"])[0], ax.plot([], [], lw=2, label=t["delivered"])[0]]
-        ax.set_title(t["hours"])
-        ax.set_xlabel(t["x_week"])
-        ax.set_ylabel(t["hours_axis"])
-        ax.legend()
-        ax.grid(alpha=0.3)
-        return fig, lines
-
-    fig, lines = solara.use_memo(make, dependencies=[model, lang])
-    df = model.datacollector.get_model_vars_dataframe()
-    for line, col in zip(lines, ("hours_planned", "hours_delivered")):
-        line.set_data(df.index, df[col])
-    ax = fig.axes[0]
-    ax.relim()
-    ax.autoscale_view()
-    ax.set_xlim(0, max(52, model.week))
-    solara.FigureMatplotlib(fig, dependencies=[model, model.week, lang], format="png")
 
 
 PLANNER_TEXT = {
@@ -576,29 +574,28 @@ def answer_html(table, t: dict, p: dict) -> str:
     return f"<table class='answer'><tr><th>{p['pp']}</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def simulated_answer(area: str, values: dict):
-    """Check a setting with real runs: 10 plausible worlds, the setting and no promise paired."""
-    import pandas as pd
+def simulated_answer(area: str, values: dict, residents: int) -> pd.DataFrame:
+    """Check a setting with real runs: 10 plausible worlds of the setting and of no promise, paired; the gain by
+    outcome and year with the t interval of its mean."""
+    from scipy import stats
 
     from sim.api import run
-    from sim.whatif import OUTCOMES
+    from sim.params import PARAMS
+    from sim.planner import OUTCOMES
 
-    overrides = [
+    levers = [f"{k}={round(v) if PARAMS[k].type is int else v}" for k, v in values.items()]
+    base = [
         "scenario=full_implementation",
         f"area={area}",
+        f"area.residents={residents}",
         "replications=10",
         "uncertainty=posterior",
         "horizon_weeks=156",
-        *[
-            f"{k}={round(v) if k in ('promise.actions', 'promise.period_weeks', 'feedback.interval_weeks') else v}"
-            for k, v in values.items()
-        ],
+        *levers,
     ]
-    on = run(overrides).trajectories.set_index(["replication", "week"])
-    off = run([*overrides, "promise.active=false"]).trajectories.set_index(["replication", "week"])
+    on = run(base).trajectories.set_index(["replication", "week"])
+    off = run([*base, "promise.active=false"]).trajectories.set_index(["replication", "week"])
     rows = []
-    from scipy import stats
-
     for metric, words in OUTCOMES.items():
         for year in (1, 2, 3):
             g = (on[metric].xs(52 * year, level="week") - on[metric].xs(0, level="week")) - (
@@ -619,7 +616,7 @@ def simulated_answer(area: str, values: dict):
 
 @solara.component
 def Planner(lang: str):
-    from sim import whatif as wi
+    from sim import planner as wi
 
     t, p = TEXT[lang], PLANNER_TEXT[lang]
     try:
@@ -636,7 +633,8 @@ def Planner(lang: str):
         values=[t["areas"][a] for a in AREAS],
         on_value=lambda v: (area.set({x: k for k, x in t["areas"].items()}[v]), checked.set(None)),
     )
-    for name, (lo, hi) in em.box.items():
+    for name in values.value:  # the levers; the coefficients are the posterior's, not sliders
+        lo, hi = em.box[name]
         label = {
             "police.effort": t["effort"],
             "promise.actions": t["actions"],
@@ -662,7 +660,8 @@ def Planner(lang: str):
     answer = wi.whatif(area.value, **{k.replace(".", "__"): v for k, v in values.value.items()})
     solara.Markdown(f"**{p['answer']}**")
     solara.HTML(tag="div", unsafe_innerHTML=answer_html(answer, t, p), attributes={"id": "planner-answer"})
-    solara.Button(p["check"], on_click=lambda: checked.set(simulated_answer(area.value, values.value)))
+    residents = int(em.info.get("residents", 1500))
+    solara.Button(p["check"], on_click=lambda: checked.set(simulated_answer(area.value, values.value, residents)))
     if checked.value is not None:
         solara.Markdown(f"**{p['checked']}**")
         solara.HTML(tag="div", unsafe_innerHTML=answer_html(checked.value, t, p), attributes={"id": "planner-check"})
@@ -771,7 +770,6 @@ def Page():
         )
         AreaMap(model, week, field.value, lang.value)
         OutcomePlots(model, week, fixed_scale.value, lang.value)
-        HoursPlot(model, model.week, lang.value)
     solara.HTML(tag="span", unsafe_innerHTML=f"<!-- {tick.value} -->")
 
 
