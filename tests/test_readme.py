@@ -1,0 +1,293 @@
+"""The README is a contract: every command in it runs here, at a tiny size, and its examples are the files.
+
+Each command of a ```bash block is run with overrides that shrink it (fewer residents, replications,
+weeks; outputs under a temporary folder); none is left out: a command no rule covers fails the test.
+Commands that start servers (`make app`, `dask scheduler`, `dask worker`) are started and checked to
+come up; `make test` is the command running this suite; `sbatch` runs where Slurm runs. The ```python
+block is executed; the new-study example must be the shipped files; the error examples must be what the
+command line prints.
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+PY = sys.executable
+SIM_TINY = ["replications=1", "horizon_weeks=4", "area.residents=200"]
+STUDY_TINY = ["replications=2", "noise_replications=0", "horizon_weeks=20", "area.residents=200"]
+SHRINK = {  # module -> extra arguments that shrink it (later values win in Hydra)
+    "experiments.compare": STUDY_TINY,
+    "experiments.bra2018": STUDY_TINY,
+    "experiments.reach": STUDY_TINY,
+    "experiments.feedback_demo": [*STUDY_TINY, "study.gif_every_weeks=10"],
+    "experiments.evaluation_power": [*STUDY_TINY, "study.sample_sizes=[100,400]", "study.draws=2"],
+    "experiments.ambition": [
+        *STUDY_TINY,
+        "study.executor=serial",
+        "study.grid={promise.actions:[1,3],police.planned_hours_per_week:[20,40]}",
+    ],
+    "experiments.budget": [
+        *STUDY_TINY,
+        "study.executor=serial",
+        "study.effort=[0.6]",
+        "study.grid={promise.actions:[1,3],feedback.interval_weeks:[13]}",
+    ],
+    "experiments.robust": [
+        "conditions=2",
+        "residents=200",
+        "horizon_weeks=20",
+        "executor=serial",
+        "study.designs={promise.actions:[1,3],feedback.interval_weeks:[4,13]}",
+    ],
+    "experiments.sensitivity": [
+        "experiment@study=sensitivity_tiny",
+        "n=4",
+        "noise_points=2",
+        "noise_replications=2",
+        "bootstrap=20",
+        "executor=serial",
+    ],
+    "experiments.calibrate": [
+        "name=readme",
+        "population=4",
+        "threshold=50",
+        "residents=200",
+        "predictive_draws=3",
+        "ensemble_size=4",
+        "executor=serial",
+        "install=false",
+    ],
+    "experiments.assumptions": ["n=2", "residents=200", "horizon_weeks=20", "executor=serial"],
+    "experiments.crn": ["pairs=3", "residents=200", "horizon_weeks=20"],
+    "experiments.cluster_benchmark": ["runs=6", "plan_runs=2000"],
+    "scripts.app_step_time": ["3"],
+    "scripts.planner_time": ["4"],
+    "experiments.emulator": [
+        "runs=80",
+        "worlds=4",
+        "held_out=20",
+        "compare_gp=false",
+        "residents=200",
+        "install=false",
+        "lever_study=sensitivity_tiny",
+        "sensitivity_runs=60",
+        "sobol_n=64",
+        "bootstrap_models=2",
+        "direct=null",
+    ],
+}
+OUTPUT_KEY = {
+    "experiments.sensitivity": "output_dir",
+    "experiments.calibrate": "output_dir",
+    "experiments.assumptions": "output_dir",
+    "experiments.robust": "output_dir",
+    "experiments.emulator": "output_dir",
+    "experiments.crn": "output_dir",
+    "experiments.cluster_benchmark": "output_dir",
+    "scripts.app_step_time": None,  # measures in the browser, writes nothing
+    "scripts.planner_time": None,
+}
+SERVERS = ("make app", "dask scheduler", "dask worker")
+
+
+def bash_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+    commands = []
+    for block in blocks:
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line and not line.startswith("#"):
+                commands.append(line)
+    return commands
+
+
+def shrink(cmd: str, tmp: Path) -> tuple[list[str], dict]:
+    """The command as run here: the venv's interpreter, tiny sizes, outputs under tmp."""
+    env = {**os.environ}
+    if cmd.startswith("make "):
+        target = cmd.split()[1]
+        if target == "run":
+            args = SIM_TINY + [f"hydra.run.dir={tmp / 'make-run'}"]
+            given = re.search(r'ARGS="([^"]*)"', cmd)
+            args = (given.group(1).split() if given else []) + args
+            return ["make", "--no-print-directory", "run", f"ARGS={' '.join(args)}"], env
+        if target == "benchmark":
+            return ["make", "--no-print-directory", "benchmark", f"ARGS=--quick --out {tmp / 'bench'}"], env
+        if target == "sweep-benchmark":
+            args = f"ARGS=--runs 4 --no-dask --out {tmp / 'bench'}"
+            return ["make", "--no-print-directory", "sweep-benchmark", args], env
+        if target == "sensitivity":
+            args = SHRINK["experiments.sensitivity"] + [f"output_dir={tmp / 'make-sens'}"]
+            return ["make", "--no-print-directory", "sensitivity", f"ARGS={' '.join(args)}"], env
+        raise AssertionError(f"no rule for README command: {cmd}")
+    if cmd.startswith("sbatch "):
+        env["PROMISE_PYTHON"] = PY
+        words = shlex.split(cmd.replace("$PWD", str(tmp)))
+        script_at = next(i for i, w in enumerate(words) if w.endswith(".sbatch"))
+        opts = [w for w in words[1:script_at] if not w.startswith("--array")] + [
+            "--wait",
+            "-o",
+            str(tmp / "job-%a.out"),
+        ]
+        array = [w for w in words[1:script_at] if w.startswith("--array")]
+        args = [w for w in words[script_at + 1 :] if not w.startswith(("n=", "method=", "cluster.jobs="))]
+        args = [a for a in args if not a.startswith("output_dir=")]
+        extra = SHRINK["experiments.sensitivity"] + [f"output_dir={tmp / 'sbatch'}"]
+        if "client" in words[script_at]:
+            extra += ["cluster.jobs=2", "cluster.memory=1GB", f"cluster.log_directory={tmp / 'logs'}"]
+        return ["sbatch", *opts, *(["--array=0-1"] if array else []), words[script_at], *args, *extra], env
+    words = shlex.split(cmd)
+    assert words[0].endswith("python") and words[1] == "-m", f"no rule for README command: {cmd}"
+    module, args = words[2], words[3:]
+    if module == "sim":
+        if "-m" in args:
+            args = (
+                [a for a in args if not a.startswith("hydra.sweep.dir=")]
+                + SIM_TINY
+                + [f"hydra.sweep.dir={tmp / 'multirun'}"]
+            )
+        else:
+            args = args + SIM_TINY + [f"hydra.run.dir={tmp / 'run'}"]
+        return [PY, "-m", "sim", *args], env
+    if module == "sim.collect":
+        folder = next(a for a in args if not a.startswith("-"))
+        args = [str(tmp / "multirun") if a == folder else a for a in args]
+        args = [str(tmp / "collected.parquet") if a.endswith(".parquet") else a for a in args]
+        return [PY, "-m", "sim.collect", *args], env
+    if module not in SHRINK:
+        raise AssertionError(f"no rule for README command: {cmd}")
+    extra = list(SHRINK[module])
+    if module == "experiments.emulator":
+        extra = [
+            e
+            for e in extra
+            if not (
+                args
+                and args[0] == "build"
+                and e.startswith(("lever_study", "sensitivity_runs", "sobol_n", "bootstrap_models", "direct"))
+            )
+        ]
+        if args and args[0] == "sensitivity":
+            extra = [e for e in extra if not e.startswith(("worlds", "held_out", "compare_gp", "residents"))]
+    if "scheduler=tcp://HOST:8786" in args:
+        args = [a for a in args if not a.startswith("scheduler=")] + [f"scheduler={env.get('DASK_SCHEDULER', '')}"]
+    args = [a for a in args if not a.startswith(("n=", "method=")) or module != "experiments.sensitivity"] + extra
+    key = OUTPUT_KEY.get(module, "output_root")
+    if key is not None:
+        args.append(f"{key}={tmp / module.split('.')[-1]}")
+    return [PY, "-m", module, *args], env
+
+
+def commands_to_run() -> list:
+    """The commands to run; those that submit to Slurm share the cluster tests' group (one at a time)."""
+    return [
+        pytest.param(c, marks=pytest.mark.xdist_group("slurm"))
+        if c.startswith("sbatch") or "cluster_benchmark" in c
+        else c
+        for c in bash_commands()
+        if c != "make test" and not c.startswith(SERVERS)
+    ]
+
+
+def test_every_readme_command_has_a_rule():
+    for cmd in bash_commands():
+        if cmd == "make test" or cmd.startswith(SERVERS):
+            continue
+        shrink(cmd, Path("/tmp/x"))  # raises for a command no rule covers
+
+
+@pytest.mark.parametrize("cmd", commands_to_run())
+def test_readme_command_runs(cmd, tmp_path, readme_multirun, dask_scheduler, request):
+    if cmd.startswith("sbatch"):
+        request.getfixturevalue("slurm")  # started (or skipped with the reason) by tests/conftest.py
+    if "scheduler=tcp://HOST:8786" in cmd:
+        os.environ["DASK_SCHEDULER"] = dask_scheduler
+    tmp = readme_multirun if "sim.collect" in cmd else tmp_path
+    argv, env = shrink(cmd, tmp)
+    p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
+    assert p.returncode == 0, f"{cmd}\n{p.stdout[-1500:]}\n{p.stderr[-2500:]}"
+
+
+@pytest.fixture(scope="module")
+def readme_multirun(tmp_path_factory):
+    """The README's multirun, run once, for its collect command."""
+    tmp = tmp_path_factory.mktemp("multirun")
+    cmd = next(c for c in bash_commands() if c.endswith("hydra.sweep.dir=results/multirun/grid"))
+    argv, env = shrink(cmd, tmp)
+    subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, check=True)
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """The README's `dask scheduler` and `dask worker ... --nthreads 1`, started as written (on a free port)."""
+    from scripts.headless import free_port
+
+    port = free_port()
+    bindir = Path(PY).parent
+    sched = subprocess.Popen(
+        [str(bindir / "dask"), "scheduler", "--port", str(port), "--dashboard-address", ":0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    address = f"tcp://127.0.0.1:{port}"
+    worker = subprocess.Popen(
+        [str(bindir / "dask"), "worker", address, "--nthreads", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    from dask.distributed import Client
+
+    deadline = time.time() + 60
+    while True:
+        try:
+            with Client(address, timeout=5) as c:
+                if c.scheduler_info()["workers"]:
+                    break
+        except OSError:
+            pass
+        assert time.time() < deadline, "the README's dask scheduler and worker did not come up"
+        time.sleep(1)
+    yield address
+    worker.terminate()
+    sched.terminate()
+    worker.wait(timeout=30)
+    sched.wait(timeout=30)
+
+
+def test_the_python_example_runs():
+    (block,) = re.findall(r"```python\nimport sim\n(.*?)```", README, flags=re.S)
+    from sim.emulator import EMULATOR_DIR
+
+    if not (EMULATOR_DIR / "emulator.joblib").exists():
+        block = "\n".join(line for line in block.splitlines() if "whatif" not in line)
+    exec("import sim\n" + block, {})
+
+
+def test_the_new_study_example_is_the_shipped_files():
+    yaml_block = re.search(r"`configs/experiment/reach.yaml`:\n\n```yaml\n(.*?)```", README, flags=re.S).group(1)
+    py_block = re.search(r"and `experiments/reach.py`:\n\n```python\n(.*?)```", README, flags=re.S).group(1)
+    assert yaml_block == (ROOT / "configs" / "experiment" / "reach.yaml").read_text()
+    assert py_block == (ROOT / "experiments" / "reach.py").read_text()
+
+
+def test_the_error_examples_are_what_the_command_line_prints(tmp_path):
+    for command, line in re.findall(r"^\$ (python -m sim [^\n]+)\n(error: [^\n]+)$", README, flags=re.M):
+        p = subprocess.run([PY, "-m", "sim", *command.split()[3:]], capture_output=True, text=True, cwd=tmp_path)
+        assert p.returncode == 2 and p.stderr.strip() == line, (command, p.stderr)
+
+
+def test_the_app_command_serves_the_page():
+    """`make app` runs `solara run sim/app.py`: the browser tests start exactly that (scripts/headless.py)."""
+    make = (ROOT / "Makefile").read_text()
+    assert "solara run sim/app.py" in make
+    assert '"run", "sim/app.py"' in (ROOT / "scripts" / "headless.py").read_text()
