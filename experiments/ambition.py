@@ -125,7 +125,9 @@ def grid(s: Settings) -> dict:
     return OmegaConf.to_container(s.cfg.study.grid) or {}
 
 
-STUDY = GridStudy("ambition", "Ambition and periodicity (Brå 2018:14, recommendation 4)", base, grid, analyse)
+STUDY = GridStudy(
+    "ambition", "Ambition and periodicity (Brå 2018:14, recommendation 4)", base, grid, analyse, min_horizon_weeks=52
+)
 
 
 def main(argv: list[str]) -> int:

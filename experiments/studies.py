@@ -556,7 +556,7 @@ def summarise_gains(runs: pd.DataFrame, by: Sequence[str], gains: Sequence[str])
                 }
             )
         row["hours_spent"] = float(g.hours_delivered_mean.mean() * g.weeks.iloc[0])
-        row["replications"] = int(g.replication.nunique())
+        row["replications"] = int(len(g))  # the paired runs behind the interval (pooled conditions count each)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -571,10 +571,16 @@ class GridStudy:
     base: Callable[[Settings], str]
     grid: Callable[[Settings], dict[str, list]]
     analyse: Callable[[GridContext], list[str]]
+    min_horizon_weeks: int = 1  # a study that reports gains by year needs at least one year
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
         from sim.space import apply_params
 
+        if s.cfg.horizon_weeks < self.min_horizon_weeks:
+            raise ConfigError(
+                f"invalid value for horizon_weeks: {s.cfg.horizon_weeks} (allowed for the {self.name} study: "
+                f"{self.min_horizon_weeks} to 1040; it reports gains by year)"
+            )
         base = sim.load_config(arm_overrides(s, self.base(s)))
         grid = self.grid(s)
         if not grid:

@@ -120,14 +120,16 @@ def test_rerun_into_an_existing_folder_replaces_it_whole(tmp_path):
 def test_an_interrupted_run_leaves_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "replications=50", "area.residents=3000", f"hydra.run.dir={out}"],
+        [sys.executable, "-m", "sim", "replications=500", "area.residents=3000", f"hydra.run.dir={out}"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     time.sleep(6)
+    assert proc.poll() is None, "the run finished before it could be interrupted: give it more work"
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
+    assert proc.returncode != 0
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
 

@@ -31,6 +31,7 @@ SHRINK = {  # module -> extra arguments that shrink it (later values win in Hydr
     "experiments.evaluation_power": [*STUDY_TINY, "study.sample_sizes=[100,400]", "study.draws=2"],
     "experiments.ambition": [
         *STUDY_TINY,
+        "horizon_weeks=52",  # it reports gains by year
         "study.executor=serial",
         "study.grid={promise.actions:[1,3],police.planned_hours_per_week:[20,40]}",
     ],
@@ -57,7 +58,7 @@ SHRINK = {  # module -> extra arguments that shrink it (later values win in Hydr
     ],
     "experiments.calibrate": [
         "name=readme",
-        "population=4",
+        "population=10",
         "threshold=50",
         "residents=200",
         "predictive_draws=3",

@@ -45,7 +45,7 @@ def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
         tmp_path,
         "horizon_weeks=60",
         "area=suburb",
-        "study.arms={Observed: scenario=observed_2018, Full: scenario=full_implementation}",
+        'study.arms={Observed: "scenario=observed_2018", Full: "scenario=full_implementation"}',
     )
     d = pd.read_csv(out / "differences.csv").query("week == 60").set_index("metric")
     assert d.loc["trust_high_share", "ci_low"] > 0 and d.loc["trust_high_share", "p_beats"] == 1
@@ -183,4 +183,15 @@ def test_a_bad_model_override_in_a_study_exits_2(tmp_path):
         timeout=120,
     )
     assert p.returncode == 2 and "police.effort" in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_study_by_year_refuses_a_horizon_shorter_than_a_year(tmp_path):
+    p = subprocess.run(
+        [sys.executable, "-m", "experiments.ambition", "horizon_weeks=20", f"output_root={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2 and "horizon_weeks: 20" in p.stderr and "52 to 1040" in p.stderr, p.stderr
     assert list(tmp_path.iterdir()) == []

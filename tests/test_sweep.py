@@ -156,7 +156,7 @@ SCRIPT = textwrap.dedent(
     import sys, pandas as pd
     import sim
     from sim.sweep import SweepStore, plan, run_sweep
-    base = sim.load_config(["area.residents=300", "horizon_weeks=30"])
+    base = sim.load_config(["area.residents=300", "horizon_weeks=120"])  # ~0.1 s a run: room to interrupt
     points = pd.DataFrame({"police.effort": [0.2 + 0.02 * i for i in range(40)]})
     executor = sys.argv[2] if len(sys.argv) > 2 else "serial"
     run_sweep(plan(base, points, 1, seed=9), base, SweepStore(sys.argv[1]), executor=executor, workers=2,
