@@ -117,6 +117,13 @@ def test_rerun_into_an_existing_folder_replaces_it_whole(tmp_path):
     assert len(pd.read_csv(out / "trajectories.csv")) == 5 and not (out / "stray.txt").exists()
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """A runner started in the background (nohup, CI) ignores SIGINT, and its children inherit that; a user's
+    ctrl-c in a terminal is delivered, so give the child the default disposition (Python then raises
+    KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_run_leaves_nothing(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(
@@ -124,6 +131,7 @@ def test_an_interrupted_run_leaves_nothing(tmp_path):
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     time.sleep(6)
     assert proc.poll() is None, "the run finished before it could be interrupted: give it more work"

@@ -168,7 +168,12 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "sigterm", "killed"])
 def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path, sig):
     store = SweepStore(tmp_path / "resumed")
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(store.root)])
+    # a runner started in the background ignores SIGINT and its children inherit that; a terminal's ctrl-c is
+    # delivered, so restore the default disposition in the child
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(store.root)],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(store.files()) < 2:
         time.sleep(0.05)
