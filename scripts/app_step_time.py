@@ -2,7 +2,8 @@
 
 Serves the app, opens it in headless Chromium, clicks Step repeatedly and times each click until the
 new week's heading shows and both figures (map and plots) have been replaced and decoded; prints the
-median and the spread (goal: at most 0.3 s median on this machine).
+median and the spread (goal: at most 0.3 s median on this machine). First it prints what drawing the two
+figures costs the server per step, blitted (static parts reused, sim/app_figures.py) against a full redraw.
 """
 
 from __future__ import annotations
@@ -14,6 +15,30 @@ import time
 from playwright.sync_api import sync_playwright
 
 from scripts.headless import launch, serve_app, shown_week, wait_week
+from sim.app import TEXT, TrainerModel
+from sim.app_figures import MapFigure, OutcomeFigure
+
+
+def drawing_times(steps: int = 20) -> dict[str, float]:
+    """Median seconds to draw both figures for one step of the default app (weeks 21 on), blitted and in full."""
+    model = TrainerModel()
+    for _ in range(20):
+        model.step()
+    t, layout = TEXT["en"], model.layout
+    figures = (MapFigure(layout.side, layout.problem_x, layout.problem_y, 1, "trust", "trust"), OutcomeFigure(t, None))
+    times: dict[str, list[float]] = {"blitted": [], "full": []}
+    for _ in range(steps):
+        model.step()
+        table = model.datacollector.get_model_vars_dataframe()
+        for kind in times:
+            if kind == "full":
+                for fig in figures:
+                    fig.blit.key = object()  # as if every range had changed: draw everything
+            t0 = time.perf_counter()
+            figures[0].png([(model.history[-1], "this run")], f"Week {model.week}", "trust")
+            figures[1].png(table, None, model.week, model.week, fixed_scale=False)
+            times[kind].append(time.perf_counter() - t0)
+    return {kind: statistics.median(v) for kind, v in times.items()}
 
 
 def measure(clicks: int = 15) -> list[float]:
@@ -46,7 +71,14 @@ def measure(clicks: int = 15) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
-    times = measure(int(argv[0]) if argv else 15)
+    clicks = int(argv[0]) if argv else 15
+    steps = min(clicks, 20)
+    drawn = drawing_times(steps)
+    print(
+        f"drawing both figures per step (server, median of {steps}): blitted {1000 * drawn['blitted']:.0f} ms, "
+        f"full redraw {1000 * drawn['full']:.0f} ms ({drawn['full'] / drawn['blitted']:.1f}x)"
+    )
+    times = measure(clicks)
     print(
         f"app step time over {len(times)} clicks: median {statistics.median(times):.3f} s, "
         f"min {min(times):.3f} s, max {max(times):.3f} s (goal: at most 0.3 s median)"

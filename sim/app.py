@@ -16,9 +16,9 @@ import time
 import numpy as np
 import pandas as pd
 import solara
-from matplotlib.figure import Figure
 
 from sim.api import load_config
+from sim.app_figures import MapFigure, OutcomeFigure
 from sim.model import PromiseModel
 from sim.params import ConfigError
 
@@ -28,7 +28,6 @@ SCENARIOS = ["full_implementation", "observed_2018", "over_promising", "no_promi
 TWINS = ["feedback", "effort", "staff", "no_promise"]
 SPEEDS = {"slow": 0.6, "normal": 0.25, "fast": 0.0}
 MAX_SEED = 2**31 - 1
-DPI = 72
 
 TEXT = {
     "en": {
@@ -316,64 +315,6 @@ def status_text(model: TrainerModel, week: int, t: dict) -> str:
     return f"{t['week'].format(w=week)} — {phase}; {fb}"
 
 
-class MapFigure:
-    """The map figure and its artists, built once per run, twin, field and language, then updated in place:
-    redrawing only what changed keeps a step quick."""
-
-    def __init__(self, model: TrainerModel, field: str, t: dict) -> None:
-        runs = 2 if model.twin is not None else 1
-        self.field = field
-        self.fig = Figure(figsize=(5.2 * runs + 1.5, 5.8), dpi=DPI)
-        self.fig.subplots_adjust(left=0.03, right=0.84, top=0.84, bottom=0.03, wspace=0.08)
-        side = model.layout.side
-        self.parts = []
-        for ax in self.fig.subplots(1, runs, squeeze=False)[0]:
-            image = ax.imshow(
-                np.zeros((side, side)),
-                cmap="viridis" if field == "trust" else "magma",
-                vmin=30,
-                vmax=80,
-                origin="lower",
-                interpolation="nearest",
-            )
-            rings = ax.scatter(
-                model.layout.problem_x,
-                model.layout.problem_y,
-                s=200,
-                facecolors="none",
-                edgecolors="red",
-                linewidths=2.5,
-                clip_on=False,
-            )  # whole rings, also at the edge
-            officers = ax.scatter([0], [0], marker="^", s=60, c="white", edgecolors="black", clip_on=False)
-            ax.set_xlim(-0.5, side - 0.5)
-            ax.set_ylim(-0.5, side - 0.5)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            self.parts.append((image, rings, officers, ax.set_title("", fontsize=11)))
-        cax = self.fig.add_axes([0.88, 0.12, 0.025, 0.66])
-        self.fig.colorbar(self.parts[0][0], cax=cax, label=t[f"colour_{field}"])
-        self.title = self.fig.suptitle("", fontsize=10)
-
-    def update(self, runs: list[tuple[TrainerModel, str]], week: int, status: str, legend: str, words: str) -> Figure:
-        for (image, rings, officers, title), (m, label) in zip(self.parts, runs):
-            snap = m.history[min(week, len(m.history) - 1)]
-            image.set_data(100 * snap[self.field])
-            rings.set_sizes(200 + 2500 * snap["severity"])
-            officers.set_offsets(np.array(snap["officers"], dtype=float).reshape(-1, 2))
-            title.set_text(f"{label}: {words} {100 * np.nanmean(snap[self.field]):.1f}")
-        self.title.set_text(f"{status}\n{legend}")
-        return self.fig
-
-
-PANELS = [
-    ("trust_high_share", "high_confidence"),
-    ("delaktighet_high_share", "listen_act"),
-    ("unsafe_share", "unsafe"),
-    ("participation_rate", "participation"),
-]
-
-
 @solara.component
 def Controls(
     settings: solara.Reactive[dict],
@@ -463,70 +404,44 @@ def Controls(
 def AreaMap(model: TrainerModel, shown_week: int, field: str, lang: str):
     t = TEXT[lang]
     twin = model.twin
-    figure = solara.use_memo(lambda: MapFigure(model, field, t), dependencies=[model, twin is not None, field, lang])
-    runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])
-    fig = figure.update(runs, shown_week, status_text(model, shown_week, t), t["legend"], t[field])
-    solara.FigureMatplotlib(
-        fig,
-        dependencies=[model, shown_week, field, twin is not None, lang, model.week],
-        format="png",
-        pil_kwargs={"compress_level": 1},
+    figure = solara.use_memo(
+        lambda: MapFigure(
+            model.layout.side,
+            model.layout.problem_x,
+            model.layout.problem_y,
+            2 if twin is not None else 1,
+            field,
+            t[f"colour_{field}"],
+        ),
+        dependencies=[model, twin is not None, field, lang],
     )
+    runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])
+    snapshots = [(m.history[min(shown_week, len(m.history) - 1)], label) for m, label in runs]
+    title = f"{status_text(model, shown_week, t)}\n{t['legend']}"
+    png = solara.use_memo(
+        lambda: figure.png(snapshots, title, t[field]),
+        dependencies=[figure, shown_week, model.week],
+    )
+    solara.Image(png, format="png")
 
 
 @solara.component
 def OutcomePlots(model: TrainerModel, shown_week: int, fixed_scale: bool, lang: str):
-    """The shares over time (2 x 2) and the hours planned against delivered, in one figure: one image to encode."""
+    """The shares over time and the hours planned against delivered (sim/app_figures.py)."""
     t = TEXT[lang]
     twin = model.twin
-
-    def make():
-        fig = Figure(figsize=(10.5, 8.4), dpi=DPI)
-        grid = fig.add_gridspec(3, 2, height_ratios=[1, 1, 0.8], hspace=0.6, wspace=0.22)
-        fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.07)
-        lines, markers = [], []
-        for i, (_, key) in enumerate(PANELS):
-            ax = fig.add_subplot(grid[i // 2, i % 2])
-            lines.append(ax.plot([], [], lw=2.5, label=t["this_run"])[0])
-            if twin is not None:
-                lines.append(ax.plot([], [], lw=2.5, ls="--", label=t["twins"][model.twin_kind])[0])
-            markers.append(ax.axvline(0, color="grey", lw=1, ls=":"))
-            ax.set_title(t[key])
-            ax.set_xlabel(t["x_week"])
-            ax.set_ylabel(t["pct"])
-            ax.grid(alpha=0.3)
-            if i == 0:
-                ax.legend(fontsize=9)
-        hours = fig.add_subplot(grid[2, :])
-        lines += [hours.plot([], [], lw=2, label=t["planned"])[0], hours.plot([], [], lw=2, label=t["delivered"])[0]]
-        hours.set_title(t["hours"])
-        hours.set_xlabel(t["x_week"])
-        hours.set_ylabel(t["hours_axis"])
-        hours.legend(fontsize=9)
-        hours.grid(alpha=0.3)
-        return fig, lines, markers
-
-    fig, lines, markers = solara.use_memo(make, dependencies=[model, twin is not None, lang])
-    df = model.datacollector.get_model_vars_dataframe()
-    tw = twin.datacollector.get_model_vars_dataframe() if twin is not None else None
-    frames = [(d, col, 100) for col, _ in PANELS for d in ([df, tw] if tw is not None else [df])]
-    frames += [(df, "hours_planned", 1), (df, "hours_delivered", 1)]
-    for line, (d, col, scale) in zip(lines, frames):
-        line.set_data(d.index, scale * d[col])
-    for marker in markers:
-        marker.set_xdata([shown_week, shown_week])
-    for i, ax in enumerate(fig.axes):
-        ax.relim()
-        ax.autoscale_view()
-        ax.set_xlim(0, max(52, model.week))
-        if fixed_scale and i < len(PANELS):
-            ax.set_ylim(0, 100)
-    solara.FigureMatplotlib(
-        fig,
-        dependencies=[model, model.week, shown_week, fixed_scale, twin is not None, lang],
-        format="png",
-        pil_kwargs={"compress_level": 1},
+    figure = solara.use_memo(
+        lambda: OutcomeFigure(t, t["twins"][model.twin_kind] if twin is not None else None),
+        dependencies=[model, twin is not None, lang],
     )
+
+    def draw() -> bytes:
+        main = model.datacollector.get_model_vars_dataframe()
+        other = twin.datacollector.get_model_vars_dataframe() if twin is not None else None
+        return figure.png(main, other, model.week, shown_week, fixed_scale)
+
+    png = solara.use_memo(draw, dependencies=[figure, model.week, shown_week, fixed_scale])
+    solara.Image(png, format="png")
 
 
 PLANNER_TEXT = {

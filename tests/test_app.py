@@ -107,6 +107,7 @@ def test_controls_steps_scenario_compare_and_language(app_url, browser):
 
     page.get_by_role("button", name="Svenska").click()
     page.get_by_text("Återkoppling till invånarna", exact=True).wait_for(timeout=10_000)
+    page.get_by_role("button", name="Ett steg", exact=True).wait_for(timeout=10_000)  # updates arrive in parts
     assert page.get_by_role("button", name="Ett steg", exact=True).count() == 1
     context.close()
     assert not problems, problems

@@ -1,0 +1,97 @@
+"""The app's figures: a blitted frame (static parts reused, moving parts redrawn) shows what a full draw shows."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+pytest.importorskip("solara", reason="the app's extra is not installed")
+
+from PIL import Image  # noqa: E402
+
+from sim.app import TEXT, TrainerModel  # noqa: E402
+from sim.app_figures import MapFigure, OutcomeFigure, round_range  # noqa: E402
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+def differing_share(a: bytes, b: bytes) -> float:
+    """Share of pixels that differ by more than a rounding step in any channel."""
+    return float((np.abs(pixels(a) - pixels(b)).max(axis=2) > 8).mean())
+
+
+@pytest.fixture(scope="module")
+def model() -> TrainerModel:
+    m = TrainerModel({"residents": 1000})
+    for _ in range(40):
+        m.step()
+    return m
+
+
+def frame(model: TrainerModel, week: int) -> tuple:
+    df = model.datacollector.get_model_vars_dataframe().loc[:week]
+    return df, model.history[week]
+
+
+def test_a_blitted_plot_frame_matches_a_full_draw(model):
+    """Step the figure from week 20 to week 38 (same axis ranges), then compare with a fresh figure's full draw:
+    the marker and lines of week 20 must be gone and week 38's drawn."""
+    t = TEXT["en"]
+    reused = OutcomeFigure(t, None)
+    df20, _ = frame(model, 20)
+    df38, _ = frame(model, 38)
+    reused.png(df20, None, 38, 20, fixed_scale=True)  # the 0-100 scale keeps the ranges of both weeks equal
+    blitted = reused.png(df38, None, 38, 38, fixed_scale=True)
+    assert reused.blit.full_draws == 1, "the static parts were drawn again although no range changed"
+    full = OutcomeFigure(t, None).png(df38, None, 38, 38, fixed_scale=True)
+    stale = OutcomeFigure(t, None).png(df20, None, 38, 20, fixed_scale=True)
+    assert differing_share(blitted, full) < 0.001
+    assert differing_share(stale, full) > 0.001, "the test cannot tell week 20 from week 38"
+
+
+def test_a_blitted_map_frame_matches_a_full_draw(model):
+    layout = model.layout
+
+    def figure() -> MapFigure:
+        return MapFigure(layout.side, layout.problem_x, layout.problem_y, 1, "trust", "trust")
+
+    reused = figure()
+    _, snap5 = frame(model, 5)
+    _, snap38 = frame(model, 38)
+    reused.png([(snap5, "this run")], "Week 5", "trust")
+    blitted = reused.png([(snap38, "this run")], "Week 38", "trust")
+    full = figure().png([(snap38, "this run")], "Week 38", "trust")
+    stale = figure().png([(snap5, "this run")], "Week 5", "trust")
+    assert reused.blit.full_draws == 1
+    assert differing_share(blitted, full) < 0.001
+    assert differing_share(stale, full) > 0.001
+
+
+def test_the_static_parts_are_drawn_again_when_a_range_changes(model):
+    t = TEXT["en"]
+    fig = OutcomeFigure(t, None)
+    df, _ = frame(model, 40)
+    fig.png(df, None, 40, 40, fixed_scale=True)
+    fig.png(df, None, 40, 40, fixed_scale=False)  # autoscaled ranges: new axes
+    assert fig.blit.full_draws == 2
+    fig.png(df, None, 60, 40, fixed_scale=False)  # past the first year: the week axis grows
+    assert fig.blit.full_draws == 3
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([0.0, 0.0], (0.0, 1.0)),  # flat at the floor: one unit wide, never below 0
+        ([26.4, 26.9], (26.0, 27.0)),
+        ([0.0, 40.0], (0.0, 50.0)),  # a line at 40 stays off the frame
+        ([95.0, 100.0], (93.0, 100.0)),  # a share never above 100
+    ],
+)
+def test_axis_ranges_are_round_and_hold_the_data(values, expected):
+    low, high = round_range(np.array(values), bounds=(0.0, 100.0))
+    assert (low, high) == pytest.approx(expected)
+    assert low <= min(values) and high >= max(values)
