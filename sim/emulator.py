@@ -68,10 +68,16 @@ def _numeric(x: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
 
 
 def _features(
-    x: pd.DataFrame, inputs: Sequence[str], categories: Mapping[str, Sequence[str]], derived: Sequence[str] = ()
+    x: pd.DataFrame,
+    inputs: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+    derived: Sequence[str] = (),
+    num: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Numeric inputs as they are, categorical ones (the area preset) one-hot, then the derived inputs."""
-    num = _numeric(x, [n for n in inputs if n not in categories])
+    """Numeric inputs as they are, categorical ones (the area preset) one-hot, then the derived inputs.
+    ``num``: the numeric columns when the caller has read them already (`_numeric`)."""
+    if num is None:
+        num = _numeric(x, [n for n in inputs if n not in categories])
     cols = []
     for name in inputs:
         if name in categories:
@@ -182,7 +188,8 @@ class Emulator:
 
         return HistGradientBoostingRegressor(
             max_iter=120,  # 400 trees at 0.06 validated within 0.02 of R² and answered 3x slower: each tree costs
-            learning_rate=0.15,  # about 10 µs a query however few rows, and the planner asks 18 models at once
+            learning_rate=0.15,  # about 10 µs a query however few rows, and a planner's
+            # question asks six models (three outcomes, a mean and a spread each)
             max_leaf_nodes=31,
             min_samples_leaf=10,
             l2_regularization=1e-3,
@@ -196,8 +203,9 @@ class Emulator:
         return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
 
     # ---- answering ----------------------------------------------------------------------------------
-    def check_box(self, x: pd.DataFrame) -> None:
-        num = _numeric(x, list(self.box))
+    def check_box(self, x: pd.DataFrame, num: dict[str, np.ndarray] | None = None) -> None:
+        if num is None or any(name not in num for name in self.box):
+            num = _numeric(x, list(self.box))
         for name, (lo, hi) in self.box.items():
             v = num[name]
             bad = (v < lo - 1e-9) | (v > hi + 1e-9)
@@ -219,8 +227,9 @@ class Emulator:
         missing = [n for n in self.inputs if n not in x]
         if missing:
             raise ValueError(f"the emulator needs {', '.join(missing)}")
-        self.check_box(x)
-        f = _features(x, self.inputs, self.categories, self.derived)
+        num = _numeric(x, [n for n in self.inputs if n not in self.categories])  # read once, used twice
+        self.check_box(x, num)
+        f = _features(x, self.inputs, self.categories, self.derived, num)
         out = {}
         # one thread: OpenMP threads spin-waiting behind a busy server made a query 4x slower (docs/emulator.md)
         with _threads().limit(limits=1, user_api="openmp"):
