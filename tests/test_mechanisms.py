@@ -21,6 +21,7 @@ def effects():
     return knockout_effects(MECHANISMS, replications=10, residents=1000)
 
 
+@pytest.mark.xdist_group("mechanisms")  # one process computes the knockouts, not each
 @pytest.mark.parametrize("mechanism", [m.name for m in MECHANISMS])
 def test_switching_a_mechanism_off_moves_a_statistic_beyond_noise(effects, mechanism):
     d = effects[effects.mechanism == mechanism]

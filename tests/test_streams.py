@@ -59,3 +59,22 @@ def test_paired_differences_are_far_tighter_than_unpaired_ones():
 
     assert paired_ratio(changes("police.effort=1.0"), changes("police.effort=0.8")) < 0.3
     assert paired_ratio(changes("feedback.interval_weeks=13"), changes("feedback.interval_weeks=4")) < 0.3
+
+
+def test_the_ratio_interval_holds_the_ratio_and_narrows_with_pairs():
+    """The bootstrap interval printed beside each ratio: it holds the point estimate and shrinks with more pairs."""
+    from experiments.crn import paired_ratio, ratio_interval
+
+    rng = np.random.default_rng(1)
+
+    def pairs(n):
+        world = rng.normal(size=n)  # shared by both arms: what pairing removes
+        return world + 0.5 * rng.normal(size=n), world + 0.5 * rng.normal(size=n)
+
+    widths = []
+    for n in (24, 480):
+        a, b = pairs(n)
+        low, high = ratio_interval(a, b)
+        assert low <= paired_ratio(a, b) <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2

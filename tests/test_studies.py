@@ -195,3 +195,15 @@ def test_a_study_by_year_refuses_a_horizon_shorter_than_a_year(tmp_path):
     )
     assert p.returncode == 2 and "horizon_weeks: 20" in p.stderr and "52 to 1040" in p.stderr, p.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("arg, key", [("pairs=abc", "pairs"), ("pairs=2", "pairs"), ("seed=-1", "seed")])
+def test_the_pairing_script_refuses_bad_values(tmp_path, arg, key):
+    p = subprocess.run(
+        [sys.executable, "-m", "experiments.crn", arg, f"output_dir={tmp_path / 'crn'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 2 and p.stderr.startswith(f"error: {key}=") and p.stderr.count("\n") == 1, p.stderr
+    assert list(tmp_path.iterdir()) == []
