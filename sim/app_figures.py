@@ -38,7 +38,7 @@ class Blitted:
             artist.set_animated(True)  # left out of a full draw; drawn over the saved background
         self.key: object = None
         self.background = None
-        self.full_draws = 0  # how often the static parts were drawn (a test and the docs use it)
+        self.full_draws = 0  # how often the static parts were drawn (the tests read it)
 
     def png(self, key: object) -> bytes:
         if key != self.key or self.background is None:
@@ -70,7 +70,10 @@ def round_range(
     margin = 0.05 * (highest - lowest)  # a line at the edge of its range stays off the frame
     low = math.floor(lowest - margin)  # whole units, at least one wide: flat data keep their axes
     high = max(math.ceil(highest + margin), low + 1)
-    ticks = MaxNLocator(nbins=5).tick_values(max(low, bounds[0]), min(high, bounds[1]))
+    low, high = max(low, bounds[0]), min(high, bounds[1])
+    if high - low < 1:  # pressed against a bound (all at 100%): one unit below it
+        low = max(bounds[0], high - 1)
+    ticks = MaxNLocator(nbins=5).tick_values(low, high)
     return max(float(ticks[0]), bounds[0]), min(float(ticks[-1]), bounds[1])
 
 

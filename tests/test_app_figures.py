@@ -89,6 +89,7 @@ def test_the_static_parts_are_drawn_again_when_a_range_changes(model):
         ([26.4, 26.9], (26.0, 27.0)),
         ([0.0, 40.0], (0.0, 50.0)),  # a line at 40 stays off the frame
         ([95.0, 100.0], (93.0, 100.0)),  # a share never above 100
+        ([100.0, 100.0], (99.0, 100.0)),  # flat at the ceiling: one unit below it
     ],
 )
 def test_axis_ranges_are_round_and_hold_the_data(values, expected):
