@@ -24,8 +24,8 @@ def drawing_times(steps: int = 20) -> dict[str, float]:
     model = TrainerModel()
     for _ in range(20):
         model.step()
-    t, layout = TEXT["en"], model.layout
-    figures = (MapFigure(layout.side, layout.problem_x, layout.problem_y, 1, "trust", "trust"), OutcomeFigure(t, None))
+    t = TEXT["en"]
+    figures = (MapFigure(model.layout, 1, "trust", "trust"), OutcomeFigure(t, None))
     times: dict[str, list[float]] = {"blitted": [], "full": []}
     for _ in range(steps):
         model.step()

@@ -405,14 +405,7 @@ def AreaMap(model: TrainerModel, shown_week: int, field: str, lang: str):
     t = TEXT[lang]
     twin = model.twin
     figure = solara.use_memo(
-        lambda: MapFigure(
-            model.layout.side,
-            model.layout.problem_x,
-            model.layout.problem_y,
-            2 if twin is not None else 1,
-            field,
-            t[f"colour_{field}"],
-        ),
+        lambda: MapFigure(model.layout, 2 if twin is not None else 1, field, t[f"colour_{field}"]),
         dependencies=[model, twin is not None, field, lang],
     )
     runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])

@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
+from sim.area import Layout
+
 DPI = 72
 PANELS = [
     ("trust_high_share", "high_confidence"),
@@ -85,8 +87,9 @@ def week_range(week: int) -> tuple[float, float]:
 class MapFigure:
     """The area map of one run (or a run and its twin): cells coloured by ``field``, hot spots, officers."""
 
-    def __init__(self, side: int, problem_x, problem_y, runs: int, field: str, colour_label: str) -> None:
+    def __init__(self, layout: Layout, runs: int, field: str, colour_label: str) -> None:
         self.field = field
+        side = layout.side
         fig = Figure(figsize=(5.2 * runs + 1.5, 5.8), dpi=DPI)
         fig.subplots_adjust(left=0.03, right=0.84, top=0.84, bottom=0.03, wspace=0.08)
         self.parts = []
@@ -100,7 +103,13 @@ class MapFigure:
                 interpolation="nearest",
             )
             rings = ax.scatter(
-                problem_x, problem_y, s=200, facecolors="none", edgecolors="red", linewidths=2.5, clip_on=False
+                layout.problem_x,
+                layout.problem_y,
+                s=200,
+                facecolors="none",
+                edgecolors="red",
+                linewidths=2.5,
+                clip_on=False,
             )  # whole rings, also at the edge
             officers = ax.scatter([0], [0], marker="^", s=60, c="white", edgecolors="black", clip_on=False)
             ax.set_xlim(-0.5, side - 0.5)
@@ -169,6 +178,7 @@ class OutcomeFigure:
         limits = []
         for line, (d, col, scale) in zip(self.lines, series):
             line.set_data(d.index.to_numpy(), scale * d[col].to_numpy())
+        xlim = week_range(week)
         for i, ax in enumerate(self.axes):
             mine = self.lines[i * per_axis : (i + 1) * per_axis] if i < len(PANELS) else self.lines[-2:]
             values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in mine])
@@ -176,7 +186,6 @@ class OutcomeFigure:
             ylim = round_range(
                 values, (0.0, 100.0) if fixed_scale and share else None, (0.0, 100.0) if share else (0.0, math.inf)
             )
-            xlim = week_range(week)
             ax.set_xlim(*xlim)
             ax.set_ylim(*ylim)
             limits.append((xlim, ylim))

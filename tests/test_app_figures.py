@@ -54,10 +54,8 @@ def test_a_blitted_plot_frame_matches_a_full_draw(model):
 
 
 def test_a_blitted_map_frame_matches_a_full_draw(model):
-    layout = model.layout
-
     def figure() -> MapFigure:
-        return MapFigure(layout.side, layout.problem_x, layout.problem_y, 1, "trust", "trust")
+        return MapFigure(model.layout, 1, "trust", "trust")
 
     reused = figure()
     _, snap5 = frame(model, 5)
