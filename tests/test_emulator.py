@@ -123,32 +123,22 @@ def test_noise_ceiling_measures_replication_noise():
     assert quiet.noise_sd == 0 and quiet.r2_ceiling == 1
 
 
-def test_a_small_build_validates_measures_noise_and_saves_its_provenance(tmp_path):
-    """The build end to end on a few runs: report, validation, noise ceiling, and the saved model's provenance."""
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.emulator",
-            "build",
-            "runs=80",
-            "worlds=8",
-            "noise_check=8",
-            "residents=300",
-            "held_out=20",
-            "compare_gp=false",
-            f"output_dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_path):
+    """The README's build command, shrunk as tests/test_readme.py shrinks every README command (80 runs,
+    4 worlds, 200 residents), end to end: report, validation, noise ceiling, the saved model's provenance.
+    This is where that README command runs (the README test leaves it to this test, not to build twice)."""
+    from .test_readme import ROOT, bash_commands, shrink
+
+    (command,) = [c for c in bash_commands() if "experiments.emulator build" in c]
+    argv, env = shrink(command, tmp_path)
+    p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    tmp_path = tmp_path / "emulator"
     assert p.returncode == 0, p.stderr[-1500:]
     report = (tmp_path / "report.md").read_text()
     assert "What limits R²" in report and "Chosen: boosted_trees" in report
     noise = pd.read_csv(tmp_path / "noise.csv")
     assert set(pd.read_csv(tmp_path / "learning.csv").output) == set(noise.output)
-    assert len(noise) == 9 and (noise.pairs == 32).all() and (noise.r2_ceiling <= 1).all()
+    assert len(noise) == 9 and (noise.pairs == 4 * 4).all() and (noise.r2_ceiling <= 1).all()  # 4 areas x 4 worlds
     em = Emulator.load(tmp_path / "model")
     from sim.version import code_version
 

@@ -16,7 +16,7 @@ from .conftest import cfg, change
 Z = 4.0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session, not module: the xdist process may run other modules in between
 def effects():
     return knockout_effects(MECHANISMS, replications=10, residents=1000)
 

@@ -3,7 +3,8 @@
 Each command of a ```bash block is run with overrides that shrink it (fewer residents, replications,
 weeks; outputs under a temporary folder); none is left out: a command no rule covers fails the test.
 Commands that start servers (`make app`, `dask scheduler`, `dask worker`) are started and checked to
-come up; `make test` is the command running this suite; `sbatch` runs where Slurm runs. The ```python
+come up; `make test` is the command running this suite; `sbatch` runs where Slurm runs; the emulator build
+is run, shrunk by the same rule, by tests/test_emulator.py, which also checks what it wrote. The ```python
 block is executed; the new-study example must be the shipped files; the error examples must be what the
 command line prints.
 """
@@ -97,6 +98,7 @@ OUTPUT_KEY = {
     "scripts.planner_time": None,
 }
 SERVERS = ("make app", "dask scheduler", "dask worker")
+RUN_ELSEWHERE = {"experiments.emulator build": "tests/test_emulator.py"}  # command -> the test that runs it
 
 
 def bash_commands() -> list[str]:
@@ -194,8 +196,14 @@ def commands_to_run() -> list:
         if c.startswith("sbatch") or "cluster_benchmark" in c
         else c
         for c in bash_commands()
-        if c != "make test" and not c.startswith(SERVERS)
+        if c != "make test" and not c.startswith(SERVERS) and not any(k in c for k in RUN_ELSEWHERE)
     ]
+
+
+def test_the_commands_run_elsewhere_are_run_there():
+    for part, test_file in RUN_ELSEWHERE.items():
+        assert any(part in c for c in bash_commands()), f"{part} is no longer in the README"
+        assert f'"{part}" in c' in (ROOT / test_file).read_text(), f"{test_file} does not run {part}"
 
 
 def test_every_readme_command_has_a_rule():
