@@ -41,15 +41,24 @@ PROCESSES = (
     "recruits",  # attitude of newcomers
     "survey",  # the virtual survey (one continuous stream, never reset)
 )
+WORLD = PROCESSES[:8]  # the processes that draw the area itself, once, at week 0
 
 
 class Streams:
     """The replication's random streams: ``streams.week("contacts", w)`` is the generator for that process and week."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, held: tuple[str, ...] = (), held_seed: int = 0) -> None:
+        """``held`` processes draw from ``held_seed`` instead, so they draw the same numbers in every
+        replication: a diagnostic of what a paired difference keeps when those processes no longer
+        vary (``python -m experiments.crn hold=...``); the model itself never holds any."""
+        unknown = sorted(set(held) - set(PROCESSES))
+        if unknown:
+            raise ValueError(f"no random process named {unknown[0]!r}; the processes: {', '.join(PROCESSES)}")
         self.key = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64)
+        held_key = np.random.SeedSequence(held_seed).generate_state(2, dtype=np.uint64)
+        self._keys = {name: held_key if name in held else self.key for name in PROCESSES}
         self._index = {name: i for i, name in enumerate(PROCESSES)}
-        self._bits = {name: np.random.Philox(key=self.key) for name in PROCESSES}
+        self._bits = {name: np.random.Philox(key=self._keys[name]) for name in PROCESSES}
         self._gens = {name: np.random.Generator(bits) for name, bits in self._bits.items()}
         self._last: dict[str, int] = {}
         self._reset("survey", 0)
@@ -58,7 +67,7 @@ class Streams:
         counter = np.array([0, 0, week, self._index[process]], dtype=np.uint64)
         self._bits[process].state = {
             "bit_generator": "Philox",
-            "state": {"counter": counter, "key": self.key},
+            "state": {"counter": counter, "key": self._keys[process]},
             "buffer": np.zeros(4, dtype=np.uint64),
             "buffer_pos": 4,
             "has_uint32": 0,

@@ -78,3 +78,29 @@ def test_the_ratio_interval_holds_the_ratio_and_narrows_with_pairs():
         assert low <= paired_ratio(a, b) <= high
         widths.append(high - low)
     assert widths[1] < widths[0] / 2
+
+
+def test_held_processes_draw_the_same_numbers_in_every_replication():
+    """The pairing diagnostic: held processes ignore the replication seed; the others do not."""
+    a, b = Streams(1, held=("crime",), held_seed=7), Streams(2, held=("crime",), held_seed=7)
+    assert np.array_equal(a.week("crime", 3).random(5), b.week("crime", 3).random(5))
+    assert not np.array_equal(a.week("contacts", 3).random(5), b.week("contacts", 3).random(5))
+    assert np.array_equal(Streams(1).week("crime", 3).random(5), Streams(1, held=()).week("crime", 3).random(5))
+    with pytest.raises(ValueError, match="crim"):
+        Streams(1, held=("crim",))
+
+
+def test_the_diagnostic_runs_sim_runs_replications_and_holding_everything_leaves_no_spread():
+    """crn.py's held path runs the same replications as sim.run (holding the survey, which trust never sees,
+    changes nothing); holding the world changes them; holding every process makes them identical, since
+    every random number the model draws comes from its streams."""
+    from experiments.crn import held_processes, trust_changes
+    from sim.streams import PROCESSES
+
+    base = ["scenario=full_implementation", "replications=4", "area.residents=500", "horizon_weeks=30"]
+    free = trust_changes(base)
+    assert np.array_equal(trust_changes(base, ("survey",)), free)
+    assert not np.array_equal(trust_changes(base, held_processes("world")), free)
+    assert np.ptp(trust_changes(base, PROCESSES)) == 0 and np.ptp(free) > 0
+    with pytest.raises(ValueError, match="hold=wrld"):
+        held_processes("wrld")

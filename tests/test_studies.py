@@ -197,7 +197,9 @@ def test_a_study_by_year_refuses_a_horizon_shorter_than_a_year(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("arg, key", [("pairs=abc", "pairs"), ("pairs=2", "pairs"), ("seed=-1", "seed")])
+@pytest.mark.parametrize(
+    "arg, key", [("pairs=abc", "pairs"), ("pairs=2", "pairs"), ("seed=-1", "seed"), ("hold=world,crim", "hold")]
+)
 def test_the_pairing_script_refuses_bad_values(tmp_path, arg, key):
     p = subprocess.run(
         [sys.executable, "-m", "experiments.crn", arg, f"output_dir={tmp_path / 'crn'}"],
