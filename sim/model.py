@@ -45,10 +45,11 @@ class PromiseModel(mesa.Model):
     """A local police area working (or not) with medborgarlöften, one step a week.
 
     ``cfg`` is a resolved Config (or anything with the same attributes); ``seed`` overrides
-    ``cfg.seed`` (replications pass their own); ``streams`` replaces the seed's own streams (the
-    pairing diagnostic passes streams that hold some processes fixed). Every random draw comes from ``self.streams``:
+    ``cfg.seed`` (replications pass their own). Every random draw comes from ``self.streams``:
     one substream per stochastic process and week (sim/streams.py), so arms compared on the
     same seed share their random numbers process by process (common random numbers).
+    ``streams`` replaces the seed's own (the pairing diagnostic passes streams that hold some
+    processes the same in every replication).
     """
 
     def __init__(self, cfg: Any, seed: int | None = None, streams: Streams | None = None) -> None:

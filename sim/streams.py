@@ -41,7 +41,16 @@ PROCESSES = (
     "recruits",  # attitude of newcomers
     "survey",  # the virtual survey (one continuous stream, never reset)
 )
-WORLD = PROCESSES[:8]  # the processes that draw the area itself, once, at week 0
+WORLD = (  # the processes that draw the area itself, once, at week 0
+    "residents_place",
+    "problems_place",
+    "problems",
+    "ties",
+    "trust0",
+    "delaktighet0",
+    "trygghet0",
+    "officers",
+)
 
 
 class Streams:
