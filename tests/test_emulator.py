@@ -132,16 +132,16 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
     (command,) = [c for c in bash_commands() if "experiments.emulator build" in c]
     argv, env = shrink(command, tmp_path)
     p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
-    tmp_path = tmp_path / "emulator"
+    out = tmp_path / "emulator"
     assert p.returncode == 0, p.stderr[-1500:]
-    report = (tmp_path / "report.md").read_text()
+    report = (out / "report.md").read_text()
     assert "What limits R²" in report and "Chosen: boosted_trees" in report
-    noise = pd.read_csv(tmp_path / "noise.csv")
-    assert set(pd.read_csv(tmp_path / "learning.csv").output) == set(noise.output)
+    noise = pd.read_csv(out / "noise.csv")
+    assert set(pd.read_csv(out / "learning.csv").output) == set(noise.output)
     assert len(noise) == 9 and (noise.pairs == 4 * 4).all() and (noise.r2_ceiling <= 1).all()  # 4 areas x 4 worlds
-    em = Emulator.load(tmp_path / "model")
+    em = Emulator.load(out / "model")
     from sim.version import code_version
 
     assert em.info["code_version"] == code_version() and em.info["runs"] == 80
     assert {"delivered_hours", "hours_per_action"} <= set(em.derived)
-    assert (tmp_path / "predicted_vs_simulated.png").stat().st_size > 10_000
+    assert (out / "predicted_vs_simulated.png").stat().st_size > 10_000
