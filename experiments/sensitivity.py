@@ -50,6 +50,7 @@ from sim.sweep import (  # noqa: E402
 )
 
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
+DEFAULT_NOISE_POINTS = 32  # design points rerun for the noise check unless the study is smaller
 
 
 def load_settings(argv: list[str]) -> DictConfig:
@@ -64,7 +65,7 @@ def load_settings(argv: list[str]) -> DictConfig:
             "n": whole(4, 1 << 20),
             "seed": whole(0, 2**31 - 1),
             "replications": whole(1, 1000),
-            "noise_points": whole(2),
+            "noise_points": optional(whole(2)),
             "noise_replications": whole(2),
             "bootstrap": whole(10),
             "conf_level": fraction(),
@@ -89,7 +90,9 @@ def load_settings(argv: list[str]) -> DictConfig:
         raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol, e.g. 256, 512, 1024)")
     if cfg.method == "morris" and cfg.num_levels % 2:
         raise ConfigError(f"invalid value for num_levels: {cfg.num_levels} (allowed: an even number for morris)")
-    if cfg.noise_points > cfg.n:
+    if cfg.noise_points is None:  # a small trial study (n=16) should run without asking for this
+        cfg.noise_points = min(DEFAULT_NOISE_POINTS, cfg.n)
+    elif cfg.noise_points > cfg.n:
         raise ConfigError(f"invalid value for noise_points: {cfg.noise_points} (allowed: at most n = {cfg.n})")
     return cfg
 

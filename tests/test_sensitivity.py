@@ -135,6 +135,17 @@ def test_a_horizon_shorter_than_a_year_still_reports(tmp_path):
     assert (tmp_path / "report.md").exists() and (tmp_path / "over_time.png").exists()
 
 
+def test_noise_points_default_fits_a_small_study():
+    """The issue's trial command (n=16, noise_points not given) runs; asking for more noise points than n refuses."""
+    from experiments.sensitivity import load_settings
+
+    assert load_settings(["method=sobol", "n=16"]).noise_points == 16
+    assert load_settings(["method=sobol", "n=512"]).noise_points == 32
+    assert load_settings(["method=sobol", "n=512", "noise_points=8"]).noise_points == 8
+    with pytest.raises(ConfigError, match="noise_points: 32 .allowed: at most n = 16"):
+        load_settings(["method=sobol", "n=16", "noise_points=32"])
+
+
 @pytest.mark.parametrize(
     "arg,needle",
     [
