@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 import time
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from .model import METRICS, PromiseModel
-from .params import Config, ConfigError, register, validate
+from .params import PARAMS, Config, ConfigError, accepts, allowed, register, validate
 from .paths import config_dir
 from .problems import expected_crime
 
@@ -179,6 +180,37 @@ class RunResult:
     draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+MAP_FIELDS = ("trust", "delaktighet", "trygghet")
+TABLE_OPTIONS = ("survey_weeks", "survey_sizes", "survey_draws", "map_weeks", "map_fields")
+
+
+def check_tables(
+    horizon_weeks: int,
+    survey_weeks: Sequence[int] | None = None,
+    survey_sizes: Sequence[int] | None = None,
+    survey_draws: int = 1,
+    map_weeks: Sequence[int] = (),
+    map_fields: Sequence[str] = ("trust",),
+) -> None:
+    """Refuse, before anything runs, a table request the run could not answer (ConfigError naming it)."""
+
+    def whole(v: Any, low: int, high: int) -> bool:
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and low <= v <= high
+
+    for name, values, low, high in (
+        ("survey_weeks", () if survey_weeks is None else survey_weeks, 0, horizon_weeks),
+        ("map_weeks", map_weeks, 0, horizon_weeks),
+        ("survey_sizes", () if survey_sizes is None else survey_sizes, 1, 100_000),
+        ("survey_draws", [survey_draws], 1, 10_000),
+    ):
+        bad = [v for v in values if not whole(v, low, high)]
+        if bad:
+            raise ConfigError(f"invalid value in {name}: {bad[0]!r} (allowed: whole numbers from {low} to {high:,})")
+    bad = [f for f in map_fields if f not in MAP_FIELDS]
+    if bad:
+        raise ConfigError(f"invalid value in map_fields: {bad[0]!r} (allowed: {', '.join(MAP_FIELDS)})")
+
+
 def run_replication(
     cfg: Config,
     seed: int,
@@ -195,6 +227,7 @@ def run_replication(
     week 0 and the horizon) for each sample size in ``survey_sizes`` (default: the configured
     one), ``survey_draws`` times each. ``map_weeks`` asks for per-cell maps of ``map_fields``.
     """
+    check_tables(cfg.horizon_weeks, survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields)
     model = PromiseModel(cfg, seed=seed)
     survey_weeks = {0, cfg.horizon_weeks} if survey_weeks is None else set(survey_weeks)
     sizes = [cfg.survey.sample_size] if survey_sizes is None else list(survey_sizes)
@@ -332,9 +365,17 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
     flat_dict = isinstance(cfg, dict) and not any(isinstance(v, dict) for v in cfg.values())
     cfg = load_config(cfg) if isinstance(cfg, (str, list, tuple)) or flat_dict else to_config(cfg)
     n = cfg.replications if replications is None else replications
-    if not isinstance(n, int) or n < 1:
-        raise ConfigError(f"invalid value for replications: {n!r} (allowed: a whole number from 1 to 10,000)")
+    spec = PARAMS["replications"]
+    if not accepts(spec, n):  # NumPy whole numbers count, as they do in a config
+        raise ConfigError(f"invalid value for replications: {n!r} (allowed: {allowed(spec)}; unit: {spec.unit})")
+    n = int(n)
     check_posterior_config(cfg)
+    unknown = sorted(set(tables) - set(TABLE_OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"run() got an unexpected keyword argument {unknown[0]!r} (allowed: {', '.join(TABLE_OPTIONS)})"
+        )
+    check_tables(cfg.horizon_weeks, **tables)  # a bad request fails now, not after the first replications
     seeds = replication_seeds(cfg.seed, n)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES}
     seconds, draws = [], []

@@ -63,9 +63,9 @@ class Streams:
         unknown = sorted(set(held) - set(PROCESSES))
         if unknown:
             raise ValueError(f"no random process named {unknown[0]!r}; the processes: {', '.join(PROCESSES)}")
-        self.key = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64)
+        key = np.random.SeedSequence(seed).generate_state(2, dtype=np.uint64)
         held_key = np.random.SeedSequence(held_seed).generate_state(2, dtype=np.uint64)
-        self._keys = {name: held_key if name in held else self.key for name in PROCESSES}
+        self._keys = {name: held_key if name in held else key for name in PROCESSES}
         self._index = {name: i for i, name in enumerate(PROCESSES)}
         self._bits = {name: np.random.Philox(key=self._keys[name]) for name in PROCESSES}
         self._gens = {name: np.random.Generator(bits) for name, bits in self._bits.items()}

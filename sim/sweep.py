@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import numbers
 import os
 import signal
 import threading
@@ -143,7 +144,7 @@ def plan(
         row_replications = [int(r) for r in row_replications]
         reps = sorted(set(row_replications))
     else:
-        reps = list(range(replications) if isinstance(replications, int) else replications)
+        reps = list(range(replications) if isinstance(replications, numbers.Integral) else replications)
     seeds = {r: run_seed(seed, r) for r in reps}
     names = list(design.columns)
     values = design.to_numpy(dtype=float).copy()

@@ -192,8 +192,34 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
         sim.run({"area": "suburb", "replications": 1, "horizon_weeks": 2, "area.residents": 200}).config.area.name
         == "suburb"
     )
-    with pytest.raises(ConfigError, match="replications"):
-        sim.run(sim.load_config([]), replications=0)
+    small = sim.load_config(["area.residents=200", "horizon_weeks=2"])
+    assert sim.run(small, replications=np.int64(2)).summary.replications.iloc[0] == 2  # a NumPy count, as from a design
+    for bad in (0, 10_001, True, 1.5):
+        with pytest.raises(ConfigError, match="replications"):
+            sim.run(small, replications=bad)
+
+
+@pytest.mark.parametrize(
+    "request_,needle",
+    [
+        ({"survey_weeks": [-1]}, "survey_weeks: -1"),
+        ({"survey_weeks": [3]}, "survey_weeks: 3 (allowed: whole numbers from 0 to 2)"),
+        ({"map_weeks": [9]}, "map_weeks: 9"),
+        ({"survey_sizes": [0]}, "survey_sizes: 0"),
+        ({"survey_draws": 0}, "survey_draws: 0"),
+        ({"map_weeks": [1], "map_fields": ["fear"]}, "map_fields: 'fear'"),
+    ],
+)
+def test_a_table_the_run_cannot_answer_is_refused_before_it_runs(request_, needle):
+    """Surveys or maps asked for outside the horizon, of no one, or of an unknown outcome: one clear error."""
+    with pytest.raises(ConfigError) as err:
+        sim.run({"replications": 1, "horizon_weeks": 2, "area.residents": 200}, **request_)
+    assert needle in str(err.value)
+
+
+def test_run_names_its_table_options_when_given_another():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nonsense' .allowed: survey_weeks"):
+        sim.run({"replications": 1, "horizon_weeks": 2, "area.residents": 200}, nonsense=1)
 
 
 def test_multirun_checks_every_point_first(tmp_path):

@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,6 +29,7 @@ def test_run_ids_unique_seeds_shared_and_identity_is_the_whole_config():
     assert len(p.specs) == 6 and len(p.run_ids()) == 6
     assert {s.seed for s in p.specs if s.replication == 0} == {run_seed(1, 0)}
     assert plan(BASE, POINTS, 2, seed=1).specs == p.specs
+    assert plan(BASE, POINTS, np.int64(2), seed=1).specs == p.specs  # a NumPy count plans the same runs
     other_seed = plan(BASE, POINTS, 2, seed=2).run_ids()
     other_base = plan(cfg("area.residents=300", "horizon_weeks=21"), POINTS, 2, seed=1).run_ids()
     other_area = plan(cfg("area=suburb", "area.residents=300", "horizon_weeks=20"), POINTS, 2, seed=1).run_ids()
