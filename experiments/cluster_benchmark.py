@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.params import ConfigError
 from sim.paths import output_path
 from sim.sweep import SweepStore, compact, plan, run_sweep
 
@@ -118,16 +119,18 @@ def throughput(root: Path, runs: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    kw = dict(a.split("=", 1) for a in argv if "=" in a)
-    unknown = [a for a in argv if "=" not in a or a.split("=", 1)[0] not in ("runs", "plan_runs", "output_dir")]
-    if unknown:
-        print(
-            f"error: {unknown[0]} is not a setting; use "
-            + ", ".join(k + "=" for k in ("runs", "plan_runs", "output_dir")),
-            file=sys.stderr,
+    from experiments.studies import key_values
+
+    try:
+        values = key_values(
+            argv,
+            {"runs": (200, 2, 100_000), "plan_runs": (1_000_000, 1, 100_000_000)},
+            {"output_dir": "results/benchmark"},
         )
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
-    runs, plan_runs = int(kw.get("runs", 200)), int(kw.get("plan_runs", 1_000_000))
+    runs, plan_runs = values["runs"], values["plan_runs"]
     rows = []
     seconds = planning(plan_runs)
     rows.append({"measure": f"plan {plan_runs:,} runs", "value": seconds, "unit": "s"})
@@ -143,7 +146,7 @@ def main(argv: list[str]) -> int:
                 {"measure": f"sweep of {runs} runs: {name.replace('_', ' ')} workers", "value": rate, "unit": "runs/s"}
             )
     table = pd.DataFrame(rows)
-    out = output_path(kw.get("output_dir", "results/benchmark"))
+    out = output_path(values["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "cluster.csv", index=False)
     for r in table.itertuples():

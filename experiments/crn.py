@@ -25,6 +25,7 @@ import pandas as pd
 import sim
 from sim.api import replication_seeds
 from sim.model import PromiseModel
+from sim.params import ConfigError
 from sim.paths import output_path
 from sim.streams import PROCESSES, WORLD, Streams
 
@@ -40,7 +41,6 @@ LIMITS = {  # default, lowest, highest
     "horizon_weeks": (156, 1, 1040),
     "seed": (2018, 0, 2**31 - 1),
 }
-KEYS = (*LIMITS, "hold", "output_dir")
 
 
 def held_processes(text: str) -> tuple[str, ...]:
@@ -122,28 +122,16 @@ def measure(
 
 
 def main(argv: list[str]) -> int:
-    kw = dict(a.split("=", 1) for a in argv if "=" in a)
-    unknown = [a for a in argv if "=" not in a or a.split("=", 1)[0] not in KEYS]
-    if unknown:
-        print(
-            f"error: {unknown[0]} is not a setting; use " + ", ".join(k + "=" for k in KEYS),
-            file=sys.stderr,
-        )
-        return 2
-    values = {}
-    for key, (default, low, high) in LIMITS.items():
-        text = kw.get(key, str(default))
-        if not text.isdigit() or not low <= int(text) <= high:
-            print(f"error: {key}={text} must be a whole number from {low} to {high}", file=sys.stderr)
-            return 2
-        values[key] = int(text)
+    from experiments.studies import key_values
+
     try:
-        hold = held_processes(kw.get("hold", ""))
-    except ValueError as e:
+        values = key_values(argv, LIMITS, {"hold": "", "output_dir": "results/crn"})
+        hold = held_processes(values["hold"])
+    except (ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     table = measure(values["pairs"], values["residents"], values["horizon_weeks"], values["seed"], hold)
-    out = output_path(kw.get("output_dir", "results/crn"))
+    out = output_path(values["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "ratios.csv", index=False)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

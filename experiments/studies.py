@@ -109,6 +109,30 @@ def check_settings(cfg: DictConfig, rules: dict) -> None:
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
 
 
+def key_values(argv: Sequence[str], numbers: dict[str, tuple[int, int, int]], texts: dict[str, str]) -> dict[str, Any]:
+    """Settings of a small ``key=value`` script: whole ``numbers`` {key: (default, low, high)} and non-empty
+    ``texts`` {key: default}; raise ConfigError naming the first unknown key or bad value before anything runs."""
+    keys = (*numbers, *texts)
+    given = {}
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        if not eq or key not in keys:
+            raise ConfigError(f"{arg} is not a setting; use " + ", ".join(k + "=" for k in keys))
+        given[key] = value
+    values: dict[str, Any] = {}
+    for key, (default, low, high) in numbers.items():
+        v = given.get(key, str(default))
+        if not v.isdigit() or not low <= int(v) <= high:
+            raise ConfigError(f"{key}={v} must be a whole number from {low} to {high}")
+        values[key] = int(v)
+    for key, default in texts.items():
+        v = given.get(key, default)
+        if key in given and not v.strip():
+            raise ConfigError(f"{key}= must not be empty (default: {default or 'none'})")
+        values[key] = v
+    return values
+
+
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 

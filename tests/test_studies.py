@@ -1,7 +1,9 @@
 """The ready-made studies at a tiny size: outputs exist, are consistent, and say what their intervals cover."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,6 +11,8 @@ import pytest
 
 from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
 from experiments.studies import interval, load_study
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TINY = ["replications=3", "noise_replications=0", "area.residents=400", "uncertainty=fixed"]
 
@@ -198,14 +202,28 @@ def test_a_study_by_year_refuses_a_horizon_shorter_than_a_year(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "arg, key", [("pairs=abc", "pairs"), ("pairs=2", "pairs"), ("seed=-1", "seed"), ("hold=world,crim", "hold")]
+    "script, arg, key",
+    [
+        ("crn", "pairs=abc", "pairs"),
+        ("crn", "pairs=2", "pairs"),
+        ("crn", "seed=-1", "seed"),
+        ("crn", "hold=world,crim", "hold"),
+        ("crn", "output_dir=", "output_dir"),
+        ("crn", "pair=3", "pair"),
+        ("cluster_benchmark", "runs=abc", "runs"),
+        ("cluster_benchmark", "plan_runs=0", "plan_runs"),
+        ("cluster_benchmark", "output_dir=", "output_dir"),
+    ],
 )
-def test_the_pairing_script_refuses_bad_values(tmp_path, arg, key):
+def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script, arg, key):
+    """Run from an empty folder, so an empty output_dir that slipped through would show as files in it."""
     p = subprocess.run(
-        [sys.executable, "-m", "experiments.crn", arg, f"output_dir={tmp_path / 'crn'}"],
+        [sys.executable, "-m", f"experiments.{script}", arg],
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert p.returncode == 2 and p.stderr.startswith(f"error: {key}=") and p.stderr.count("\n") == 1, p.stderr
     assert list(tmp_path.iterdir()) == []
