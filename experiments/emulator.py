@@ -36,7 +36,7 @@ from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # 
 from sim.params import UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import load_ensemble  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.sweep import EXECUTORS, Outcomes, SweepStore, base_key, plan, run_sweep  # noqa: E402
 from sim.version import code_version  # noqa: E402
 
 SHARES = ["trust_high_share", "delaktighet_high_share", "unsafe_share"]
@@ -87,6 +87,12 @@ def outcome_columns() -> list[str]:
 
 
 # ---- build: the planners' emulator -----------------------------------------------------------------------
+
+
+def store_folder(root: Path, name: str, base: sim.Config) -> Path:
+    """``root/name_<key>``: a sweep store named by what its runs share (resolved base, outcomes, code version),
+    so a build on changed code or settings starts its own store beside the old one instead of being refused."""
+    return root / f"{name}_{base_key(base, Outcomes())[:8]}"
 
 
 def area_gains(
@@ -159,7 +165,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     out = output_path(cfg.output_dir or "results/emulator/build")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    frames, reseeded = [], []
+    frames, reseeded, stores = [], [], []
     per_area = cfg.runs // len(areas)
     for a, area in enumerate(areas):
         base = sim.load_config(
@@ -174,10 +180,13 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         design = lhs(levers, per_area, cfg.seed + a)
         worlds = np.arange(per_area) % cfg.worlds
         run = dict(cfg=cfg, base=base, area=area, ensemble=ensemble, progress=progress)
-        frames.append(area_gains(design, worlds, cfg.seed, out / "sweep" / area, **run))
+        stores.append(store_folder(out / "sweep", area, base))
+        frames.append(area_gains(design, worlds, cfg.seed, stores[-1], **run))
         k = min(cfg.noise_check, per_area, cfg.worlds)
         if k:  # the same settings in the same worlds, other seeds: what replication noise alone moves
-            again = area_gains(design.head(k), worlds[:k], cfg.seed + 1, out / "sweep" / f"{area}-reseeded", **run)
+            again = area_gains(
+                design.head(k), worlds[:k], cfg.seed + 1, store_folder(out / "sweep", f"{area}-reseeded", base), **run
+            )
             reseeded.append(again.assign(row=np.arange(k)))
     runs = pd.concat(frames, ignore_index=True)
     sim_seconds = time.perf_counter() - t0
@@ -221,7 +230,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     learning.to_csv(out / "learning.csv", index=False)
     em.info.update(
         trained_on=str(out / "sweep"),
-        store=[store_fingerprint(out / "sweep" / a) for a in areas],
+        store=[store_fingerprint(s) for s in stores],
         code_version=code_version(),
         runs=len(runs),
         simulation_seconds=round(sim_seconds, 1),
@@ -349,7 +358,7 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     rows = run_sweep(
         p,
         base,
-        SweepStore(out / "sweep"),
+        SweepStore(store_folder(out, "sweep", base)),
         executor=cfg.executor,
         workers=cfg.workers,
         scheduler=cfg.scheduler,

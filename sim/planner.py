@@ -7,11 +7,13 @@ is the median over the draws, and its 90% interval runs from the 5th percentile 
 the 95th of their upper ends, so it covers the plausible worlds, replication noise and the emulator's own
 error.
 Levers not given take the full-implementation scenario's values; a lever outside the emulator's training box
-is refused with its range. `sim.run` checks any answer with real simulations.
+is refused with its range. `sim.run` checks any answer with real simulations. An emulator trained on other model
+code (a rule changed since) still answers, with a warning naming both versions.
 """
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +22,7 @@ import pandas as pd
 from .emulator import Emulator
 from .params import UNCERTAIN
 from .posterior import load_ensemble
+from .version import code_version
 
 OUTCOMES = {
     "trust_high_share": "high confidence in the police",
@@ -28,9 +31,24 @@ OUTCOMES = {
 }
 
 
+def stale_message(recorded: str | None, current: str) -> str | None:
+    """What to tell a user whose model code differs from the code the emulator was trained on (None: the same)."""
+    if recorded == current:
+        return None
+    return (
+        f"the emulator was trained on model code {recorded}, this is {current}: its answers describe the model as it "
+        "was; rebuild it with `python -m experiments.emulator build install=true`"
+    )
+
+
 @lru_cache(maxsize=1)
 def emulator() -> Emulator:
-    return Emulator.load()
+    """The shipped emulator, loaded once; a warning if the model's code has changed since it was trained."""
+    em = Emulator.load()
+    message = stale_message(em.info.get("code_version"), code_version())
+    if message:
+        warnings.warn(message, stacklevel=2)
+    return em
 
 
 # Posterior draws a what-if asks the emulator about, evenly through the 256: each costs time on every slider

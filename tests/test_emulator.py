@@ -90,6 +90,50 @@ def test_whatif_answers_in_survey_shares_with_intervals():
         sim.whatif("default", police__effort=5.0)
 
 
+def test_the_shipped_emulator_was_trained_on_this_model_code():
+    """What `sim.whatif` answers describes the model in this repository, not an earlier one."""
+    import json
+
+    from sim.emulator import EMULATOR_DIR
+    from sim.version import code_version
+
+    info = json.loads((EMULATOR_DIR / "emulator.json").read_text())["info"]
+    assert info["code_version"] == code_version(), (
+        "sim/*.py changed since the shipped emulator was built: run "
+        "`python -m experiments.emulator build install=true` and commit sim/data/emulator/"
+    )
+
+
+def test_an_emulator_of_other_model_code_answers_with_a_warning(monkeypatch):
+    from sim import planner
+
+    assert planner.stale_message("0.1.0+a", "0.1.0+a") is None
+    planner.emulator.cache_clear()
+    monkeypatch.setattr(planner, "code_version", lambda: "0.0.0+changed")
+    try:
+        with pytest.warns(UserWarning, match=r"trained on model code .* this is 0\.0\.0\+changed.*emulator build"):
+            planner.emulator()
+    finally:
+        planner.emulator.cache_clear()
+
+
+def test_build_stores_are_named_by_what_their_runs_share():
+    """A build on changed settings (or code) gets its own store beside the old one instead of a refusal."""
+    from pathlib import Path
+
+    import sim
+    from experiments.emulator import store_folder
+
+    a = sim.load_config(["area=suburb", "area.residents=300"])
+    b = sim.load_config(["area=suburb", "area.residents=400"])
+    root = Path("out")
+    assert store_folder(root, "suburb", a) == store_folder(
+        root, "suburb", sim.load_config(["area=suburb", "area.residents=300"])
+    )
+    assert store_folder(root, "suburb", a) != store_folder(root, "suburb", b)
+    assert store_folder(root, "suburb", a).name.startswith("suburb_")
+
+
 def test_top_three_agreement_allows_only_the_direct_studys_own_ties():
     """A swap counts as agreement only when the direct study cannot separate the two levers itself."""
     from experiments.emulator import top_three_agreement
