@@ -109,10 +109,10 @@ def check_settings(cfg: DictConfig, rules: dict) -> None:
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
 
 
-def key_values(argv: Sequence[str], numbers: dict[str, tuple[int, int, int]], texts: dict[str, str]) -> dict[str, Any]:
-    """Settings of a small ``key=value`` script: whole ``numbers`` {key: (default, low, high)} and non-empty
+def key_values(argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], texts: dict[str, str]) -> dict[str, Any]:
+    """Settings of a small ``key=value`` script: whole numbers ``wholes`` {key: (default, low, high)} and non-empty
     ``texts`` {key: default}; raise ConfigError naming the first unknown key or bad value before anything runs."""
-    keys = (*numbers, *texts)
+    keys = (*wholes, *texts)
     given = {}
     for arg in argv:
         key, eq, value = arg.partition("=")
@@ -120,7 +120,7 @@ def key_values(argv: Sequence[str], numbers: dict[str, tuple[int, int, int]], te
             raise ConfigError(f"{arg} is not a setting; use " + ", ".join(k + "=" for k in keys))
         given[key] = value
     values: dict[str, Any] = {}
-    for key, (default, low, high) in numbers.items():
+    for key, (default, low, high) in wholes.items():
         v = given.get(key, str(default))
         if not v.isdigit() or not low <= int(v) <= high:
             raise ConfigError(f"{key}={v} must be a whole number from {low} to {high}")
