@@ -375,7 +375,6 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
         raise TypeError(
             f"run() got an unexpected keyword argument {unknown[0]!r} (allowed: {', '.join(TABLE_OPTIONS)})"
         )
-    check_tables(cfg.horizon_weeks, **tables)  # a bad request fails now, not after the first replications
     seeds = replication_seeds(cfg.seed, n)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES}
     seconds, draws = [], []

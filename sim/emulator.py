@@ -193,6 +193,7 @@ class Emulator:
             max_leaf_nodes=31,
             min_samples_leaf=10,
             l2_regularization=1e-3,
+            early_stopping=False,  # always all 120 trees (scikit-learn's default stops early above 10,000 rows)
             random_state=seed,
         )
 
@@ -200,7 +201,9 @@ class Emulator:
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         # small: it only scales the interval, and every tree costs time on each query
-        return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, random_state=seed)
+        return HistGradientBoostingRegressor(
+            max_iter=60, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False, random_state=seed
+        )
 
     # ---- answering ----------------------------------------------------------------------------------
     def check_box(self, x: pd.DataFrame, num: dict[str, np.ndarray] | None = None) -> None:
