@@ -14,6 +14,9 @@ trained on and the code version.
 in a store, or a design of its own when there are too few — and computes Sobol indices on the emulator
 with thousands of cheap evaluations; the emulator's own uncertainty enters through bootstrap refits. With
 ``direct=<folder of a direct Sobol study>`` it compares the rankings.
+
+The mode comes first and is required (a bare command does not start a 25-minute build). Every setting is
+checked before anything runs or is written: a bad one exits 2 with one line naming it and its allowed range.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf import DictConfig, ListConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.studies import check_settings, compose_settings, one_of, optional, text, whole  # noqa: E402
 from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
-from sim.params import UNCERTAIN, ConfigError  # noqa: E402
+from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import load_ensemble  # noqa: E402
 from sim.sweep import EXECUTORS, Outcomes, SweepStore, base_key, plan, run_sweep  # noqa: E402
@@ -43,11 +46,20 @@ SHARES = ["trust_high_share", "delaktighet_high_share", "unsafe_share"]
 YEARS = (1, 2, 3)
 
 
+MODES = {"build": "the planners' emulator, about 25 minutes at the default runs", "sensitivity": "fast Sobol ranking"}
+
+
 def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
-    mode = argv[0] if argv and "=" not in argv[0] else "build"
-    if mode not in ("build", "sensitivity"):
+    """The mode and its settings, every one checked before anything runs or is written (ConfigError naming it)."""
+    if not argv or "=" in argv[0]:
+        raise ConfigError("say what to run first: " + " or ".join(f"{m} ({what})" for m, what in MODES.items()))
+    mode, settings = argv[0], argv[1:]
+    if mode not in MODES:
         raise ConfigError(f"the first argument must be build or sensitivity, got {mode!r}")
-    cfg = compose_settings("emulator", [a for a in argv if "=" in a])
+    stray = [a for a in settings if "=" not in a]
+    if stray:
+        raise ConfigError(f"unexpected argument {stray[0]!r}: after {mode}, settings are key=value")
+    cfg = compose_settings("emulator", settings)
     check_settings(
         cfg,
         {
@@ -69,7 +81,59 @@ def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
             "install": ((lambda v: isinstance(v, bool)), "true or false"),
         },
     )
+    if mode == "build":
+        check_build_settings(cfg)
+    else:
+        check_sensitivity_settings(cfg)
     return mode, cfg
+
+
+def check_build_settings(cfg: DictConfig) -> None:
+    """What `build` needs beyond each setting's own range: most runs left to train on, worlds that exist, areas
+    and levers the model knows, each lever's range inside the range the model accepts."""
+    if cfg.held_out > cfg.runs // 2:
+        raise ConfigError(
+            f"invalid value for held_out: {cfg.held_out} (allowed: at most half of runs = {cfg.runs // 2}, "
+            "so that most runs train the emulator)"
+        )
+    draws = len(load_ensemble())
+    if cfg.worlds > draws:
+        raise ConfigError(f"invalid value for worlds: {cfg.worlds} (allowed: at most the {draws} posterior draws)")
+    areas = cfg.areas
+    if not isinstance(areas, ListConfig) or len(areas) == 0 or len(set(map(str, areas))) < len(areas):
+        given = OmegaConf.to_container(areas) if isinstance(areas, ListConfig) else areas
+        raise ConfigError(f"invalid value for areas: {given!r} (allowed: a list of one or more different area presets)")
+    if not isinstance(cfg.levers, DictConfig) or len(cfg.levers) == 0:
+        raise ConfigError(f"invalid value for levers: {cfg.levers!r} (allowed: one or more levers, name: [low, high])")
+    for name, bounds in cfg.levers.items():
+        spec = PARAMS.get(name)
+        if spec is None or spec.role != "lever":
+            levers = ", ".join(p.name for p in PARAMS.values() if p.role == "lever" and p.type in (int, float))
+            raise ConfigError(f"unknown lever levers.{name} (levers: {levers})")
+        ok = (
+            isinstance(bounds, ListConfig)
+            and len(bounds) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds)
+            and spec.low <= bounds[0] < bounds[1] <= spec.high
+        )
+        if not ok:
+            given = OmegaConf.to_container(bounds) if isinstance(bounds, ListConfig) else bounds
+            raise ConfigError(
+                f"invalid value for levers.{name}: {given!r} "
+                f"(allowed: [low, high] with {spec.low:g} <= low < high <= {spec.high:g}; unit: {spec.unit})"
+            )
+
+
+def check_sensitivity_settings(cfg: DictConfig) -> None:
+    """What `sensitivity` needs beyond each setting's own range: a Sobol size SALib's sequence is balanced at, and
+    a direct study that exists (it is read at the end, after the whole study)."""
+    if cfg.sobol_n & (cfg.sobol_n - 1):
+        raise ConfigError(f"invalid value for sobol_n: {cfg.sobol_n} (allowed: a power of 2, e.g. 1024, 4096)")
+    if cfg.direct and not (Path(cfg.direct) / "indices.csv").is_file():
+        raise ConfigError(
+            f"invalid value for direct: {cfg.direct!r} (allowed: the folder of a direct Sobol study, with its "
+            "indices.csv; or null)"
+        )
 
 
 def lhs(bounds: dict[str, tuple[float, float]], n: int, seed: int) -> pd.DataFrame:
@@ -162,13 +226,8 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     levers = {k: tuple(v) for k, v in OmegaConf.to_container(cfg.levers).items()}
     areas = list(cfg.areas)
     ensemble = load_ensemble()
-    out = output_path(cfg.output_dir or "results/emulator/build")
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    frames, reseeded, stores = [], [], []
-    per_area = cfg.runs // len(areas)
-    for a, area in enumerate(areas):
-        base = sim.load_config(
+    bases = {  # every area's base is composed (and checked) before any area runs or anything is written
+        area: sim.load_config(
             [
                 f"scenario={cfg.scenario}",
                 f"area={area}",
@@ -177,6 +236,14 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
                 "uncertainty=posterior",
             ]
         )
+        for area in areas
+    }
+    out = output_path(cfg.output_dir or "results/emulator/build")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    frames, reseeded, stores = [], [], []
+    per_area = cfg.runs // len(areas)
+    for a, (area, base) in enumerate(bases.items()):
         design = lhs(levers, per_area, cfg.seed + a)
         worlds = np.arange(per_area) % cfg.worlds
         run = dict(cfg=cfg, base=base, area=area, ensemble=ensemble, progress=progress)

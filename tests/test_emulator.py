@@ -189,3 +189,32 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
     assert em.info["code_version"] == code_version() and em.info["runs"] == 80
     assert {"delivered_hours", "hours_per_action"} <= set(em.derived)
     assert (out / "predicted_vs_simulated.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        ([], "say what to run first: build"),  # a bare command used to start a 25-minute build
+        (["runs=80"], "say what to run first: build"),
+        (["build", "bogus"], "unexpected argument 'bogus'"),  # was silently ignored
+        (["build", "runs=100", "held_out=80"], "held_out: 80"),  # crashed after the runs: nothing left to train
+        (["build", "worlds=1000"], "worlds: 1000"),  # silently reused the 256 posterior draws
+        (["build", "levers={police.effort:[0.3,5]}"], "levers.police.effort: [0.3, 5]"),  # crashed mid-sweep
+        (["build", "levers={promise.actions:[4,2]}"], "levers.promise.actions: [4, 2]"),
+        (["build", "+levers.nope=[0.1,0.2]"], "unknown lever levers.nope"),
+        (["build", "areas=[]"], "areas: []"),  # ZeroDivisionError
+        (["build", "areas=[default,default]"], "areas: ['default', 'default']"),
+        (["build", "areas=[default,nowhere]"], "unknown area preset 'nowhere'"),  # after the first area had run
+        (["sensitivity", "sobol_n=100"], "sobol_n: 100"),
+        (["sensitivity", "direct=no/such/study"], "direct: 'no/such/study'"),  # crashed after the whole study
+    ],
+)
+def test_emulator_settings_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys, argv, named):
+    """One line, exit 2, nothing written (run from an empty folder, the default output folders are relative)."""
+    from experiments.emulator import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and named in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
