@@ -218,3 +218,14 @@ def test_emulator_settings_are_refused_before_anything_runs(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert err.startswith("error: ") and named in err and err.count("\n") == 1, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_levers_range_is_set_on_the_command_line_and_merges_with_the_others():
+    """The form docs/emulator.md gives for changing one lever's training range."""
+    from omegaconf import OmegaConf
+
+    from experiments.emulator import load_settings
+
+    default = OmegaConf.to_container(load_settings(["build"])[1].levers)
+    mode, cfg = load_settings(["build", "levers={police.effort:[0.3,1.0]}"])
+    assert mode == "build" and OmegaConf.to_container(cfg.levers) == {**default, "police.effort": [0.3, 1.0]}
