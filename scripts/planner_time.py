@@ -25,10 +25,8 @@ def measure(moves: int = 15) -> list[float]:
         wait_week(page, 0, timeout=60_000)
         page.get_by_role("tab", name="Planner").click()
         page.wait_for_selector("#planner-answer table", timeout=60_000)
-        # the planner's own first slider (the innermost block holding both its answer and its sliders), focused
-        # so the other tab's sliders never take the key press
-        planner = page.locator("div:has(#planner-answer):has([role=slider])").last
-        slider = planner.get_by_role("slider").first
+        # the planner's own first slider, focused so the other tab's sliders never take the key press
+        slider = page.locator(".planner").get_by_role("slider").first
         slider.focus()
         for i in range(moves + 2):
             before = page.inner_html("#planner-answer")

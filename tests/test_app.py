@@ -152,7 +152,8 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     page.get_by_role("tab", name="Planner").click()
     page.wait_for_selector("#planner-answer table", timeout=60_000)
     before = page.inner_html("#planner-answer")
-    slider = page.get_by_role("slider").first
+    # the planner's own slider: while the tab switches, the trainer's sliders can still be on the page
+    slider = page.locator(".planner").get_by_role("slider").first
     slider.focus()
     for _ in range(3):
         page.keyboard.press("ArrowLeft")
