@@ -55,7 +55,7 @@ def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
         raise ConfigError("say what to run first: " + " or ".join(f"{m} ({what})" for m, what in MODES.items()))
     mode, settings = argv[0], argv[1:]
     if mode not in MODES:
-        raise ConfigError(f"the first argument must be build or sensitivity, got {mode!r}")
+        raise ConfigError(f"the first argument must be {' or '.join(MODES)}, got {mode!r}")
     stray = [a for a in settings if "=" not in a]
     if stray:
         raise ConfigError(f"unexpected argument {stray[0]!r}: after {mode}, settings are key=value")

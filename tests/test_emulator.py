@@ -196,6 +196,7 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
     [
         ([], "say what to run first: build"),  # a bare command used to start a 25-minute build
         (["runs=80"], "say what to run first: build"),
+        (["buld"], "must be build or sensitivity, got 'buld'"),
         (["build", "bogus"], "unexpected argument 'bogus'"),  # was silently ignored
         (["build", "runs=100", "held_out=80"], "held_out: 80"),  # crashed after the runs: nothing left to train
         (["build", "worlds=1000"], "worlds: 1000"),  # silently reused the 256 posterior draws
