@@ -75,7 +75,7 @@ def test_controls_steps_scenario_compare_and_language(app_url, browser):
         "Seed",
         "Playing speed",
     ):
-        assert page.get_by_text(control, exact=True).count() >= 1, control
+        page.get_by_text(control, exact=True).first.wait_for(timeout=10_000)  # updates arrive in parts
     for hidden in ("Play Interval (ms)", "Render Interval", "Use Threads", "PAGE 0"):  # Mesa's internals
         assert page.get_by_text(hidden).count() == 0, hidden
     for button in ("Reset", "Step", "Play", "Compare"):
