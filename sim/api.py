@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +184,20 @@ MAP_FIELDS = ("trust", "delaktighet", "trygghet")
 TABLE_OPTIONS = ("survey_weeks", "survey_sizes", "survey_draws", "map_weeks", "map_fields")
 
 
+def listed(name: str, value: Any) -> tuple | None:
+    """A table request as a tuple, read once here: one value alone (``survey_weeks=52``, ``map_fields="trust"``)
+    or any iterable (a list, a range, a NumPy array, or a generator, which every replication would otherwise
+    share and the first would use up)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, numbers.Number)):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigError(f"invalid value for {name}: {value!r} (allowed: a list of values, or one value)") from None
+
+
 def check_tables(
     horizon_weeks: int,
     survey_weeks: Sequence[int] | None = None,
@@ -215,11 +229,11 @@ def run_replication(
     cfg: Config,
     seed: int,
     replication: int = 0,
-    survey_weeks: Sequence[int] | None = None,
-    survey_sizes: Sequence[int] | None = None,
+    survey_weeks: Iterable[int] | int | None = None,
+    survey_sizes: Iterable[int] | int | None = None,
     survey_draws: int = 1,
-    map_weeks: Sequence[int] = (),
-    map_fields: Sequence[str] = ("trust",),
+    map_weeks: Iterable[int] | int = (),
+    map_fields: Iterable[str] | str = ("trust",),
 ) -> dict[str, pd.DataFrame]:
     """Run one replication over the horizon and return its tables.
 
@@ -227,6 +241,8 @@ def run_replication(
     week 0 and the horizon) for each sample size in ``survey_sizes`` (default: the configured
     one), ``survey_draws`` times each. ``map_weeks`` asks for per-cell maps of ``map_fields``.
     """
+    survey_weeks, survey_sizes = listed("survey_weeks", survey_weeks), listed("survey_sizes", survey_sizes)
+    map_weeks, map_fields = listed("map_weeks", map_weeks), listed("map_fields", map_fields)
     check_tables(cfg.horizon_weeks, survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields)
     model = PromiseModel(cfg, seed=seed)
     survey_weeks = {0, cfg.horizon_weeks} if survey_weeks is None else set(survey_weeks)
@@ -356,7 +372,8 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
     Under ``uncertainty=posterior`` replication r runs with posterior draw r (``RunResult.draws``
     says which); under ``fixed`` every replication uses the declared values. Extra keyword
     arguments (survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields) are passed to
-    ``run_replication``; maps, when asked for, are in ``RunResult.maps``.
+    ``run_replication`` (each a list, range, array, generator or one value, read once and used in
+    every replication); maps, when asked for, are in ``RunResult.maps``.
     """
     from tqdm.auto import tqdm
 
@@ -375,6 +392,8 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
         raise TypeError(
             f"run() got an unexpected keyword argument {unknown[0]!r} (allowed: {', '.join(TABLE_OPTIONS)})"
         )
+    # Read once here: a generator would otherwise be used up by the first replication.
+    tables = {k: v if k == "survey_draws" else listed(k, v) for k, v in tables.items()}
     seeds = replication_seeds(cfg.seed, n)
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in TABLES}
     seconds, draws = [], []

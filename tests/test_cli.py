@@ -217,6 +217,22 @@ def test_a_table_the_run_cannot_answer_is_refused_before_it_runs(request_, needl
     assert needle in str(err.value)
 
 
+def test_a_table_request_is_read_once_for_every_replication():
+    """A generator, a range or one number asks for the same surveys and maps in each replication as a list does."""
+    small = {"replications": 2, "horizon_weeks": 2, "area.residents": 200}
+    as_list = sim.run(small, survey_weeks=[0, 2], map_weeks=[1], map_fields=["trust"])
+    assert sorted(as_list.surveys.groupby("replication").week.apply(tuple)) == [(0, 2), (0, 2)]
+    for request in (
+        {"survey_weeks": (w for w in (0, 2)), "map_weeks": (w for w in [1]), "map_fields": (f for f in ["trust"])},
+        {"survey_weeks": range(0, 3, 2), "map_weeks": 1, "map_fields": "trust"},
+    ):
+        other = sim.run(small, **request)
+        pd.testing.assert_frame_equal(other.surveys, as_list.surveys)
+        pd.testing.assert_frame_equal(other.maps, as_list.maps)
+    with pytest.raises(ConfigError, match="invalid value for survey_weeks: <object object"):
+        sim.run(small, survey_weeks=object())
+
+
 def test_run_names_its_table_options_when_given_another():
     with pytest.raises(TypeError, match="unexpected keyword argument 'nonsense' .allowed: survey_weeks"):
         sim.run({"replications": 1, "horizon_weeks": 2, "area.residents": 200}, nonsense=1)
