@@ -10,10 +10,11 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from scripts.headless import ROOT, launch, serve_app, wait_week
+from scripts.headless import ROOT, launch, require_chromium, serve_app, wait_week
 
 
 def main(out: str = "docs/app.png") -> int:
+    require_chromium()
     with serve_app() as url, sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1700})

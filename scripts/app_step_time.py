@@ -14,7 +14,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from scripts.headless import launch, serve_app, shown_week, wait_week
+from scripts.headless import launch, require_chromium, serve_app, shown_week, wait_week
 from sim.app import TEXT, TrainerModel
 from sim.app_figures import MapFigure, OutcomeFigure
 
@@ -71,6 +71,7 @@ def measure(clicks: int = 15) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
+    require_chromium()
     clicks = int(argv[0]) if argv else 15
     steps = min(clicks, 20)
     drawn = drawing_times(steps)

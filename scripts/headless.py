@@ -69,7 +69,22 @@ def serve_app(timeout: float = 120.0) -> Iterator[str]:
             log.close()
 
 
+def no_browser() -> str | None:
+    """Why no browser can be driven on this machine, or None when Chromium is there."""
+    if Path(CHROMIUM).exists():
+        return None
+    return f"{CHROMIUM} not found (apt-get install chromium; .ci/run does this)"
+
+
+def require_chromium() -> None:
+    """Stop a browser script with one line, before it starts the app, when Chromium is missing."""
+    why = no_browser()
+    if why:
+        raise SystemExit(f"a browser is needed: {why}")
+
+
 def launch(playwright):
+    require_chromium()
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
 
 

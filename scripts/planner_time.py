@@ -13,7 +13,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from scripts.headless import launch, serve_app, wait_week
+from scripts.headless import launch, require_chromium, serve_app, wait_week
 
 
 def measure(moves: int = 15) -> list[float]:
@@ -42,6 +42,7 @@ def measure(moves: int = 15) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
+    require_chromium()
     times = measure(int(argv[0]) if argv else 15)
     print(
         f"planner answer time over {len(times)} slider moves: median {1000 * statistics.median(times):.0f} ms, "

@@ -11,16 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from scripts.headless import CHROMIUM, launch, serve_app, shown_week, step_to, wait_week
+from scripts.headless import launch, no_browser, serve_app, shown_week, step_to, wait_week
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"browser test skipped: {CHROMIUM} not found (apt-get install chromium; .ci/run does this)",
-        allow_module_level=True,
-    )
+if no_browser():
+    pytest.skip(f"browser test skipped: {no_browser()}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright is not installed")
 
 

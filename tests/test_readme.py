@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.headless import no_browser
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 PY = sys.executable
@@ -189,6 +191,12 @@ def shrink(cmd: str, tmp: Path) -> tuple[list[str], dict]:
     return [PY, "-m", module, *args], env
 
 
+def drives_a_browser(module: str) -> bool:
+    """Whether a README command's module opens Chromium (through scripts.headless)."""
+    source = ROOT / (module.replace(".", "/") + ".py")
+    return source.is_file() and "launch(" in source.read_text()
+
+
 def commands_to_run() -> list:
     """The commands to run; those that submit to Slurm share the cluster tests' group (one at a time)."""
     return [
@@ -206,6 +214,18 @@ def test_the_commands_run_elsewhere_are_run_there():
         assert f'"{part}" in c' in (ROOT / test_file).read_text(), f"{test_file} does not run {part}"
 
 
+def test_a_browser_script_without_chromium_stops_with_one_line_before_starting_the_app(monkeypatch):
+    import scripts.headless
+    import scripts.planner_time
+
+    assert drives_a_browser("scripts.planner_time") and drives_a_browser("scripts.app_step_time")
+    assert not drives_a_browser("experiments.crn")
+    monkeypatch.setattr(scripts.headless, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(scripts.planner_time, "serve_app", lambda: pytest.fail("the app was started"))
+    with pytest.raises(SystemExit, match="^a browser is needed: /nonexistent/chromium not found .apt-get install"):
+        scripts.planner_time.main([])
+
+
 def test_every_readme_command_has_a_rule():
     for cmd in bash_commands():
         if cmd == "make test" or cmd.startswith(SERVERS):
@@ -221,6 +241,8 @@ def test_readme_command_runs(cmd, tmp_path, readme_multirun, dask_scheduler, req
         os.environ["DASK_SCHEDULER"] = dask_scheduler
     tmp = readme_multirun if "sim.collect" in cmd else tmp_path
     argv, env = shrink(cmd, tmp)
+    if drives_a_browser(argv[2]) and no_browser():
+        pytest.skip(f"browser command skipped: {no_browser()}")
     p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
     assert p.returncode == 0, f"{cmd}\n{p.stdout[-1500:]}\n{p.stderr[-2500:]}"
 
