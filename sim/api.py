@@ -134,6 +134,10 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
                 value = str(value).lower()
             out.append(f"{key}={value}")
         return out
+    if not isinstance(overrides, Iterable):
+        raise ConfigError(
+            f"invalid overrides: {overrides!r} (allowed: a list of 'key=value' strings, one string of them, or a dict)"
+        )
     return [str(o) for o in overrides]
 
 

@@ -211,7 +211,7 @@ class Emulator:
             num = _numeric(x, list(self.box))
         for name, (lo, hi) in self.box.items():
             v = num[name]
-            bad = (v < lo - 1e-9) | (v > hi + 1e-9)
+            bad = ~((v >= lo - 1e-9) & (v <= hi + 1e-9))  # NaN is outside too
             if bad.any():
                 raise OutsideTrainingBox(
                     f"{name}={v[bad][0]:g} is outside the emulator's training box ({lo:g} to {hi:g})"

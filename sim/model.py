@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 from .area import build_layout
 from .feedback import feedback_due, seen_work, staff_feedback
 from .officers import acute_demand, bad_contact_probability, learning_rate, recruit, turnover
+from .params import ConfigError
 from .partners import MAX_ACTIONS, partner_delivery
 from .problems import Problems
 from .promise_cycle import PromiseCycle, kept_share, problem_picture, split_hours
@@ -54,6 +56,9 @@ class PromiseModel(mesa.Model):
 
     def __init__(self, cfg: Any, seed: int | None = None, streams: Streams | None = None) -> None:
         seed = cfg.seed if seed is None else seed
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise ConfigError(f"invalid value for seed: {seed!r} (allowed: a whole number from 0)")
+        seed = int(seed)  # a NumPy whole number, as a design table gives, seeds as its value
         super().__init__(rng=seed)
         self.cfg = cfg
         self.streams = Streams(seed) if streams is None else streams

@@ -92,7 +92,10 @@ def whatif(area: str = "default", **levers: float) -> pd.DataFrame:
         name = key.replace("__", ".")
         if name not in values:
             raise ValueError(f"{name} is not one of the emulator's levers ({', '.join(values)})")
-        values[name] = float(value)
+        try:
+            values[name] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, not {value!r}") from None
     worlds = _draws().assign(area=area, **values)
     pred = em.predict_arrays(worlds)
     rows = []

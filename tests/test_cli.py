@@ -1,6 +1,7 @@
 """The main job as a user runs it: `python -m sim ...`, including the edges a careful user hits."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -231,6 +232,23 @@ def test_a_table_request_is_read_once_for_every_replication():
         pd.testing.assert_frame_equal(other.maps, as_list.maps)
     with pytest.raises(ConfigError, match="invalid value for survey_weeks: <object object"):
         sim.run(small, survey_weeks=object())
+
+
+@pytest.mark.parametrize("seed", [-1, "7", 1.5, True])
+def test_a_replication_seed_that_cannot_seed_is_refused_by_name(seed):
+    cfg = sim.load_config({"horizon_weeks": 2, "area.residents": 200})
+    with pytest.raises(ConfigError, match=f"invalid value for seed: {re.escape(repr(seed))} .allowed: a whole number"):
+        sim.run_replication(cfg, seed)
+
+
+def test_a_numpy_seed_seeds_as_its_value_and_bad_overrides_are_refused():
+    cfg = sim.load_config({"horizon_weeks": 2, "area.residents": 200})
+    big = 4_000_000_000  # replication seeds are 32-bit unsigned
+    assert sim.run_replication(cfg, np.uint32(big))["trajectories"].equals(
+        sim.run_replication(cfg, big)["trajectories"]
+    )
+    with pytest.raises(ConfigError, match="invalid overrides: 5 .allowed: a list of 'key=value' strings"):
+        sim.load_config(5)
 
 
 def test_run_names_its_table_options_when_given_another():

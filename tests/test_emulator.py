@@ -25,6 +25,8 @@ def test_held_out_accuracy_coverage_and_the_training_box():
     assert v.r2 > 0.9 and 0.85 <= v.coverage <= 0.95, v
     with pytest.raises(OutsideTrainingBox, match="a=1.5 is outside the emulator's training box"):
         em.predict(pd.DataFrame({"a": [1.5], "b": [0.5], "area": ["north"]}))
+    with pytest.raises(OutsideTrainingBox, match="a=nan is outside"):  # trees would answer a missing value
+        em.predict(pd.DataFrame({"a": [np.nan], "b": [0.5], "area": ["north"]}))
     with pytest.raises(OutsideTrainingBox, match="area=east"):
         em.predict(pd.DataFrame({"a": [0.5], "b": [0.5], "area": ["east"]}))
 
@@ -88,6 +90,10 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     assert len(a) == 9 and (a.low_pp <= a.gain_pp).all() and (a.gain_pp <= a.high_pp).all()
     with pytest.raises(OutsideTrainingBox):
         sim.whatif("default", police__effort=5.0)
+    with pytest.raises(OutsideTrainingBox, match="police.effort=nan"):
+        sim.whatif("default", police__effort=float("nan"))
+    with pytest.raises(ValueError, match="police.effort must be a number, not 'much'"):
+        sim.whatif("default", police__effort="much")
 
 
 def test_the_shipped_emulator_was_trained_on_this_model_code():
