@@ -11,12 +11,15 @@ Each ratio comes with a 90% bootstrap interval over the pairs (replication noise
 itself: with 24 pairs a true ratio of 0.3 is measured anywhere from about 0.17 to 0.50).
 ``hold=`` is a diagnostic: the named random processes (``world`` = the eight that draw the area) draw
 the same numbers in every pair, so the table shows what pairing leaves once they no longer vary.
-Writes ratios.csv and prints the table; a goal not met is said in words (the exit status stays 0: this
-is a measurement, and tests/test_streams.py holds what pairing must achieve).
+Writes ratios.csv and provenance.json (the settings, the seed, the code version) and prints the table;
+a goal not met is said in words (the exit status stays 0: this is a measurement, and
+tests/test_streams.py holds what pairing must achieve).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sys
 
 import numpy as np
@@ -28,6 +31,7 @@ from sim.model import PromiseModel
 from sim.params import ConfigError
 from sim.paths import output_path
 from sim.streams import PROCESSES, WORLD, Streams
+from sim.version import code_version
 
 CHANGES = {
     "police.effort 1.0 -> 0.8": ("police.effort=1.0", "police.effort=0.8"),
@@ -134,6 +138,15 @@ def main(argv: list[str]) -> int:
     out = output_path(values["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "ratios.csv", index=False)
+    provenance = {
+        "command": " ".join(["python -m experiments.crn", *argv]),
+        "settings": {**values, "hold": hold_label(hold)},
+        "changes": {name: list(arms) for name, arms in CHANGES.items()},
+        "base": "scenario=full_implementation",
+        "code_version": code_version(),
+        "made": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     missed = table[~table.met]
     if hold:

@@ -1,6 +1,7 @@
 """Random streams: one per process and week, so a lever changes only its own process's draws."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -104,3 +105,25 @@ def test_the_diagnostic_runs_sim_runs_replications_and_holding_everything_leaves
     assert np.ptp(trust_changes(base, PROCESSES)) == 0 and np.ptp(free) > 0
     with pytest.raises(ValueError, match="hold=wrld"):
         held_processes("wrld")
+
+
+def test_the_pairing_script_writes_its_ratios_with_their_provenance(tmp_path, capsys):
+    import json
+
+    from experiments.crn import CHANGES, main
+    from sim.version import code_version
+
+    assert main(["pairs=3", "residents=200", "horizon_weeks=10", "seed=7", f"output_dir={tmp_path}"]) == 0
+    ratios = pd.read_csv(tmp_path / "ratios.csv")
+    assert list(ratios.change) == list(CHANGES) and (ratios.pairs == 3).all()
+    provenance = json.loads((tmp_path / "provenance.json").read_text())
+    assert provenance["settings"] == {
+        "pairs": 3,
+        "residents": 200,
+        "horizon_weeks": 10,
+        "seed": 7,
+        "hold": "none",
+        "output_dir": str(tmp_path),
+    }
+    assert provenance["code_version"] == code_version()
+    assert "paired_variance_ratio" in capsys.readouterr().out
