@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
+from sim.params import ConfigError
 
 SHOWN = {
     "trust_high_share": "High confidence in the police",
@@ -28,6 +29,11 @@ NO_PROMISE = "No promise"
 
 def arms(s: Settings) -> dict[str, str]:
     st = s.cfg.study
+    if len(st.arms) < 2:
+        raise ConfigError(
+            f"study.arms needs at least two arms (the first is the reference, the last the full implementation), "
+            f"got {len(st.arms)}"
+        )
     out = {label: f"scenario={st.reference} {st.arms[label]}".strip() for label in st.arms}
     out[NO_PROMISE] = f"scenario={st.counterfactual}"
     return out
@@ -142,7 +148,13 @@ def analyse(ctx: Context) -> list[str]:
     return lines
 
 
-STUDY = Study("bra2018", "Observed versus possible (Brå 2018:14)", arms, analyse)
+STUDY = Study(
+    "bra2018",
+    "Observed versus possible (Brå 2018:14)",
+    arms,
+    analyse,
+    settings={"study.report_week": whole(1, 1040)},  # a week past the horizon reports at the horizon
+)
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,17 @@ import sys
 from omegaconf import OmegaConf
 
 from experiments.ambition import OUTCOMES, setting_words, year_columns
-from experiments.studies import GridContext, GridStudy, Settings, fmt_pp, heatmaps, main_wrapper, summarise_gains
+from experiments.studies import (
+    GridContext,
+    GridStudy,
+    Settings,
+    declared,
+    fmt_pp,
+    heatmaps,
+    main_wrapper,
+    one_or_more,
+    summarise_gains,
+)
 from sim.params import ConfigError
 
 
@@ -101,7 +111,17 @@ def analyse(ctx: GridContext) -> list[str]:
     return lines
 
 
-STUDY = GridStudy("budget", "The budget question: what to promise with the hours we have", base, grid, analyse)
+STUDY = GridStudy(
+    "budget",
+    "The budget question: what to promise with the hours we have",
+    base,
+    grid,
+    analyse,
+    settings={
+        "study.hours_per_week": declared("police.planned_hours_per_week"),
+        "study.effort": one_or_more(declared("police.effort")),
+    },
+)
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper
+from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
 
@@ -161,6 +161,11 @@ STUDY = Study(
     analyse,
     run_kwargs,
     noise_runs=False,
+    settings={
+        "study.sample_sizes": list_of(whole(1, 100_000)),
+        "study.draws": whole(1, 10_000),
+        "study.alpha": fraction(),
+    },
 )
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError
 
@@ -201,7 +201,13 @@ def analyse(ctx: Context) -> list[str]:
     return lines
 
 
-STUDY = Study("feedback_demo", "Why feedback matters (återkoppling)", arms, analyse)
+STUDY = Study(
+    "feedback_demo",
+    "Why feedback matters (återkoppling)",
+    arms,
+    analyse,
+    settings={"study.gif_every_weeks": whole(1, 1040)},
+)
 
 
 def main(argv: list[str]) -> int:

@@ -31,11 +31,21 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import check_settings, compose_settings, fmt_pp, one_of, optional, text, whole  # noqa: E402
-from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError  # noqa: E402
+from experiments.studies import (  # noqa: E402
+    check_settings,
+    compose_settings,
+    declared,
+    fmt_pp,
+    number,
+    one_of,
+    optional,
+    text,
+    whole,
+)
+from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.robustness import box_words, cart_rules, pareto, prim_box, recommend, robustness  # noqa: E402
-from sim.space import apply_params  # noqa: E402
+from sim.space import apply_params, make_space  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
 
 GAINS = {
@@ -67,13 +77,20 @@ def load_settings(argv: list[str]) -> DictConfig:
             "workers": optional(whole(1)),
             "scheduler": optional(text()),
             "output_dir": optional(text()),
+            "study.gain_at_least": number(-1, 1),
+            "study.hours_budget": declared("police.planned_hours_per_week"),
         },
     )
     return cfg
 
 
 def designs(cfg: DictConfig) -> pd.DataFrame:
-    grid = OmegaConf.to_container(cfg.study.designs)
+    grid = OmegaConf.to_container(cfg.study.designs) or {}
+    if not grid:
+        raise ConfigError("study.designs is empty: name at least one promise lever and its values")
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"study.designs.{name} must be a non-empty list of values, got {values!r}")
     names = list(grid)
     return pd.DataFrame(list(itertools.product(*[grid[n] for n in names])), columns=names)
 
@@ -82,15 +99,12 @@ def conditions(cfg: DictConfig) -> pd.DataFrame:
     """Latin hypercube over the condition ranges (scipy's qmc)."""
     from scipy.stats import qmc
 
-    ranges = OmegaConf.to_container(cfg.study.conditions)
-    names = list(ranges)
-    for n in names:
-        if n not in PARAMS:
-            raise ConfigError(f"unknown parameter {n} in study.conditions")
-    u = qmc.LatinHypercube(d=len(names), seed=cfg.seed).random(cfg.conditions)
-    lo = np.array([ranges[n][0] for n in names], dtype=float)
-    hi = np.array([ranges[n][1] for n in names], dtype=float)
-    return pd.DataFrame(lo + u * (hi - lo), columns=names)
+    space = make_space(OmegaConf.to_container(cfg.study.conditions) or {}, label="study.conditions")
+    if not space.names:
+        raise ConfigError("study.conditions is empty: name at least one condition and its range")
+    u = qmc.LatinHypercube(d=len(space.names), seed=cfg.seed).random(cfg.conditions)
+    lo, hi = np.array(space.bounds, dtype=float).T
+    return pd.DataFrame(lo + u * (hi - lo), columns=list(space.names))
 
 
 def base_config(cfg: DictConfig) -> sim.Config:

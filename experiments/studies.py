@@ -18,18 +18,22 @@ makes its tables, figures and report sections. Everything else is here, stated o
   parameter uncertainty rather than replication noise (each arm is run again at the declared
   coefficients, ``noise_replications`` times, to measure the noise alone).
 - **The run folder.** results/<study>/<date_time>_<random>/ with config.yaml (settings, overrides
-  and every arm's fully resolved config), the study's files and report.md.
+  and every arm's fully resolved config), the study's files and report.md; made once the runs are
+  done, so a study that fails or is stopped leaves none. A study's own ``study.*`` values have rules
+  (``settings``), checked with everything else before anything runs.
 
 Studies ask the API (`sim.run`) for tables; they never reach into the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import shutil
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +50,7 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
-from sim.params import UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
+from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 
 LABELS = {
@@ -101,7 +105,34 @@ def text():
     return (lambda v: isinstance(v, str) and v.strip() != ""), "a non-empty text"
 
 
-def check_settings(cfg: DictConfig, rules: dict) -> None:
+def number(low: float, high: float):
+    """A rule: a number from low to high."""
+    return (
+        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v <= high
+    ), f"a number from {low:g} to {high:g}"
+
+
+def list_of(rule):
+    """A rule: a non-empty list, each item following ``rule``."""
+    ok, words = rule
+    return (
+        lambda v: isinstance(v, Sequence) and not isinstance(v, str) and len(v) > 0 and all(ok(x) for x in v)
+    ), f"a non-empty list, each {words}"
+
+
+def one_or_more(rule):
+    """A rule: one value following ``rule``, or a non-empty list of them."""
+    ok, words = rule
+    many, _ = list_of(rule)
+    return (lambda v: ok(v) or many(v)), f"{words}, or a non-empty list of them"
+
+
+def declared(name: str):
+    """A rule: a number in the declared range of model parameter ``name`` (sim/params.py)."""
+    return number(PARAMS[name].low, PARAMS[name].high)
+
+
+def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
     """Check settings against rules {key: (ok, words)}; raise ConfigError naming the first bad one and its range."""
     for key, (ok, words) in rules.items():
         value = OmegaConf.select(cfg, key)
@@ -418,7 +449,8 @@ class Context:
 
 @dataclass
 class Study:
-    """A ready-made study: its name, arms and analysis. ``run_kwargs`` are extra tables for sim.run."""
+    """A ready-made study: its name, arms and analysis. ``run_kwargs`` are extra tables for sim.run;
+    ``settings`` are the rules for the study's own ``study.*`` values, checked before anything runs."""
 
     name: str
     title: str
@@ -426,12 +458,19 @@ class Study:
     analyse: Callable[[Context], list[str]]
     run_kwargs: Callable[[Settings], dict] = lambda s: {}
     noise_runs: bool = True
+    settings: Mapping[str, tuple] = field(default_factory=dict)
 
-    def run(self, s: Settings, progress: bool = True) -> Path:
-        arms = {k: (v.split() if isinstance(v, str) else list(v)) for k, v in self.arms(s).items()}
+    def prepare(self, s: Settings) -> dict[str, sim.Config]:
+        """Check the study's own settings and every arm's config; raise ConfigError before anything is written."""
+        check_settings(s.cfg, self.settings)
+        arms = self.arms(s)
         if len(arms) < 1:
             raise ConfigError("the study has no arms")
-        configs = check_arms(s, arms)
+        return check_arms(s, arms)
+
+    def run(self, s: Settings, progress: bool = True) -> Path:
+        configs = self.prepare(s)
+        arms = {k: (v.split() if isinstance(v, str) else list(v)) for k, v in self.arms(s).items()}
         noise_on = self.noise_runs and s.cfg.uncertainty == "posterior" and s.cfg.noise_replications >= 2
         noise_cfgs = (
             {
@@ -441,16 +480,16 @@ class Study:
             if noise_on
             else {}
         )
-        out = output_dir(s, self.name)
         kw = self.run_kwargs(s)
         results = {label: sim.run(c, progress=progress, **kw) for label, c in configs.items()}
         noise = {label: sim.run(c, progress=progress) for label, c in noise_cfgs.items()}
-        write_config(out, s, arms, configs)
-        ctx = Context(s, arms, configs, results, noise, out)
-        sections = self.analyse(ctx)
-        lines = ctx.header(self.title) + sections
-        lines += ["", "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + "."]
-        (out / "report.md").write_text("\n".join(lines) + "\n")
+        with whole_or_absent(output_dir(s, self.name)) as out:  # made once the runs are done
+            write_config(out, s, arms, configs)
+            ctx = Context(s, arms, configs, results, noise, out)
+            sections = self.analyse(ctx)
+            lines = ctx.header(self.title) + sections
+            lines += ["", "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + "."]
+            (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return out
 
@@ -463,6 +502,16 @@ def output_dir(s: Settings, name: str) -> Path:
     out = root / name / f"{stamp}_{uuid.uuid4().hex[:6]}"
     out.mkdir(parents=True, exist_ok=False)
     return out
+
+
+@contextlib.contextmanager
+def whole_or_absent(out: Path):
+    """A study folder is whole or absent: if writing its tables, figures or report fails or is stopped, it goes."""
+    try:
+        yield out
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def write_config(out: Path, s: Settings, arms: dict[str, list[str]], configs: dict[str, sim.Config]) -> None:
@@ -512,10 +561,7 @@ def main_wrapper(study: Any, argv: Sequence[str]) -> int:
     """Load and validate (exit 2 on a bad value, nothing written), then run the study."""
     try:
         s = load_study(study.name, argv)
-        if isinstance(study, Study):
-            check_arms(s, study.arms(s))
-        else:
-            study.prepare(s)
+        study.prepare(s)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -596,10 +642,21 @@ class GridStudy:
     grid: Callable[[Settings], dict[str, list]]
     analyse: Callable[[GridContext], list[str]]
     min_horizon_weeks: int = 1  # a study that reports gains by year needs at least one year
+    settings: Mapping[str, tuple] = field(default_factory=dict)  # rules for the study's own study.* values
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
         from sim.space import apply_params
+        from sim.sweep import EXECUTORS
 
+        check_settings(
+            s.cfg,
+            {
+                "study.executor": optional(one_of(*EXECUTORS)),
+                "study.workers": optional(whole(1)),
+                "study.scheduler": optional(text()),
+                **self.settings,
+            },
+        )
         if s.cfg.horizon_weeks < self.min_horizon_weeks:
             raise ConfigError(
                 f"invalid value for horizon_weeks: {s.cfg.horizon_weeks} (allowed for the {self.name} study: "
@@ -642,24 +699,24 @@ class GridStudy:
             progress=progress,
             study={"name": self.name, "key": key},
         )
-        out = output_dir(s, self.name)
         runs = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
         runs["point"] = np.where(runs.point == len(points), NO_PROMISE_POINT, runs.point)
         runs["weeks"] = s.cfg.horizon_weeks
-        write_config(out, s, {"base": self.base(s).split()}, {"base": base})
-        ctx = GridContext(
-            s, {"base": self.base(s).split()}, {"base": base}, {}, {}, out, points=points, runs=runs, base=base
-        )
-        ctx.save("runs.csv", runs)
-        sections = self.analyse(ctx)
-        lines = ctx.header(self.title) + sections
-        lines += [
-            "",
-            f"Runs are stored in {store.root} (the same command reuses them).",
-            "",
-            "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + ".",
-        ]
-        (out / "report.md").write_text("\n".join(lines) + "\n")
+        with whole_or_absent(output_dir(s, self.name)) as out:
+            write_config(out, s, {"base": self.base(s).split()}, {"base": base})
+            ctx = GridContext(
+                s, {"base": self.base(s).split()}, {"base": base}, {}, {}, out, points=points, runs=runs, base=base
+            )
+            ctx.save("runs.csv", runs)
+            sections = self.analyse(ctx)
+            lines = ctx.header(self.title) + sections
+            lines += [
+                "",
+                f"Runs are stored in {store.root} (the same command reuses them).",
+                "",
+                "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + ".",
+            ]
+            (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return out
 

@@ -4,11 +4,12 @@ and which are fixed, by dotted name. Feeds sampling (SALib problem) and the swee
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .params import PARAMS, Config, ConfigError, _lookup, validate
+from .params import PARAMS, Config, ConfigError, _lookup, allowed, validate
 
 
 def value_of(cfg: Config, name: str) -> Any:
@@ -29,19 +30,27 @@ class ParameterSpace:
         return {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(b) for b in self.bounds]}
 
 
-def make_space(vary: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> ParameterSpace:
-    """Build a space. ``vary`` maps a parameter to None (its declared bounds) or [low, high] inside them."""
+def make_space(
+    vary: Mapping[str, Any], fixed: Mapping[str, Any] | None = None, label: str = "study.vary"
+) -> ParameterSpace:
+    """Build a space. ``vary`` maps a parameter to None (its declared bounds) or [low, high] inside them;
+    ``label`` names the list in error messages (e.g. study.conditions)."""
     names, bounds = [], []
     for name, narrowed in vary.items():
         if name not in PARAMS:
-            raise ConfigError(f"unknown parameter {name} in the study's vary list")
+            raise ConfigError(f"unknown parameter {name} in {label}")
         spec = PARAMS[name]
         if spec.type not in (int, float):
             raise ConfigError(f"{name} is {spec.type.__name__} and cannot be varied continuously")
+        if narrowed is not None and not is_pair(narrowed):
+            raise ConfigError(
+                f"bounds for {name} in {label}: {narrowed!r} must be [low, high], two numbers inside "
+                f"the declared {spec.low:g} to {spec.high:g} (or null for all of it)"
+            )
         lo, hi = (spec.low, spec.high) if narrowed is None else (float(narrowed[0]), float(narrowed[1]))
         if not (spec.low <= lo < hi <= spec.high):
             raise ConfigError(
-                f"bounds for {name}: [{lo:g}, {hi:g}] must be increasing and inside "
+                f"bounds for {name} in {label}: [{lo:g}, {hi:g}] must be increasing and inside "
                 f"the declared {spec.low:g} to {spec.high:g}"
             )
         names.append(name)
@@ -49,10 +58,20 @@ def make_space(vary: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) 
     fixed = dict(fixed or {})
     for name in fixed:
         if name not in PARAMS:
-            raise ConfigError(f"unknown parameter {name} in the study's fixed list")
+            raise ConfigError(f"unknown parameter {name} in study.fixed")
         if name in vary:
             raise ConfigError(f"{name} is both varied and fixed")
     return ParameterSpace(tuple(names), tuple(bounds), fixed)
+
+
+def is_pair(value: Any) -> bool:
+    """Whether a value is [low, high]: a list of two numbers."""
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == 2
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+    )
 
 
 def apply_params(cfg: Config, values: Mapping[str, Any]) -> Config:
@@ -63,12 +82,17 @@ def apply_params(cfg: Config, values: Mapping[str, Any]) -> Config:
         if name not in PARAMS:
             raise ConfigError(f"unknown parameter {name}")
         spec = PARAMS[name]
-        if spec.type is int:
-            value = int(round(float(value)))
-        elif spec.type is float:
-            value = float(value)
-        elif spec.type is bool and not isinstance(value, bool):
-            value = bool(round(float(value)))
+        try:
+            if spec.type is int:
+                value = int(round(float(value)))
+            elif spec.type is float:
+                value = float(value)
+            elif spec.type is bool and not isinstance(value, bool):
+                value = bool(round(float(value)))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"invalid value for {name}: {value!r} (allowed: {allowed(spec)}; unit: {spec.unit})"
+            ) from None
         group, _, key = name.partition(".")
         if key:
             groups.setdefault(group, {})[key] = value

@@ -1,6 +1,7 @@
 """The virtual survey: what an evaluator would measure of the truth inside the model.
 
-A simple random sample of ``sample_size`` residents is invited; each answers with chance
+A simple random sample of ``sample_size`` residents is invited (every resident, when the area has
+fewer; ``respondents`` says how many answered: docs/model.md §7.11); each answers with chance
 ``response_rate``; an answer is the true level plus Gaussian measurement error of sd
 ``noise``, kept on [0, 1] (assumption; NTU-like postal survey). Shares use the same cut as
 the model's outcomes.

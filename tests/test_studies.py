@@ -227,3 +227,64 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
     )
     assert p.returncode == 2 and p.stderr.startswith(f"error: {key}=") and p.stderr.count("\n") == 1, p.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "module, args, key",
+    [
+        ("evaluation_power", ["study.sample_sizes=[0]"], "study.sample_sizes"),
+        ("evaluation_power", ["study.sample_sizes=[]"], "study.sample_sizes"),
+        ("evaluation_power", ["study.draws=0"], "study.draws"),
+        ("evaluation_power", ["study.alpha=2"], "study.alpha"),
+        ("feedback_demo", ["study.gif_every_weeks=0"], "study.gif_every_weeks"),
+        ("bra2018", ["study.report_week=abc"], "study.report_week"),
+        ("bra2018", ["study.arms={}"], "study.arms"),
+        ("ambition", ["study.executor=foo"], "study.executor"),
+        ("ambition", ["study.workers=-1"], "study.workers"),
+        ("budget", ["study.effort=abc"], "study.effort"),
+        ("budget", ["study.hours_per_week=-5"], "study.hours_per_week"),
+        ("budget", ["study.grid.promise.actions=[abc]"], "promise.actions"),
+        ("robust", ["study.gain_at_least=abc"], "study.gain_at_least"),
+        ("robust", ["study.hours_budget=-1"], "study.hours_budget"),
+        ("robust", ["study.conditions.police.effort=[0.3,3.0]"], "police.effort in study.conditions"),
+        ("robust", ["study.conditions.police.effort=[0.5]"], "police.effort in study.conditions"),
+        ("robust", ["study.designs.promise.actions=[]"], "study.designs.promise.actions"),
+        ("sensitivity", ["experiment@study=sensitivity_tiny", "study.vary.police.effort=[0.5]"], "study.vary"),
+    ],
+)
+def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
+    """Each of these once crashed with a traceback (some only after the whole run) or ran on a nonsense value."""
+    import importlib
+
+    where = "output_dir" if module in ("robust", "sensitivity") else "output_root"
+    code = importlib.import_module(f"experiments.{module}").main([*args, f"{where}={tmp_path / 'out'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and key in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_study_whose_runs_fail_leaves_no_folder(tmp_path, monkeypatch):
+    import experiments.studies as studies
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("a replication failed")
+
+    monkeypatch.setattr(studies.sim, "run", fails)
+    s = load_study("compare", [*TINY, f"output_root={tmp_path}"])
+    with pytest.raises(RuntimeError, match="a replication failed"):
+        compare.STUDY.run(s, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_study_whose_analysis_fails_leaves_no_folder(tmp_path, monkeypatch):
+    """The folder is made once the runs are done; if its tables, figures or report then fail, it goes again."""
+
+    def fails(ctx):
+        (ctx.out / "half.csv").write_text("a\n")
+        raise RuntimeError("the analysis failed")
+
+    monkeypatch.setattr(compare.STUDY, "analyse", fails)
+    s = load_study("compare", [*TINY, "horizon_weeks=4", f"output_root={tmp_path}"])
+    with pytest.raises(RuntimeError, match="the analysis failed"):
+        compare.STUDY.run(s, progress=False)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
