@@ -24,12 +24,14 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.studies import check_settings, compose_settings, fmt_pp, one_of, optional, text, whole  # noqa: E402
+from sim.model import METRICS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import METHODS, analyze  # noqa: E402
 from sim.sensitivity import sample as design_sample  # noqa: E402
-from sim.space import ParameterSpace  # noqa: E402
+from sim.space import ParameterSpace, apply_params  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.targets import base_config  # noqa: E402
 
 WHAT_TO_MEASURE = {
     "feedback.expectation": "what share of a promise residents expect to see delivered (a survey question)",
@@ -46,6 +48,25 @@ WHAT_TO_MEASURE = {
 }
 
 
+def arm_settings(name: str, overrides: str) -> tuple[str, dict[str, float]]:
+    """An arm of this study: its scenario and numeric parameter values (the area is the default one; residents
+    and horizon are the study's). Anything else is refused by name."""
+    scenario, values = "observed_2018", {}
+    for item in overrides.split():
+        key, _, value = item.partition("=")
+        if key == "scenario":
+            scenario = value
+            continue
+        try:
+            values[key] = float(value)
+        except ValueError:
+            raise ConfigError(
+                f"arms.{name}: {item} cannot be set here (an arm is a scenario and numeric parameter values; "
+                "the area is the default one)"
+            ) from None
+    return scenario, values
+
+
 class Contrasts:
     """Sweep evaluator: every arm on one seed with the point's coefficients; the answers as paired differences."""
 
@@ -56,15 +77,11 @@ class Contrasts:
 
     def __call__(self, cfg, spec, trajectories_dir) -> dict[str, float]:
         from sim.api import run_replication
-        from sim.space import apply_params
-        from sim.targets import base_config
 
         values = {n: v for n, v in spec.params}
         change = {}
         for name, overrides in self.arms.items():
-            arm = overrides.split()
-            scenario = next((o.split("=", 1)[1] for o in arm if o.startswith("scenario=")), "observed_2018")
-            extra = {o.split("=", 1)[0]: float(o.split("=", 1)[1]) for o in arm if not o.startswith("scenario=")}
+            scenario, extra = arm_settings(name, overrides)
             c = apply_params(base_config(scenario, "default", self.residents, self.horizon), {**values, **extra})
             t = run_replication(c, spec.seed, spec.replication, survey_weeks=())["trajectories"]
             change[name] = t.iloc[-1] - t.iloc[0]
@@ -93,11 +110,17 @@ def load_settings(argv: list[str]) -> DictConfig:
     if cfg.method == "sobol" and cfg.n & (cfg.n - 1):
         raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol)")
     arms = OmegaConf.to_container(cfg.arms)
-    for name, (a, b, _metric) in OmegaConf.to_container(cfg.answers).items():
+    for name, answer in OmegaConf.to_container(cfg.answers).items():
+        if not isinstance(answer, list) or len(answer) != 3:
+            raise ConfigError(f"answers.{name}: {answer!r} must be [arm, minus arm, outcome]")
+        a, b, metric = answer
         if a not in arms or b not in arms:
             raise ConfigError(f"answer {name} names an arm that is not in arms: {a}, {b}")
-    for overrides in arms.values():
-        sim.load_config(overrides.split())
+        if metric not in METRICS:
+            raise ConfigError(f"answers.{name}: unknown outcome {metric!r} (outcomes: {', '.join(METRICS)})")
+    for name, overrides in arms.items():
+        scenario, values = arm_settings(name, overrides)
+        apply_params(base_config(scenario, "default", cfg.residents, cfg.horizon_weeks), values)
     return cfg
 
 

@@ -250,13 +250,16 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("robust", ["study.conditions.police.effort=[0.5]"], "police.effort in study.conditions"),
         ("robust", ["study.designs.promise.actions=[]"], "study.designs.promise.actions"),
         ("sensitivity", ["experiment@study=sensitivity_tiny", "study.vary.police.effort=[0.5]"], "study.vary"),
+        ("assumptions", ["+answers.x=[full,observed,nosuch]"], "answers.x"),
+        ("assumptions", ["+answers.x=[full,observed]"], "answers.x"),
+        ("assumptions", ['+arms.x="scenario=full_implementation area=suburb"'], "arms.x"),
     ],
 )
 def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
     """Each of these once crashed with a traceback (some only after the whole run) or ran on a nonsense value."""
     import importlib
 
-    where = "output_dir" if module in ("robust", "sensitivity") else "output_root"
+    where = "output_dir" if module in ("robust", "sensitivity", "assumptions") else "output_root"
     code = importlib.import_module(f"experiments.{module}").main([*args, f"{where}={tmp_path / 'out'}"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and key in err and err.count("\n") == 1, err
