@@ -27,6 +27,7 @@ Studies ask the API (`sim.run`) for tables; they never reach into the model.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import re
@@ -118,6 +119,17 @@ def list_of(rule):
     return (
         lambda v: isinstance(v, Sequence) and not isinstance(v, str) and len(v) > 0 and all(ok(x) for x in v)
     ), f"a non-empty list, each {words}"
+
+
+def count_arg(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for a count: a whole number from low to high (a bad one exits 2 naming the argument)."""
+
+    def parse(text_value: str) -> int:
+        if not text_value.strip().isdigit() or not low <= int(text_value) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not {text_value!r}")
+        return int(text_value)
+
+    return parse
 
 
 def one_or_more(rule):

@@ -8,12 +8,14 @@ figures costs the server per step, blitted (static parts reused, sim/app_figures
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
 
 from playwright.sync_api import sync_playwright
 
+from experiments.studies import count_arg
 from scripts.headless import launch, require_chromium, serve_app, shown_week, wait_week
 from sim.app import TEXT, TrainerModel
 from sim.app_figures import MapFigure, OutcomeFigure
@@ -71,8 +73,10 @@ def measure(clicks: int = 15) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("clicks", nargs="?", type=count_arg(1, 1000), default=15, help="Step clicks (default 15)")
+    clicks = parser.parse_args(argv).clicks
     require_chromium()
-    clicks = int(argv[0]) if argv else 15
     steps = min(clicks, 20)
     drawn = drawing_times(steps)
     print(

@@ -7,12 +7,14 @@ keyboard and times each move until the emulator's answer on the page has changed
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
 
 from playwright.sync_api import sync_playwright
 
+from experiments.studies import count_arg
 from scripts.headless import launch, require_chromium, serve_app, wait_week
 
 
@@ -42,8 +44,11 @@ def measure(moves: int = 15) -> list[float]:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("moves", nargs="?", type=count_arg(1, 1000), default=15, help="slider moves (default 15)")
+    args = parser.parse_args(argv)
     require_chromium()
-    times = measure(int(argv[0]) if argv else 15)
+    times = measure(args.moves)
     print(
         f"planner answer time over {len(times)} slider moves: median {1000 * statistics.median(times):.0f} ms, "
         f"max {1000 * max(times):.0f} ms (goal: under 100 ms)"

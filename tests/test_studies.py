@@ -291,3 +291,22 @@ def test_a_study_whose_analysis_fails_leaves_no_folder(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="the analysis failed"):
         compare.STUDY.run(s, progress=False)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("scripts.planner_time", ["0"]),
+        ("scripts.planner_time", ["abc"]),
+        ("scripts.app_step_time", ["-3"]),
+        ("experiments.sweep_benchmark", ["--runs", "0"]),
+    ],
+)
+def test_a_bad_count_for_a_timing_script_exits_2_before_anything_starts(capsys, module, args):
+    """These once raised a raw ValueError, or timed zero runs and printed 'inf ms'."""
+    import importlib
+
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(module).main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "must be a whole number from 1 to" in err, err
