@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .params import PARAMS, Config
+from .params import PARAMS, Config, ConfigError
 from .space import apply_params
 from .version import code_version
 
@@ -537,7 +537,13 @@ def _dask(batches, base, evaluator, tdir, version, workers, scheduler, cluster=N
         if cluster is not None:
             client = Client(cluster)
         elif scheduler:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler)
+            except (OSError, ValueError) as exc:  # nothing answers there, or not an address
+                raise ConfigError(
+                    f"scheduler={scheduler}: no Dask scheduler could be reached ({exc}); start one (docs/cluster.md) "
+                    "or leave scheduler empty for a local cluster"
+                ) from None
         else:
             own = LocalCluster(
                 n_workers=workers,

@@ -228,3 +228,14 @@ def test_no_worker_outlives_its_sweep(tmp_path, sig):
     while time.time() < deadline and any(alive(w) for w in workers):
         time.sleep(0.2)
     assert not [w for w in workers if alive(w)], "worker processes outlived the sweep"
+
+
+def test_a_scheduler_that_cannot_be_reached_is_named_with_advice(tmp_path):
+    """Once a raw ValueError ('missing port number') or, for an address nobody answers, an OSError after 30 s."""
+    from sim.params import ConfigError
+
+    p = plan(BASE, pd.DataFrame({"police.effort": [0.5]}), 1, seed=1)
+    with pytest.raises(
+        ConfigError, match=r"^scheduler=abc: no Dask scheduler could be reached .*leave scheduler empty"
+    ):
+        run_sweep(p, BASE, SweepStore(tmp_path / "s"), executor="dask", scheduler="abc", progress=False)
