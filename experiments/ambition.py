@@ -50,7 +50,7 @@ def analyse(ctx: GridContext) -> list[str]:
     agg["trust_pp_per_100h"] = 100 * agg[key] / (agg.hours_spent / 100)
     ctx.save("grid.csv", agg)
     pct = agg.assign(**{f"{g}_pp": 100 * agg[g] for g in gains})
-    x, y = dims[0], dims[1] if len(dims) > 1 else dims[0]
+    x, y = dims[0], dims[1] if len(dims) > 1 else None
     facets = dims[2:4]
     rows_, cols_ = (facets + [None, None])[:2]
     for o, word in OUTCOMES.items():

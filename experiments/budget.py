@@ -65,7 +65,7 @@ def analyse(ctx: GridContext) -> list[str]:
         f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {list(ctx.s.cfg.study.effort)})",
         "percentage points of residents",
         x,
-        y or x,
+        y,
         rows_,
         cols_,
     )

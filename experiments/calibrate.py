@@ -39,7 +39,7 @@ import sim  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import ENSEMBLE_DIR  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, available_cores, plan, run_sweep  # noqa: E402
+from sim.sweep import EXECUTORS, StoreError, SweepStore, available_cores, plan, run_sweep  # noqa: E402
 from sim.targets import Target, distance, load_targets, simulate  # noqa: E402
 from sim.version import code_version  # noqa: E402
 
@@ -563,7 +563,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         out = calibrate(cfg, argv)
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # e.g. no scheduler at the address, workers on other code
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {out}")

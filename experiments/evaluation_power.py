@@ -161,6 +161,7 @@ STUDY = Study(
     analyse,
     run_kwargs,
     noise_runs=False,
+    min_horizon_weeks=52,  # the after-waves are at one, two and three years
     settings={
         "study.sample_sizes": list_of(whole(1, 100_000)),
         "study.draws": whole(1, 10_000),

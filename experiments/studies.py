@@ -33,6 +33,7 @@ import datetime as dt
 import re
 import shutil
 import sys
+import textwrap
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ import sim  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
+from sim.sweep import EXECUTORS, StoreError  # noqa: E402
 
 LABELS = {
     "trust_mean": "Trust in the police (förtroende), mean",
@@ -230,6 +232,15 @@ class Settings:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.cfg, name)
+
+
+def check_horizon(s: Settings, study: str, min_weeks: int) -> None:
+    """A study that reports by year refuses a horizon shorter than its first year, before anything runs."""
+    if s.cfg.horizon_weeks < min_weeks:
+        raise ConfigError(
+            f"invalid value for horizon_weeks: {s.cfg.horizon_weeks} (allowed for the {study} study: "
+            f"{min_weeks} to 1040; it reports by year)"
+        )
 
 
 def load_study(name: str, argv: Sequence[str]) -> Settings:
@@ -471,10 +482,12 @@ class Study:
     run_kwargs: Callable[[Settings], dict] = lambda s: {}
     noise_runs: bool = True
     settings: Mapping[str, tuple] = field(default_factory=dict)
+    min_horizon_weeks: int = 1  # a study that reports by year needs at least one year
 
     def prepare(self, s: Settings) -> dict[str, sim.Config]:
         """Check the study's own settings and every arm's config; raise ConfigError before anything is written."""
         check_settings(s.cfg, self.settings)
+        check_horizon(s, self.name, self.min_horizon_weeks)
         arms = self.arms(s)
         if len(arms) < 1:
             raise ConfigError("the study has no arms")
@@ -579,7 +592,7 @@ def main_wrapper(study: Any, argv: Sequence[str]) -> int:
         return 2
     try:
         out = study.run(s)
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Wrote {out}")
@@ -658,7 +671,6 @@ class GridStudy:
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
         from sim.space import apply_params
-        from sim.sweep import EXECUTORS
 
         check_settings(
             s.cfg,
@@ -669,11 +681,7 @@ class GridStudy:
                 **self.settings,
             },
         )
-        if s.cfg.horizon_weeks < self.min_horizon_weeks:
-            raise ConfigError(
-                f"invalid value for horizon_weeks: {s.cfg.horizon_weeks} (allowed for the {self.name} study: "
-                f"{self.min_horizon_weeks} to 1040; it reports gains by year)"
-            )
+        check_horizon(s, self.name, self.min_horizon_weeks)
         base = sim.load_config(arm_overrides(s, self.base(s)))
         grid = self.grid(s)
         if not grid:
@@ -741,12 +749,13 @@ def heatmaps(
     title: str,
     colour_label: str,
     x: str,
-    y: str,
+    y: str | None,
     rows: str | None = None,
     cols: str | None = None,
     fmt: str = "{:+.1f}",
 ) -> None:
-    """Heatmaps of ``value`` over x and y, one panel per (rows, cols) value; cells show the value."""
+    """Heatmaps of ``value`` over x and y (one row of cells when there is no y: a grid of one parameter),
+    one panel per (rows, cols) value; cells show the value."""
     row_vals = sorted(table[rows].unique()) if rows else [None]
     col_vals = sorted(table[cols].unique()) if cols else [None]
     fig, axes = plt.subplots(
@@ -765,11 +774,11 @@ def heatmaps(
                 d = d[d[rows] == rv]
             if cols:
                 d = d[d[cols] == cv]
-            h = d.pivot_table(index=y, columns=x, values=value)
+            h = d.pivot_table(index=y, columns=x, values=value) if y else d.groupby(x)[value].mean().to_frame().T
             ax = axes[i, j]
             im = ax.imshow(h.to_numpy(), cmap="RdBu", vmin=-vmax, vmax=vmax, origin="lower", aspect="auto")
             ax.set_xticks(range(h.shape[1]), [f"{c:g}" for c in h.columns])
-            ax.set_yticks(range(h.shape[0]), [f"{c:g}" for c in h.index])
+            ax.set_yticks(range(h.shape[0]), [f"{c:g}" for c in h.index] if y else [""])
             for (yy, xx), v in np.ndenumerate(h.to_numpy()):
                 ax.text(
                     xx,
@@ -783,9 +792,12 @@ def heatmaps(
             facet = ", ".join(f"{n.split('.')[-1]} {v:g}" for n, v in ((rows, rv), (cols, cv)) if n)
             ax.set_title(facet, fontsize=10)
             ax.set_xlabel(x.split(".")[-1].replace("_", " "))
-            ax.set_ylabel(y.split(".")[-1].replace("_", " "))
+            ax.set_ylabel(y.split(".")[-1].replace("_", " ") if y else "")
     fig.colorbar(im, ax=axes, shrink=0.8, label=colour_label)
+    width = fig.get_figwidth()  # a long title wraps to the figure's width instead of running off it
     fig.suptitle(
-        f"{title}\narea {ctx.area().replace('`', '')}, {ctx.s.cfg.replications} replications per cell", fontsize=11
+        textwrap.fill(title, int(11 * width))
+        + f"\narea {ctx.area().replace('`', '')}, {ctx.s.cfg.replications} replications per cell",
+        fontsize=11,
     )
     ctx.figure(name, fig)

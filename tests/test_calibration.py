@@ -132,3 +132,16 @@ def test_targets_file_is_consistent():
     assert all(t.low <= t.value <= t.high for t in targets)
     assert json.dumps([t.id for t in targets if t.fit])
     assert ENSEMBLE.exists()
+
+
+def test_a_sweep_that_cannot_start_stops_calibration_with_one_line(tmp_path, capsys, monkeypatch):
+    """Workers on other code (StoreError) or no scheduler at the address: one line and exit 2, no traceback."""
+    from experiments import calibrate
+    from sim.sweep import StoreError
+
+    def refuses(cfg, argv):
+        raise StoreError("Dask workers run code abc, the client def")
+
+    monkeypatch.setattr(calibrate, "calibrate", refuses)
+    assert calibrate.main([f"output_dir={tmp_path}"]) == 2
+    assert capsys.readouterr().err == "error: Dask workers run code abc, the client def\n"

@@ -236,6 +236,7 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("evaluation_power", ["study.sample_sizes=[]"], "study.sample_sizes"),
         ("evaluation_power", ["study.draws=0"], "study.draws"),
         ("evaluation_power", ["study.alpha=2"], "study.alpha"),
+        ("evaluation_power", ["horizon_weeks=20"], "horizon_weeks"),
         ("feedback_demo", ["study.gif_every_weeks=0"], "study.gif_every_weeks"),
         ("bra2018", ["study.report_week=abc"], "study.report_week"),
         ("bra2018", ["study.arms={}"], "study.arms"),
@@ -310,3 +311,28 @@ def test_a_bad_count_for_a_timing_script_exits_2_before_anything_starts(capsys, 
         importlib.import_module(module).main(args)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "must be a whole number from 1 to" in err, err
+
+
+@pytest.mark.parametrize("module", [ambition, budget])
+def test_a_grid_of_one_parameter_gets_its_heatmaps(tmp_path, module):
+    """Once a ValueError from pandas after all the runs ('Grouper for promise.actions not 1-dimensional')."""
+    out = run(
+        module,
+        module.STUDY.name,
+        tmp_path,
+        "horizon_weeks=52",
+        "study.executor=serial",
+        "study.grid={promise.actions:[1,2]}",
+    )
+    assert sorted(p.name for p in out.glob("heatmap_*.png")) and (out / "report.md").exists()
+
+
+def test_a_damaged_store_under_a_grid_study_is_one_line_with_advice(tmp_path, capsys):
+    args = [*TINY, "horizon_weeks=52", "study.executor=serial", "study.grid={promise.actions:[1]}"]
+    assert ambition.main([*args, f"output_root={tmp_path}"]) == 0
+    (manifest,) = tmp_path.glob("ambition/sweep_*/manifest.json")
+    manifest.write_text("{not json")
+    capsys.readouterr()
+    assert ambition.main([*args, f"output_root={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "manifest.json is damaged" in err and err.count("\n") == 1, err
