@@ -1,9 +1,10 @@
-"""Collect run folders into one table: `python -m sim.collect <folder>... [--table summary] [--out file.parquet]`.
+"""Collect run folders into one table: `python -m sim.collect <folder>... [--table summary] [--out file.parquet|.csv]`.
 
 Each folder a run writes (a single run, or every point of a Hydra multirun under the sweep folder)
 holds its tables and its resolved config.yaml; only folders whose run.json marks them whole are
-read. The result is one Parquet table: the chosen table of every run, with the run's identity and
-one column per parameter that differs between the runs (the values the model ran with).
+read. The result is one table (Parquet, or CSV when --out ends in .csv): the chosen table of every
+run, with the run's identity and one column per parameter that differs between the runs (the values
+the model ran with).
 """
 
 from __future__ import annotations
@@ -66,14 +67,26 @@ def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+WRITERS = {  # what --out may name, by its ending
+    ".parquet": lambda df, path: df.to_parquet(path, index=False),
+    ".csv": lambda df, path: df.to_csv(path, index=False),
+}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.collect", description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="run folders or folders that hold them")
     parser.add_argument("--table", default="summary", choices=TABLES)
     parser.add_argument(
-        "--out", type=Path, default=None, help="Parquet file to write (default: <first>/collected_<table>.parquet)"
+        "--out",
+        type=Path,
+        default=None,
+        help="file to write, .parquet or .csv (default: <first>/collected_<table>.parquet)",
     )
     args = parser.parse_args(argv)
+    if args.out is not None and (args.out.suffix not in WRITERS or args.out.is_dir()):
+        print(f"error: --out {args.out}: give a file name ending in .parquet or .csv", file=sys.stderr)
+        return 2
     for f in args.folders:
         if not f.exists():
             print(f"error: {f} does not exist", file=sys.stderr)
@@ -86,7 +99,7 @@ def main(argv: list[str]) -> int:
     _, incomplete = run_folders(args.folders)
     out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(out, index=False)
+    WRITERS[out.suffix](df, out)
     extra = f"; skipped {len(incomplete)} incomplete folder(s)" if incomplete else ""
     print(f"Collected {df.folder.nunique()} runs, {len(df)} rows, into {out}{extra}")
     return 0

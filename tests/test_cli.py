@@ -289,6 +289,19 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
         (13, 1.0),
     ]
 
+    # --out ending in .csv writes CSV (it once wrote Parquet bytes under the .csv name); a folder or another
+    # ending is refused in one line before anything is written (a folder once gave IsADirectoryError)
+    def collect(out):
+        cmd = [sys.executable, "-m", "sim.collect", str(tmp_path / "sweep"), "--out", str(out)]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    assert collect(tmp_path / "all.csv").returncode == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "all.csv"), table, check_dtype=False)
+    for bad in (tmp_path / "sweep", tmp_path / "all.txt"):
+        c = collect(bad)
+        assert c.returncode == 2 and c.stderr.startswith(f"error: --out {bad}:") and c.stderr.count("\n") == 1
+    assert not (tmp_path / "all.txt").exists()
+
 
 def test_help_lists_only_what_python_m_sim_takes():
     p = run_sim("--help")
