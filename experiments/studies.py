@@ -508,7 +508,8 @@ class Study:
         kw = self.run_kwargs(s)
         results = {label: sim.run(c, progress=progress, **kw) for label, c in configs.items()}
         noise = {label: sim.run(c, progress=progress) for label, c in noise_cfgs.items()}
-        with whole_or_absent(output_dir(s, self.name)) as out:  # made once the runs are done
+        final = output_dir(s, self.name)
+        with whole_or_absent(final) as out:  # made once the runs are done
             write_config(out, s, arms, configs)
             ctx = Context(s, arms, configs, results, noise, out)
             sections = self.analyse(ctx)
@@ -516,27 +517,33 @@ class Study:
             lines += ["", "Files: " + ", ".join([*ctx.files, "config.yaml", "report.md"]) + "."]
             (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
-        return out
+        return final
 
 
 def output_dir(s: Settings, name: str) -> Path:
-    """results/<study>/<date_time>_<random>/ (never shared by two studies started in the same second)."""
+    """results/<study>/<date_time>_<random>/ (never shared by two studies started in the same second: its
+    staging folder is made exclusively, see ``whole_or_absent``)."""
     root = Path(s.cfg.output_root)
     root = output_path(root)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    out = root / name / f"{stamp}_{uuid.uuid4().hex[:6]}"
-    out.mkdir(parents=True, exist_ok=False)
-    return out
+    return root / name / f"{stamp}_{uuid.uuid4().hex[:6]}"
 
 
 @contextlib.contextmanager
 def whole_or_absent(out: Path):
-    """A study folder is whole or absent: if writing its tables, figures or report fails or is stopped, it goes."""
+    """A study folder is whole or absent: its tables, figures and report are written into a hidden staging
+    folder beside it, moved into place when all are written (``sim.cli.publish``, as for a run folder), and
+    removed if writing fails or is interrupted; a killed study leaves only the hidden stage."""
+    from sim.cli import publish
+
+    stage = out.with_name(f".{out.name}.partial")
+    stage.mkdir(parents=True, exist_ok=False)
     try:
-        yield out
+        yield stage
     except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
         raise
+    publish(stage, out)
 
 
 def write_config(out: Path, s: Settings, arms: dict[str, list[str]], configs: dict[str, sim.Config]) -> None:
@@ -722,7 +729,8 @@ class GridStudy:
         runs = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
         runs["point"] = np.where(runs.point == len(points), NO_PROMISE_POINT, runs.point)
         runs["weeks"] = s.cfg.horizon_weeks
-        with whole_or_absent(output_dir(s, self.name)) as out:
+        final = output_dir(s, self.name)
+        with whole_or_absent(final) as out:
             write_config(out, s, {"base": self.base(s).split()}, {"base": base})
             ctx = GridContext(
                 s, {"base": self.base(s).split()}, {"base": base}, {}, {}, out, points=points, runs=runs, base=base
@@ -738,7 +746,7 @@ class GridStudy:
             ]
             (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
-        return out
+        return final
 
 
 def heatmaps(

@@ -285,6 +285,8 @@ def test_a_study_whose_analysis_fails_leaves_no_folder(tmp_path, monkeypatch):
 
     def fails(ctx):
         (ctx.out / "half.csv").write_text("a\n")
+        # while it is written, the folder is a hidden stage: a study killed now leaves no visible folder
+        assert [p.name.startswith(".") for p in (tmp_path / "compare").iterdir()] == [True]
         raise RuntimeError("the analysis failed")
 
     monkeypatch.setattr(compare.STUDY, "analyse", fails)
