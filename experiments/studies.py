@@ -188,6 +188,11 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     plain_argv, replace = [], []
     for arg in argv:
         key = arg.split("=", 1)[0].lstrip("+~")
+        if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it
+            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+                plain = compose(config_name=config_name)
+            where = "output_root" if "output_root" in plain else "output_dir"
+            raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
         m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", key)
         if m and "=" in arg:
             replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
@@ -249,10 +254,12 @@ def load_study(name: str, argv: Sequence[str]) -> Settings:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         plain = compose(config_name="study", overrides=[f"experiment@study={name}"])
     setting_keys = {k for k in plain if k != "study"}
+    model_keys = {n.split(".", 1)[0] for n in PARAMS}  # scenario, area, police, ...: what a model override starts with
     settings, model = [f"experiment@study={name}"], []
     for arg in argv:
         key = arg.split("=", 1)[0].lstrip("+~")
-        if key == "study" or key.startswith("study.") or key in setting_keys:
+        unknown_top = "." not in key and key not in model_keys  # output_dir=...: refused as a setting, naming them
+        if key.split(".", 1)[0] in ("study", "hydra") or key in setting_keys or unknown_top:
             settings.append(arg)
         else:
             model.append(arg)

@@ -254,13 +254,21 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("assumptions", ["+answers.x=[full,observed,nosuch]"], "answers.x"),
         ("assumptions", ["+answers.x=[full,observed]"], "answers.x"),
         ("assumptions", ['+arms.x="scenario=full_implementation area=suburb"'], "arms.x"),
+        ("compare", ["output_dir=x"], "unknown setting output_dir (did you mean output_root?)"),
+        ("compare", ["hydra.run.dir=x"], "hydra.run.dir: this command takes no Hydra settings"),
+        ("feedback_demo", ["+hydra.job.chdir=true"], "hydra.job.chdir: this command takes no Hydra settings"),
+        ("sensitivity", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
+        ("robust", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
+        ("assumptions", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
+        ("calibrate", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
     ],
 )
 def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
-    """Each of these once crashed with a traceback (some only after the whole run) or ran on a nonsense value."""
+    """Each of these once crashed with a traceback (some only after the whole run), ran on a nonsense value,
+    or (hydra.*) was taken and ignored while the whole study ran into its default folder."""
     import importlib
 
-    where = "output_dir" if module in ("robust", "sensitivity", "assumptions") else "output_root"
+    where = "output_dir" if module in ("robust", "sensitivity", "assumptions", "calibrate") else "output_root"
     code = importlib.import_module(f"experiments.{module}").main([*args, f"{where}={tmp_path / 'out'}"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and key in err and err.count("\n") == 1, err
