@@ -23,7 +23,16 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import check_settings, compose_settings, fmt_pp, one_of, optional, text, whole  # noqa: E402
+from experiments.studies import (
+    check_settings,
+    check_sobol_size,
+    compose_settings,
+    fmt_pp,
+    one_of,
+    optional,
+    text,
+    whole,
+)  # noqa: E402
 from sim.model import METRICS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
@@ -107,8 +116,8 @@ def load_settings(argv: list[str]) -> DictConfig:
             "output_dir": optional(text()),
         },
     )
-    if cfg.method == "sobol" and cfg.n & (cfg.n - 1):
-        raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol)")
+    if cfg.method == "sobol":
+        check_sobol_size("n", cfg.n)
     arms = OmegaConf.to_container(cfg.arms)
     for name, answer in OmegaConf.to_container(cfg.answers).items():
         if not isinstance(answer, list) or len(answer) != 3:

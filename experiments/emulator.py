@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, ListConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import check_settings, compose_settings, one_of, optional, text, whole  # noqa: E402
+from experiments.studies import check_settings, check_sobol_size, compose_settings, one_of, optional, text, whole  # noqa: E402
 from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
@@ -127,8 +127,7 @@ def check_build_settings(cfg: DictConfig) -> None:
 def check_sensitivity_settings(cfg: DictConfig) -> None:
     """What `sensitivity` needs beyond each setting's own range: a Sobol size SALib's sequence is balanced at, and
     a direct study that exists (it is read at the end, after the whole study)."""
-    if cfg.sobol_n & (cfg.sobol_n - 1):
-        raise ConfigError(f"invalid value for sobol_n: {cfg.sobol_n} (allowed: a power of 2, e.g. 1024, 4096)")
+    check_sobol_size("sobol_n", cfg.sobol_n)
     if cfg.direct and not (Path(cfg.direct) / "indices.csv").is_file():
         raise ConfigError(
             f"invalid value for direct: {cfg.direct!r} (allowed: the folder of a direct Sobol study, with its "

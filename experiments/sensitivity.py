@@ -55,7 +55,16 @@ DEFAULT_NOISE_POINTS = 32  # design points rerun for the noise check unless the 
 
 def load_settings(argv: list[str]) -> DictConfig:
     """Compose configs/sensitivity.yaml with overrides and check every setting; raise ConfigError."""
-    from experiments.studies import check_settings, compose_settings, fraction, one_of, optional, text, whole
+    from experiments.studies import (
+        check_settings,
+        check_sobol_size,
+        compose_settings,
+        fraction,
+        one_of,
+        optional,
+        text,
+        whole,
+    )
 
     cfg = compose_settings("sensitivity", argv)
     check_settings(
@@ -86,8 +95,8 @@ def load_settings(argv: list[str]) -> DictConfig:
             parse_shard(cfg.shard)
         except ValueError as exc:
             raise ConfigError(f"invalid value for shard: {cfg.shard!r} ({exc})") from None
-    if cfg.method == "sobol" and cfg.n & (cfg.n - 1):
-        raise ConfigError(f"invalid value for n: {cfg.n} (allowed: a power of 2 for sobol, e.g. 256, 512, 1024)")
+    if cfg.method == "sobol":
+        check_sobol_size("n", cfg.n)
     if cfg.method == "morris" and cfg.num_levels % 2:
         raise ConfigError(f"invalid value for num_levels: {cfg.num_levels} (allowed: an even number for morris)")
     if cfg.noise_points is None:  # a small trial study (n=16) should run without asking for this

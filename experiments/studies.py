@@ -154,6 +154,12 @@ def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
 
 
+def check_sobol_size(key: str, n: int) -> None:
+    """Saltelli's sequence (SALib) is balanced only at a power of 2: refuse any other size, naming the setting."""
+    if n & (n - 1):
+        raise ConfigError(f"invalid value for {key}: {n} (allowed: a power of 2 for sobol, e.g. 256, 512, 1024)")
+
+
 def key_values(argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], texts: dict[str, str]) -> dict[str, Any]:
     """Settings of a small ``key=value`` script: whole numbers ``wholes`` {key: (default, low, high)} and non-empty
     ``texts`` {key: default}; raise ConfigError naming the first unknown key or bad value before anything runs."""
