@@ -319,8 +319,15 @@ def arm_overrides(s: Settings, arm: str | Sequence[str], uncertainty: str | None
 
 
 def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, sim.Config]:
-    """Validate every arm before anything runs (ConfigError names the bad parameter)."""
-    return {label: sim.load_config(arm_overrides(s, a)) for label, a in arms.items()}
+    """Validate every arm before anything runs (ConfigError names the arm, its overrides and the bad parameter)."""
+    configs = {}
+    for label, a in arms.items():
+        try:
+            configs[label] = sim.load_config(arm_overrides(s, a))
+        except ConfigError as exc:
+            own = a if isinstance(a, str) else " ".join(a)
+            raise ConfigError(f"arm {label!r} ({own}): {exc}") from None
+    return configs
 
 
 def unique_labels(arms: Sequence[str]) -> list[str]:

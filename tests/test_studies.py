@@ -254,6 +254,12 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("assumptions", ["+answers.x=[full,observed,nosuch]"], "answers.x"),
         ("assumptions", ["+answers.x=[full,observed]"], "answers.x"),
         ("assumptions", ['+arms.x="scenario=full_implementation area=suburb"'], "arms.x"),
+        ("feedback_demo", ["study.staff_on=abc"], "arm 'No feedback' (scenario=full_implementation"),
+        (
+            "compare",
+            ['study.arms=["police.effort=1","police.effort=9"]'],
+            "arm 'police.effort=9' (police.effort=9): inv",
+        ),
         ("compare", ["output_dir=x"], "unknown setting output_dir (did you mean output_root?)"),
         ("compare", ["hydra.run.dir=x"], "hydra.run.dir: this command takes no Hydra settings"),
         ("feedback_demo", ["+hydra.job.chdir=true"], "hydra.job.chdir: this command takes no Hydra settings"),
