@@ -28,7 +28,7 @@ import pandas as pd
 import sim
 from sim.api import replication_seeds
 from sim.model import PromiseModel
-from sim.params import ConfigError
+from sim.params import PARAMS, ConfigError
 from sim.paths import output_path
 from sim.streams import PROCESSES, WORLD, Streams
 from sim.version import code_version
@@ -39,11 +39,11 @@ CHANGES = {
     "promise.actions 3 -> 1": ("promise.actions=3", "promise.actions=1"),
 }
 GOAL = 0.3
-LIMITS = {  # default, lowest, highest
-    "pairs": (24, 3, 10_000),
-    "residents": (2000, 10, 1_000_000),
-    "horizon_weeks": (156, 1, 1040),
-    "seed": (2018, 0, 2**31 - 1),
+LIMITS = {  # default, lowest, highest: the model parameter's own range (pairs: at least 3 for a variance)
+    "pairs": (24, 3, int(PARAMS["replications"].high)),
+    "residents": (2000, int(PARAMS["area.residents"].low), int(PARAMS["area.residents"].high)),
+    "horizon_weeks": (156, int(PARAMS["horizon_weeks"].low), int(PARAMS["horizon_weeks"].high)),
+    "seed": (2018, int(PARAMS["seed"].low), int(PARAMS["seed"].high)),
 }
 
 

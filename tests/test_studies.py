@@ -207,6 +207,7 @@ def test_a_study_by_year_refuses_a_horizon_shorter_than_a_year(tmp_path):
         ("crn", "pairs=abc", "pairs"),
         ("crn", "pairs=2", "pairs"),
         ("crn", "seed=-1", "seed"),
+        ("crn", "residents=10", "residents"),  # once accepted here, then a traceback from the model's own range
         ("crn", "hold=world,crim", "hold"),
         ("crn", "output_dir=", "output_dir"),
         ("crn", "pair=3", "pair"),
