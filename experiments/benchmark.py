@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.studies import folder_arg
 from sim.paths import output_path
 
 OUT = output_path("results/benchmark")
@@ -110,7 +111,9 @@ def profile_default(top: int = 12) -> pd.DataFrame:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats; reference only at 1,000 residents")
-    parser.add_argument("--out", default=None, help="folder for the CSV files (default results/benchmark)")
+    parser.add_argument(
+        "--out", type=folder_arg, default=None, help="folder for the CSV files (default results/benchmark)"
+    )
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "RESIDENTS", "REPS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

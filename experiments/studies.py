@@ -134,6 +134,22 @@ def count_arg(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def is_a_file(value: Any) -> bool:
+    """Whether an output folder setting names an existing file: refused before anything runs (writing into it
+    would fail only at the end, after all the runs)."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    path = output_path(value)
+    return path.exists() and not path.is_dir()
+
+
+def folder_arg(text_value: str) -> str:
+    """An argparse type for an output folder: a new or an existing folder, not empty and not a file."""
+    if not text_value.strip() or is_a_file(text_value):
+        raise argparse.ArgumentTypeError(f"must name a folder, new or existing, not {text_value!r}")
+    return text_value
+
+
 def one_or_more(rule):
     """A rule: one value following ``rule``, or a non-empty list of them."""
     ok, words = rule
@@ -180,6 +196,8 @@ def key_values(argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], tex
         v = given.get(key, default)
         if key in given and not v.strip():
             raise ConfigError(f"{key}= must not be empty (default: {default or 'none'})")
+        if key == "output_dir" and is_a_file(v):
+            raise ConfigError(f"{key}={v} is a file; name a folder, new or existing")
         values[key] = v
     return values
 
@@ -212,6 +230,9 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             plain = compose(config_name=config_name)
         known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
         raise ConfigError(config_error_message(exc, known)) from exc
+    for key in ("output_dir", "output_root"):
+        if is_a_file(cfg.get(key)):
+            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
     for entry, sub, value in replace:
         try:
             parsed = parse_value(value)

@@ -17,7 +17,7 @@ import time
 import pandas as pd
 
 import sim
-from experiments.studies import count_arg
+from experiments.studies import count_arg, folder_arg
 from sim.api import run_replication
 from sim.paths import output_path
 from sim.space import apply_params
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=count_arg(1, 100_000), default=48, help="runs per measurement (default 48)")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
-    parser.add_argument("--out", default=None, help="folder for sweep.csv (default results/benchmark)")
+    parser.add_argument("--out", type=folder_arg, default=None, help="folder for sweep.csv (default results/benchmark)")
     args = parser.parse_args(argv)
     base = sim.load_config(["replications=1"])  # default scenario and area
     points = pd.DataFrame({"police.effort": [0.5 + 0.5 * i / args.runs for i in range(args.runs)]})

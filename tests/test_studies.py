@@ -353,3 +353,34 @@ def test_a_damaged_store_under_a_grid_study_is_one_line_with_advice(tmp_path, ca
     assert ambition.main([*args, f"output_root={tmp_path}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "manifest.json is damaged" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("compare", ["output_root={}"]),
+        ("sensitivity", ["output_dir={}"]),
+        ("robust", ["output_dir={}"]),
+        ("calibrate", ["output_dir={}"]),
+        ("assumptions", ["output_dir={}"]),
+        ("emulator", ["build", "output_dir={}"]),
+        ("crn", ["output_dir={}"]),
+        ("cluster_benchmark", ["output_dir={}"]),
+        ("sweep_benchmark", ["--out", "{}"]),
+        ("benchmark", ["--out", "{}"]),
+    ],
+)
+def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_path, capsys, module, args):
+    """Each once ran in full (minutes, for most) and then failed with FileExistsError or NotADirectoryError."""
+    import importlib
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    main = importlib.import_module(f"experiments.{module}").main
+    try:
+        code = main([a.format(notes) for a in args])
+    except SystemExit as exit_:  # argparse
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and "notes.md" in err and ("a file" in err or "must name a folder" in err), err
+    assert notes.read_text() == "mine" and list(tmp_path.iterdir()) == [notes]
