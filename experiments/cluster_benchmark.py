@@ -126,6 +126,7 @@ def main(argv: list[str]) -> int:
             argv,
             {"runs": (200, 2, 100_000), "plan_runs": (1_000_000, 1, 100_000_000)},
             {"output_dir": "results/benchmark"},
+            __doc__ or "",
         )
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
     from experiments.studies import key_values
 
     try:
-        values = key_values(argv, LIMITS, {"hold": "", "output_dir": "results/crn"})
+        values = key_values(argv, LIMITS, {"hold": "", "output_dir": "results/crn"}, __doc__ or "")
         hold = held_processes(values["hold"])
     except (ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

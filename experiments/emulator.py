@@ -34,7 +34,17 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, ListConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import check_settings, check_sobol_size, compose_settings, one_of, optional, text, whole  # noqa: E402
+from experiments.studies import (  # noqa: E402
+    check_settings,
+    check_sobol_size,
+    compose_settings,
+    exit_with_help,
+    one_of,
+    optional,
+    settings_text,
+    text,
+    whole,
+)
 from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
@@ -51,6 +61,7 @@ MODES = {"build": "the planners' emulator, about 25 minutes at the default runs"
 
 def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
     """The mode and its settings, every one checked before anything runs or is written (ConfigError naming it)."""
+    exit_with_help(argv, lambda: (__doc__ or "").strip() + "\n\n" + settings_text("emulator", argv))
     if not argv or "=" in argv[0]:
         raise ConfigError("say what to run first: " + " or ".join(f"{m} ({what})" for m, what in MODES.items()))
     mode, settings = argv[0], argv[1:]

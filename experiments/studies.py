@@ -176,9 +176,13 @@ def check_sobol_size(key: str, n: int) -> None:
         raise ConfigError(f"invalid value for {key}: {n} (allowed: a power of 2 for sobol, e.g. 256, 512, 1024)")
 
 
-def key_values(argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], texts: dict[str, str]) -> dict[str, Any]:
+def key_values(
+    argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], texts: dict[str, str], usage: str = ""
+) -> dict[str, Any]:
     """Settings of a small ``key=value`` script: whole numbers ``wholes`` {key: (default, low, high)} and non-empty
-    ``texts`` {key: default}; raise ConfigError naming the first unknown key or bad value before anything runs."""
+    ``texts`` {key: default}; raise ConfigError naming the first unknown key or bad value before anything runs.
+    ``--help`` prints ``usage`` (the script's docstring) and exits."""
+    exit_with_help(argv, lambda: usage.strip())
     keys = (*wholes, *texts)
     given = {}
     for arg in argv:
@@ -202,12 +206,36 @@ def key_values(argv: Sequence[str], wholes: dict[str, tuple[int, int, int]], tex
     return values
 
 
+HELP = ("-h", "--help")
+
+
+def exit_with_help(argv: Sequence[str], text: Callable[[], str]) -> None:
+    """``-h`` or ``--help`` anywhere on the command line: print ``text()`` and exit 0, as argparse does."""
+    if any(a in HELP for a in argv):
+        print(text())
+        raise SystemExit(0)
+
+
+def settings_text(config_name: str, argv: Sequence[str]) -> str:
+    """What ``--help`` prints: the settings files with their comments (each setting, its default, what it does)."""
+    files = [CONFIG_DIR / f"{config_name}.yaml"]
+    given = [a.split("=", 1)[1] for a in argv if a.startswith("experiment@study=")]
+    default = re.search(r"experiment@study:\s*(\w+)", files[0].read_text())
+    study = given[-1] if given else default.group(1) if default and config_name != "study" else None
+    if study:
+        files.append(CONFIG_DIR / "experiment" / f"{study}.yaml")
+    head = "Settings are given as key=value; each with its default and what it does"
+    head += f" ({files[1].name}'s as study.<key>=...):" if study else ":"
+    return "\n\n".join([head, *(f"# {f.parent.name}/{f.name}\n{f.read_text().strip()}" for f in files)])
+
+
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
     ``study.<entry>=...`` for a mapping entry (grid, arms, vary, designs, conditions) replaces it whole, and
     ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
     """
+    exit_with_help(argv, lambda: settings_text(config_name, argv))
     register()
     plain_argv, replace = [], []
     for arg in argv:

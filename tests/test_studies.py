@@ -384,3 +384,30 @@ def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_
     err = capsys.readouterr().err
     assert code == 2 and "notes.md" in err and ("a file" in err or "must name a folder" in err), err
     assert notes.read_text() == "mine" and list(tmp_path.iterdir()) == [notes]
+
+
+@pytest.mark.parametrize(
+    "module, args, shows",
+    [
+        ("compare", ["--help"], ["output_root:", "experiment/compare.yaml", "arms:"]),
+        ("ambition", ["area=suburb", "-h"], ["replications:", "grid:"]),
+        ("sensitivity", ["--help"], ["method:", "experiment/sensitivity_levers.yaml", "vary:"]),
+        ("sensitivity", ["experiment@study=sensitivity_tiny", "--help"], ["experiment/sensitivity_tiny.yaml"]),
+        ("robust", ["--help"], ["hours_budget"]),
+        ("calibrate", ["--help"], ["output_dir:"]),
+        ("assumptions", ["--help"], ["answers:"]),
+        ("emulator", ["--help"], ["python -m experiments.emulator build", "sobol_n:"]),
+        ("crn", ["--help"], ["python -m experiments.crn [pairs=24]"]),
+        ("cluster_benchmark", ["--help"], ["plan_runs"]),
+    ],
+)
+def test_help_prints_the_settings_and_runs_nothing(tmp_path, capsys, monkeypatch, module, args, shows):
+    """--help once failed with Hydra's 'LexerNoViableAltException: --help' (exit 2)."""
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(f"experiments.{module}").main(args)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and all(s in out for s in shows), out
+    assert list(tmp_path.iterdir()) == []
