@@ -57,6 +57,9 @@ def unknown_message(key: str) -> str:
         shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
         return f"unknown parameter {key} (parameters in {group}: {shown}; all are listed in docs/model.md §9)"
     groups = "area, police, promise, feedback, partners, behaviour, survey"
+    if "." not in key:
+        top = ", ".join(n for n in PARAMS if "." not in n)
+        return f"unknown parameter {key} (top level: {top}; groups: {groups}; see docs/model.md §9)"
     return f"unknown parameter {key} (groups: {groups}; see docs/model.md §9)"
 
 
@@ -120,16 +123,25 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def flat_items(mapping: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """{"police": {"effort": 0.5}} -> [("police.effort", 0.5)]: nested and dotted keys alike."""
+    items = []
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        items += flat_items(value, name + ".") if isinstance(value, dict) else [(name, value)]
+    return items
+
+
 def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
     """Overrides as Hydra strings: a list, one string ("a=1 b=2"), or a dict ({"area": "suburb",
-    "police.effort": 0.5}; a group key with a text value picks a preset)."""
+    "police.effort": 0.5} or {"police": {"effort": 0.5}}; a group key with a text value picks a preset)."""
     if overrides is None:
         return []
     if isinstance(overrides, str):
         return overrides.split()
     if isinstance(overrides, dict):
         out = []
-        for key, value in overrides.items():
+        for key, value in flat_items(overrides):
             if isinstance(value, bool):
                 value = str(value).lower()
             out.append(f"{key}={value}")

@@ -6,7 +6,8 @@ the value and what is allowed, and nothing is written.
 
 A single run is written whole or not at all: Hydra runs in a hidden staging folder beside the
 final one, which is renamed into place only when the run has finished (replacing an earlier
-run of the same folder as a whole). A failed or interrupted run removes its staging folder.
+run of the same folder as a whole; a file or a folder that is not a run's is never replaced, and
+is refused before the run). A failed or interrupted run removes its staging folder.
 Default folder names carry the time, what was run and a random suffix, so two runs started in
 the same second never share a folder. In a multirun each point's folder is marked whole by its
 run.json, written last.
@@ -83,8 +84,23 @@ def default_run_dir(cfg: Config) -> Path:
     return Path("results/runs") / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}_{run_label(cfg)}_{cfg.area.name}_{UID}"
 
 
+def not_replaceable(final: Path) -> str | None:
+    """Why ``final`` may not receive a run's folder (None: it may). Only a new path, an empty folder or an
+    earlier run's folder (it has a run.json) is replaced: a run never moves aside or deletes anything else."""
+    if not final.exists():
+        return None
+    if not final.is_dir():
+        return "it is a file, not a folder"
+    if (final / "run.json").is_file() or not any(final.iterdir()):
+        return None
+    return "it is a folder of other files, not an earlier run's (no run.json); name a new folder"
+
+
 def publish(stage: Path, final: Path) -> None:
     """Move a finished staging folder into place; an earlier run in ``final`` is replaced as a whole."""
+    why = not_replaceable(final)
+    if why:
+        raise FileExistsError(f"{final}: {why}")
     final.parent.mkdir(parents=True, exist_ok=True)
     old = None
     if final.exists():
@@ -122,12 +138,20 @@ def main(argv: list[str]) -> int:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     _, multirun = config_overrides(argv)
+    sweep_dirs = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
+    if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
+        print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)
+        return 2
     if multirun or any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
         sys.argv = [sys.argv[0], *argv]
         hydra_main()
         return 0
     asked = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
     final = Path(asked[-1]) if asked else default_run_dir(configs[0])
+    why = not_replaceable(final)
+    if why:  # checked before the run: a file or another folder there is never replaced
+        print(f"error: hydra.run.dir={final}: {why}", file=sys.stderr)
+        return 2
     stage = final.parent / f".{final.name}.partial-{UID}"
     sys.argv = [sys.argv[0], *[a for a in argv if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={stage}"]
     try:

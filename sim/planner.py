@@ -13,6 +13,7 @@ code (a rule changed since) still answers, with a warning naming both versions.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from functools import lru_cache
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .emulator import Emulator
-from .params import UNCERTAIN
+from .params import PARAMS, UNCERTAIN
 from .posterior import load_ensemble
 from .version import code_version
 
@@ -92,10 +93,10 @@ def whatif(area: str = "default", **levers: float) -> pd.DataFrame:
         name = key.replace("__", ".")
         if name not in values:
             raise ValueError(f"{name} is not one of the emulator's levers ({', '.join(values)})")
-        try:
-            values[name] = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number, not {value!r}") from None
+        whole = PARAMS[name].type is int  # actions, weeks: a slider's 2.0 is fine, 2.5 is not
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or (whole and not float(value).is_integer()):
+            raise ValueError(f"{name} must be {'a whole number' if whole else 'a number'}, not {value!r}")
+        values[name] = float(value)
     worlds = _draws().assign(area=area, **values)
     pred = em.predict_arrays(worlds)
     rows = []

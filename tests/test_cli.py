@@ -76,6 +76,7 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("scenario=utopia", "unknown scenario preset 'utopia'"),
         ("area.name=../../../../x", "invalid value for area.name"),
         ("uncertainty=maybe", "allowed: one of fixed, posterior"),
+        ("output_dir=x", "unknown parameter output_dir (top level: seed, replications, horizon_weeks, scenario"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
@@ -116,6 +117,24 @@ def test_rerun_into_an_existing_folder_replaces_it_whole(tmp_path):
     )
     assert json.loads((out / "run.json").read_text())["seed"] == 2
     assert len(pd.read_csv(out / "trajectories.csv")) == 5 and not (out / "stray.txt").exists()
+
+
+def test_a_run_never_replaces_a_file_or_a_folder_that_is_not_a_run(tmp_path):
+    """hydra.run.dir=docs once moved docs/ aside and deleted it (as an earlier run would be); README.md was
+    moved aside to a hidden name. Both are refused before the run, and left as they were."""
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine too")
+    for target, why in ((notes, "it is a file"), (folder, "it is a folder of other files, not an earlier run's")):
+        p = run_sim("replications=1", "horizon_weeks=2", "area.residents=100", f"hydra.run.dir={target}")
+        assert p.returncode == 2 and f"hydra.run.dir={target}: {why}" in p.stderr and p.stderr.count("\n") == 1
+    p = run_sim("-m", "police.effort=0.5,0.6", "replications=1", "horizon_weeks=2", f"hydra.sweep.dir={notes}")
+    assert p.returncode == 2 and f"hydra.sweep.dir={notes}: it is a file" in p.stderr, p.stderr  # once a traceback
+    assert notes.read_text() == "mine" and (folder / "keep.txt").read_text() == "mine too"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["docs", "notes.md"]
+    assert sorted(x.name for x in folder.iterdir()) == ["keep.txt"]
 
 
 def ctrl_c_as_in_a_terminal() -> None:
@@ -249,6 +268,14 @@ def test_a_numpy_seed_seeds_as_its_value_and_bad_overrides_are_refused():
     )
     with pytest.raises(ConfigError, match="invalid overrides: 5 .allowed: a list of 'key=value' strings"):
         sim.load_config(5)
+
+
+def test_a_nested_dict_of_overrides_reads_as_dotted_keys():
+    nested = sim.load_config({"police": {"effort": 0.5}, "promise": {"active": False}, "area": "suburb"})
+    assert nested == sim.load_config({"police.effort": 0.5, "promise.active": False, "area": "suburb"})
+    assert nested.police.effort == 0.5 and not nested.promise.active and nested.area.name == "suburb"
+    with pytest.raises(ConfigError, match="unknown parameter police.efort .did you mean police.effort"):
+        sim.load_config({"police": {"efort": 0.5}})
 
 
 def test_run_names_its_table_options_when_given_another():

@@ -94,6 +94,14 @@ def test_whatif_answers_in_survey_shares_with_intervals():
         sim.whatif("default", police__effort=float("nan"))
     with pytest.raises(ValueError, match="police.effort must be a number, not 'much'"):
         sim.whatif("default", police__effort="much")
+    # once taken as 0.5, 1.0 and 2.5 actions (the trees interpolated between whole numbers of actions)
+    with pytest.raises(ValueError, match="police.effort must be a number, not '0.5'"):
+        sim.whatif("default", police__effort="0.5")
+    with pytest.raises(ValueError, match="police.effort must be a number, not True"):
+        sim.whatif("default", police__effort=True)
+    with pytest.raises(ValueError, match="promise.actions must be a whole number, not 2.5"):
+        sim.whatif("default", promise__actions=2.5)
+    assert sim.whatif("default", promise__actions=2.0).equals(sim.whatif("default", promise__actions=np.int64(2)))
 
 
 def test_the_shipped_emulator_was_trained_on_this_model_code():
