@@ -39,6 +39,11 @@ def arms(s: Settings) -> dict[str, str]:
     return out
 
 
+def span(week: int) -> str:
+    """A report week in words: '2 years' from a year on, else '30 weeks' (never 'after 0 years')."""
+    return f"{round(week / 52)} years" if week >= 52 else f"{week} weeks"
+
+
 def analyse(ctx: Context) -> list[str]:
     st = ctx.s.cfg.study
     labels = [k for k in ctx.results if k != NO_PROMISE]
@@ -60,10 +65,12 @@ def analyse(ctx: Context) -> list[str]:
         row["crime_ci_low_pct"] = 100 * crime["ci_low"] / base_crime
         row["crime_ci_high_pct"] = 100 * crime["ci_high"] / base_crime
         # the noise of one area's before/after comparison: the year-on-year change of its count with no promise
+        # (two whole simulated years are needed; before week 104 it is not measured)
         t = none.trajectories
         year = t[(t.week > week - 52) & (t.week <= week)].groupby("replication").recorded_crime.mean()
         before = t[(t.week > week - 104) & (t.week <= week - 52)].groupby("replication").recorded_crime.mean()
-        row["crime_single_area_sd_pct"] = 100 * np.std(year - before, ddof=1) / base_crime
+        sd = 100 * np.std(year - before, ddof=1) / base_crime if week >= 104 else float("nan")
+        row["crime_single_area_sd_pct"] = sd
         rows.append(row)
     table = pd.DataFrame(rows)
     ctx.save("table.csv", table)
@@ -78,7 +85,7 @@ def analyse(ctx: Context) -> list[str]:
         ax.barh(y, v, xerr=err, color=colours, alpha=0.9, capsize=4)
         ax.axvline(0, color="black", lw=1)
         ax.axvspan(-3, 3, color="#fee08b", alpha=0.3, lw=0)
-        ax.set_title(f"{title}: change after {week // 52} years", fontsize=13)
+        ax.set_title(f"{title}: change after {span(week)}", fontsize=13)
         ax.set_xlabel(f"percentage points of residents (bars: 90% range across {band})")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, labels, fontsize=12)
@@ -108,8 +115,8 @@ def analyse(ctx: Context) -> list[str]:
     ]
     ranked = table.iloc[1:-1].sort_values("trust_high_share", ascending=False)
     lines = [
-        f"Changes after {week} weeks (about {week // 52} years, as in Brå's evaluation), in percentage points of "
-        "residents, as the national survey reports them.",
+        f"Changes after {week} weeks ({'about ' + span(week) + '; ' if week >= 52 else ''}Brå looked about two "
+        "years in), in percentage points of residents, as the national survey reports them.",
         "",
         "## The finding, reproduced",
         "",
@@ -119,12 +126,18 @@ def analyse(ctx: Context) -> list[str]:
         f"{fmt_pp(obs.delaktighet_high_share)} and the share feeling unsafe {fmt_pp(obs.unsafe_share)}: very small "
         f"changes. Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
         f"{ctx.s.cfg.replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to "
-        f"{obs.crime_ci_high_pct:+.1f}%), while one area's count changes from one year to the next by "
-        f"±{obs.crime_single_area_sd_pct:.1f}% without any promise (sd across replications): "
+        f"{obs.crime_ci_high_pct:+.1f}%)"
         + (
-            "an evaluation of one area's crime statistics would not see it."
-            if abs(obs.crime_vs_no_promise_pct) < obs.crime_single_area_sd_pct
-            else "large enough to show in one area's crime statistics."
+            f", while one area's count changes from one year to the next by ±{obs.crime_single_area_sd_pct:.1f}% "
+            "without any promise (sd across replications): "
+            + (
+                "an evaluation of one area's crime statistics would not see it."
+                if abs(obs.crime_vs_no_promise_pct) < obs.crime_single_area_sd_pct
+                else "large enough to show in one area's crime statistics."
+            )
+            if week >= 104
+            else f". How much one area's count changes from one year to the next needs two simulated years "
+            f"(horizon_weeks and study.report_week of at least 104; this run reports week {week})."
         ),
         "",
         "## What would change it",

@@ -165,6 +165,17 @@ def test_bra2018_headline(tmp_path):
     assert abs(t.loc["Observed 2018", "trust_high_share"]) < 0.03
     assert t.loc["Full implementation", "trust_high_share"] > t.loc["Observed 2018", "trust_high_share"]
     assert (out / "bra2018.png").exists() and "reproduced" in (out / "report.md").read_text()
+    assert "one area's count changes from one year to the next by ±" in (out / "report.md").read_text()
+    assert t.crime_single_area_sd_pct.notna().all()
+
+
+def test_bra2018_under_two_years_says_what_it_cannot_measure(tmp_path):
+    """Once '±nan%' and 'large enough to show in one area's crime statistics', and 'after 0 years'."""
+    out = run(bra2018, "bra2018", tmp_path, "horizon_weeks=20")
+    report = (out / "report.md").read_text()
+    assert "nan" not in report and "0 years" not in report and "Changes after 20 weeks" in report
+    assert "needs two simulated years" in report and "large enough to show" not in report
+    assert pd.read_csv(out / "table.csv").crime_single_area_sd_pct.isna().all()
 
 
 @pytest.mark.parametrize("module", ["compare", "ambition", "feedback_demo", "evaluation_power", "bra2018", "budget"])
