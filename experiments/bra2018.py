@@ -25,6 +25,12 @@ SHOWN = {
     "unsafe_share": "Feeling unsafe",
 }
 NO_PROMISE = "No promise"
+VERY_SMALL = 0.03  # our reading of Brå's 'very small' change in a survey share (docs/evidence.md, targets T5-T7)
+
+
+def very_small(arm) -> bool:
+    """Whether an arm's mean changes in the three survey shares are all 'very small', as Brå found them."""
+    return all(abs(getattr(arm, m)) < VERY_SMALL for m in SHOWN)
 
 
 def arms(s: Settings) -> dict[str, str]:
@@ -42,6 +48,45 @@ def arms(s: Settings) -> dict[str, str]:
 def span(week: int) -> str:
     """A report week in words: '2 years' from a year on, else '30 weeks' (never 'after 0 years')."""
     return f"{round(week / 52)} years" if week >= 52 else f"{week} weeks"
+
+
+def finding(obs, reference: str, label: str, week: int, replications: int) -> list[str]:
+    """The headline: what the reference arm changed, and whether that is Brå's finding (very small changes in the
+    survey shares; a crime change one area's statistics would not show). The words follow the numbers."""
+    who = (
+        "With the implementation Brå observed (less time than planned, rare and thin feedback, unclear priority),"
+        if reference == "observed_2018"
+        else f"With the reference arm `{label}` (scenario {reference}, not the implementation Brå observed),"
+    )
+    small = very_small(obs)
+    shares = (
+        f"the share with high confidence moves {fmt_pp(obs.trust_high_share)} (90% range "
+        f"{fmt_pp(obs.trust_high_share_p05)} to {fmt_pp(obs.trust_high_share_p95)}), the share agreeing the police "
+        f"listen and act {fmt_pp(obs.delaktighet_high_share)} and the share feeling unsafe {fmt_pp(obs.unsafe_share)}: "
+        + ("very small changes" if small else f"not all very small (read as within ±{100 * VERY_SMALL:.0f} pp)")
+    )
+    crime = (
+        f"Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
+        f"{replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to {obs.crime_ci_high_pct:+.1f}%)"
+    )
+    if week >= 104:
+        seen = abs(obs.crime_vs_no_promise_pct) >= obs.crime_single_area_sd_pct
+        crime += (
+            f", while one area's count changes from one year to the next by ±{obs.crime_single_area_sd_pct:.1f}% "
+            "without any promise (sd across replications): "
+            + (
+                "large enough to show in one area's crime statistics."
+                if seen
+                else "an evaluation of one area's crime statistics would not see it."
+            )
+        )
+    else:
+        crime += (
+            ". How much one area's count changes from one year to the next needs two simulated years "
+            f"(horizon_weeks and study.report_week of at least 104; this run reports week {week})."
+        )
+    heading = "## The finding, reproduced" if small else "## The finding, not reproduced by this run"
+    return [heading, "", f"{who} {shares}. {crime}"]
 
 
 def analyse(ctx: Context) -> list[str]:
@@ -84,14 +129,14 @@ def analyse(ctx: Context) -> list[str]:
         colours = ["#999999"] + ["#2166ac"] * (len(labels) - 2) + ["#1a9850"]
         ax.barh(y, v, xerr=err, color=colours, alpha=0.9, capsize=4)
         ax.axvline(0, color="black", lw=1)
-        ax.axvspan(-3, 3, color="#fee08b", alpha=0.3, lw=0)
+        ax.axvspan(-100 * VERY_SMALL, 100 * VERY_SMALL, color="#fee08b", alpha=0.3, lw=0)
         ax.set_title(f"{title}: change after {span(week)}", fontsize=13)
         ax.set_xlabel(f"percentage points of residents (bars: 90% range across {band})")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, labels, fontsize=12)
     fig.suptitle(
         f"What Brå observed, and what its recommendations would change — area {ctx.area()}, "
-        f"{ctx.s.cfg.replications} paired replications (shaded: ±3 pp, 'very small')",
+        f"{ctx.s.cfg.replications} paired replications (shaded: ±{100 * VERY_SMALL:.0f} pp, 'very small')",
         fontsize=14,
     )
     ctx.figure("bra2018.png", fig)
@@ -118,27 +163,7 @@ def analyse(ctx: Context) -> list[str]:
         f"Changes after {week} weeks ({'about ' + span(week) + '; ' if week >= 52 else ''}Brå looked about two "
         "years in), in percentage points of residents, as the national survey reports them.",
         "",
-        "## The finding, reproduced",
-        "",
-        f"With the implementation Brå observed (less time than planned, rare and thin feedback, unclear priority), the "
-        f"share with high confidence moves {fmt_pp(obs.trust_high_share)} (90% range {fmt_pp(obs.trust_high_share_p05)}"
-        f" to {fmt_pp(obs.trust_high_share_p95)}), the share agreeing the police listen and act "
-        f"{fmt_pp(obs.delaktighet_high_share)} and the share feeling unsafe {fmt_pp(obs.unsafe_share)}: very small "
-        f"changes. Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
-        f"{ctx.s.cfg.replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to "
-        f"{obs.crime_ci_high_pct:+.1f}%)"
-        + (
-            f", while one area's count changes from one year to the next by ±{obs.crime_single_area_sd_pct:.1f}% "
-            "without any promise (sd across replications): "
-            + (
-                "an evaluation of one area's crime statistics would not see it."
-                if abs(obs.crime_vs_no_promise_pct) < obs.crime_single_area_sd_pct
-                else "large enough to show in one area's crime statistics."
-            )
-            if week >= 104
-            else f". How much one area's count changes from one year to the next needs two simulated years "
-            f"(horizon_weeks and study.report_week of at least 104; this run reports week {week})."
-        ),
+        *finding(obs, st.reference, observed, week, ctx.s.cfg.replications),
         "",
         "## What would change it",
         "",

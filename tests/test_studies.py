@@ -207,6 +207,38 @@ def test_bra2018_headline(tmp_path):
     assert t.crime_single_area_sd_pct.notna().all()
 
 
+def reference_arm(trust, delaktighet=0.0, unsafe=0.0, crime=-1.0, crime_sd=5.0):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        trust_high_share=trust,
+        trust_high_share_p05=trust - 0.01,
+        trust_high_share_p95=trust + 0.01,
+        delaktighet_high_share=delaktighet,
+        unsafe_share=unsafe,
+        crime_vs_no_promise_pct=crime,
+        crime_ci_low_pct=crime - 1,
+        crime_ci_high_pct=crime + 1,
+        crime_single_area_sd_pct=crime_sd,
+    )
+
+
+@pytest.mark.parametrize(
+    "arm, reference, heading, says",
+    [
+        (reference_arm(0.01), "observed_2018", "reproduced", ["Brå observed", "very small changes", "would not see"]),
+        (reference_arm(0.01, unsafe=-0.05), "observed_2018", "not reproduced", ["not all very small"]),
+        (reference_arm(0.06), "full_implementation", "not reproduced", ["scenario full_implementation, not the"]),
+        (reference_arm(0.0, crime=-9.0), "observed_2018", "reproduced", ["large enough to show"]),
+    ],
+)
+def test_the_bra2018_headline_follows_its_numbers(arm, reference, heading, says):
+    """Once 'The finding, reproduced ... very small changes' whatever the reference arm did."""
+    heading_line, _, text = bra2018.finding(arm, reference, "Observed 2018", 104, 20)
+    assert heading_line == f"## The finding, {heading}" + ("" if heading == "reproduced" else " by this run")
+    assert all(s in text for s in says) and ("very small changes" in text) == (heading == "reproduced"), text
+
+
 def test_bra2018_under_two_years_says_what_it_cannot_measure(tmp_path):
     """Once '±nan%' and 'large enough to show in one area's crime statistics', and 'after 0 years'."""
     out = run(bra2018, "bra2018", tmp_path, "horizon_weeks=20")
