@@ -147,11 +147,27 @@ def analyse(ctx: Context) -> list[str]:
         lines.append("")
     null = power[power.arm == "no_promise"]
     if len(null):
-        lines.append(
-            f"With no promise at all the survey 'detects' a change in {100 * null.power.mean():.1f}% of tries "
-            f"— the false-alarm rate, close to alpha = {s.alpha} as it should be."
-        )
+        lines.append(false_alarm_line(null, s.alpha))
     return lines
+
+
+def false_alarm_line(null: pd.DataFrame, alpha: float) -> str:
+    """What the no-promise arm's 'detections' say: close to alpha (within three binomial standard errors over all
+    its surveys) as a test's false-alarm rate should be, or not, with the arm's own true change beside it."""
+    tries = int(null.surveys.sum())
+    rate = float((null.power * null.surveys).sum() / tries)
+    drift = 100 * float(null.true_change.abs().max())
+    head = (
+        f"With no promise at all the survey 'detects' a change in {100 * rate:.1f}% of {tries:,} tries "
+        f"(its true changes are at most {drift:.1f} pp)"
+    )
+    if abs(rate - alpha) <= 3 * np.sqrt(alpha * (1 - alpha) / tries):
+        return f"{head} — the false-alarm rate, close to alpha = {alpha} as it should be."
+    side = "above" if rate > alpha else "below"
+    return (
+        f"{head} — {side} alpha = {alpha} by more than three binomial standard errors: the tries share their "
+        "replications, and a drifting no-promise arm is detected for real, so read the powers above with that in mind."
+    )
 
 
 STUDY = Study(

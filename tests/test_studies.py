@@ -178,6 +178,17 @@ def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
     assert says in line, line
 
 
+@pytest.mark.parametrize(
+    "rate, says",
+    [(0.05, "close to alpha = 0.05 as it should be"), (0.06, "as it should be"), (0.30, "above alpha = 0.05 by more")],
+)
+def test_the_false_alarm_sentence_follows_its_numbers(rate, says):
+    """Once 'close to alpha as it should be' whatever the rate (30% of 800 tries with alpha 0.05 included)."""
+    null = pd.DataFrame({"power": [rate, rate], "surveys": [400, 400], "true_change": [0.001, -0.002]})
+    line = evaluation_power.false_alarm_line(null, 0.05)
+    assert says in line and f"{100 * rate:.1f}% of 800 tries" in line and "at most 0.2 pp" in line, line
+
+
 def test_evaluation_power_rises_with_sample_size(tmp_path):
     out = run(
         evaluation_power,
