@@ -107,7 +107,13 @@ def analyse(ctx: GridContext) -> list[str]:
         "## Settings that backfire (the whole interval below no promise)",
         "",
     ]
-    lines += [f"- {line(r)}: more promised than delivered, and residents are told so" for _, r in backfire.iterrows()]
+    if not backfire.empty:  # the model's two ways to lose ground; which one acts is not measured per setting here
+        lines += [
+            "In the model a promise loses ground when feedback reports less kept than residents expected "
+            "(`behaviour.broken_promise_ratio`), or when its street contacts go badly more often than well.",
+            "",
+        ]
+    lines += [f"- {line(r)}" for _, r in backfire.iterrows()]
     if backfire.empty:
         lines.append("None in this grid.")
     yearly = [c for c in gains if c.startswith("gain_trust_high_share")]
