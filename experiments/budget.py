@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.ambition import OUTCOMES, setting_words, year_columns
@@ -100,15 +101,29 @@ def analyse(ctx: GridContext) -> list[str]:
         f"{100 * r[key + '_p_positive']:.0f}% of {worlds}"
         for _, r in worst.iterrows()
     ]
-    top = agg.iloc[0]
-    lines += [
-        "",
-        f"**In short:** with this budget, `{setting_words(top, dims)}` gives the most: high confidence "
-        f"{fmt_pp(top[key])} after {last} year(s) ({OUTCOMES['delaktighet_high_share']} "
-        f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
-        f"{100 * top[key + '_p_positive']:.0f}% of {worlds}.",
-    ]
+    lines += ["", in_short(agg.iloc[0], dims, key, last, worlds)]
     return lines
+
+
+def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str) -> str:
+    """The answer in one sentence, in words that follow the numbers: the best design, whether it gains at all,
+    and whether its interval leaves room for no gain."""
+    result = (
+        f"high confidence {fmt_pp(top[key])} after {last} year(s) ({OUTCOMES['delaktighet_high_share']} "
+        f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
+        f"{100 * top[key + '_p_positive']:.0f}% of {worlds}"
+    )
+    if top[key] <= 0:
+        return (
+            f"**In short:** with this budget no design gains high confidence against no promise; the best, "
+            f"`{setting_words(top, dims)}`, gives {result}."
+        )
+    doubt = (
+        f"; its 95% interval reaches {fmt_pp(top[key + '_ci_low'])}, so it may not beat no promise"
+        if top[key + "_ci_low"] <= 0
+        else ""
+    )
+    return f"**In short:** with this budget, `{setting_words(top, dims)}` gives the most: {result}{doubt}."
 
 
 STUDY = GridStudy(

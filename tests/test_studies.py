@@ -503,3 +503,27 @@ def test_help_prints_the_settings_and_runs_nothing(tmp_path, capsys, monkeypatch
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and all(s in out for s in shows), out
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "gain, low, says",
+    [
+        (0.04, 0.01, "gives the most: high confidence +4.0 pp"),
+        (0.02, -0.01, "its 95% interval reaches -1.0 pp, so it may not beat no promise"),
+        (0.0, -0.01, "no design gains high confidence against no promise; the best"),
+    ],
+)
+def test_the_budget_answer_follows_its_numbers(gain, low, says):
+    """Once 'gives the most ... a gain in 0% of plausible worlds' with no budget at all (study.hours_per_week=0)."""
+    key = "gain_trust_high_share_change_y2"
+    top = pd.Series(
+        {
+            "promise.actions": 1,
+            key: gain,
+            f"{key}_ci_low": low,
+            f"{key}_p_positive": 0.5,
+            "gain_delaktighet_high_share_change_y2": 0.01,
+        }
+    )
+    line = budget.in_short(top, ["promise.actions"], key, 2, "plausible worlds")
+    assert says in line and ("gives the most" in line) == (gain > 0), line
