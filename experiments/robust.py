@@ -170,6 +170,26 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     return analyse(cfg, runs, d, c, out)
 
 
+def recommendation_words(choice: pd.Series, within: bool, budget: float, planned: pd.Series | None) -> str:
+    """Why this design, in words that follow the numbers: within the budget or not (none fits), and whether its
+    worst tenth of worlds still gains or loses."""
+    worst = choice[f"{OBJECTIVE}_p10"]
+    pool = (
+        "Among the designs within the budget it"
+        if within
+        else f"No design plans {budget:g} hours a week or fewer (the fewest: {planned.min():g}); of all designs it"
+    )
+    return (
+        f"{pool} does best when things go badly: in the worst 10% of worlds it "
+        + (f"still gains {fmt_pp(worst)}" if worst > 0 else f"changes it by {fmt_pp(worst)}")
+        + f" in high confidence. It gains {fmt_pp(choice[f'{OBJECTIVE}_mean'])} on average, gains in "
+        f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls "
+        f"at most {fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best design for a world (on average "
+        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}), and costs about {choice.hours:,.0f} officer hours "
+        "delivered over the horizon."
+    )
+
+
 def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:
     summary = robustness(runs, "design", list(GAINS), BACKFIRE).join(d, on="design")
     objectives = [f"{g}_p10" for g in GAINS]
@@ -263,13 +283,7 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
         "",
         f"## What to promise with {cfg.study.hours_budget:g} planned officer hours a week, not knowing your area",
         "",
-        f"**{words(choice)}.** Among the designs within the budget it does best when things go badly: in the worst "
-        f"10% of worlds it still gains {fmt_pp(choice[f'{OBJECTIVE}_p10'])} in high confidence. It gains "
-        f"{fmt_pp(choice[f'{OBJECTIVE}_mean'])} on average, gains in {100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of "
-        f"worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls at most "
-        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best design for a world (on average "
-        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}), and costs about {choice.hours:,.0f} officer hours "
-        "delivered over the horizon.",
+        f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}",
         "",
         "## What to watch for",
         "",

@@ -91,3 +91,35 @@ def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
     choice = recommend(within[within["design:police.planned_hours_per_week"] <= 40], "trust_high_share_change")
     words = f"actions {runs[runs.design == choice.design]['design:promise.actions'].iloc[0]:g}"
     assert words in (tmp_path / "report.md").read_text().split("## What to watch for")[0]
+
+
+@pytest.mark.parametrize(
+    "within, worst, says",
+    [
+        (
+            True,
+            0.02,
+            "Among the designs within the budget it does best when things go badly: in the worst 10% of "
+            "worlds it still gains +2.0 pp",
+        ),
+        (True, -0.01, "in the worst 10% of worlds it changes it by -1.0 pp in high confidence"),
+        (False, 0.02, "No design plans 10 hours a week or fewer (the fewest: 20); of all designs it does best"),
+    ],
+)
+def test_the_recommendation_words_follow_the_numbers(within, worst, says):
+    """Once 'Among the designs within the budget ... it still gains -1.0 pp', whatever the budget and the sign."""
+    from experiments.robust import OBJECTIVE, recommendation_words
+
+    choice = pd.Series(
+        {
+            f"{OBJECTIVE}_p10": worst,
+            f"{OBJECTIVE}_mean": 0.03,
+            f"{OBJECTIVE}_p_gain": 0.9,
+            "p_backfire": 0.05,
+            f"regret_{OBJECTIVE}_max": 0.04,
+            f"regret_{OBJECTIVE}_mean": 0.01,
+            "hours": 4000.0,
+        }
+    )
+    text = recommendation_words(choice, within, 10, pd.Series([20.0, 40.0]))
+    assert says in text and ("still gains" in text) == (worst > 0), text
