@@ -170,7 +170,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     return analyse(cfg, runs, d, c, out)
 
 
-def recommendation_words(choice: pd.Series, within: bool, budget: float, planned: pd.Series | None) -> str:
+def recommendation_words(choice: pd.Series, within: bool, budget: float, planned: pd.Series) -> str:
     """Why this design, in words that follow the numbers: within the budget or not (none fits), and whether its
     worst tenth of worlds still gains or loses."""
     worst = choice[f"{OBJECTIVE}_p10"]
@@ -182,7 +182,7 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     return (
         f"{pool} does best when things go badly: in the worst 10% of worlds it "
         + (f"still gains {fmt_pp(worst)}" if worst > 0 else f"changes it by {fmt_pp(worst)}")
-        + f" in high confidence. It gains {fmt_pp(choice[f'{OBJECTIVE}_mean'])} on average, gains in "
+        + f" in high confidence. On average it changes it by {fmt_pp(choice[f'{OBJECTIVE}_mean'])}; it gains in "
         f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls "
         f"at most {fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best design for a world (on average "
         f"{fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}), and costs about {choice.hours:,.0f} officer hours "
@@ -195,8 +195,12 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
     objectives = [f"{g}_p10" for g in GAINS]
     summary["pareto"] = pareto(summary, objectives, ["hours"])
     summary.to_csv(out / "designs.csv", index=False)
-    planned = summary["police.planned_hours_per_week"] if "police.planned_hours_per_week" in summary else None
-    pool = summary if planned is None else summary[planned <= cfg.study.hours_budget]
+    planned = (  # a design's planned hours: its own, or the scenario's when the designs do not vary them
+        summary["police.planned_hours_per_week"]
+        if "police.planned_hours_per_week" in summary
+        else pd.Series(base_config(cfg).police.planned_hours_per_week, index=summary.index)
+    )
+    pool = summary[planned <= cfg.study.hours_budget]
     choice = recommend(pool if len(pool) else summary, OBJECTIVE)
 
     def words(r) -> str:

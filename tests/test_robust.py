@@ -123,3 +123,30 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
     )
     text = recommendation_words(choice, within, 10, pd.Series([20.0, 40.0]))
     assert says in text and ("still gains" in text) == (worst > 0), text
+
+
+def test_a_budget_no_design_fits_is_said_so(tmp_path):
+    """The designs do not vary planned hours: the scenario's 40 count, and a budget of 10 fits none. Once
+    'Among the designs within the budget' (and 'it still gains' a loss)."""
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.robust",
+            "conditions=4",
+            "uncertainty=fixed",
+            "residents=200",
+            "horizon_weeks=30",
+            "executor=serial",
+            f"output_dir={tmp_path}",
+            "study.designs={promise.actions:[1,6]}",
+            "study.hours_budget=10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = (tmp_path / "report.md").read_text()
+    assert "No design plans 10 hours a week or fewer (the fewest: 40)" in report
+    assert "within the budget" not in report
