@@ -16,6 +16,8 @@ from pathlib import Path
 
 import matplotlib
 
+from experiments.interrupted import RESUMES, says_when_interrupted
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -247,6 +249,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     return out
 
 
+@says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
     from sim.sweep import StoreError
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.interrupted import NOTHING, says_when_interrupted
 from experiments.studies import folder_arg
 from sim.paths import output_path
 
@@ -108,6 +109,7 @@ def profile_default(top: int = 12) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("self_seconds", ascending=False).head(top).reset_index(drop=True)
 
 
+@says_when_interrupted(NOTHING)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats; reference only at 1,000 residents")

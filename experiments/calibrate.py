@@ -29,6 +29,8 @@ from pathlib import Path
 
 import matplotlib
 
+from experiments.interrupted import RESUMES, says_when_interrupted
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -554,6 +556,7 @@ def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
     return out
 
 
+@says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
     try:
         cfg = load_settings(argv)

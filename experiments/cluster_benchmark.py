@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from experiments.interrupted import NOTHING, says_when_interrupted
 from sim.params import ConfigError
 from sim.paths import output_path
 from sim.sweep import SweepStore, compact, plan, run_sweep
@@ -118,6 +119,7 @@ def throughput(root: Path, runs: int) -> dict[str, float]:
     return out
 
 
+@says_when_interrupted(NOTHING)
 def main(argv: list[str]) -> int:
     from experiments.studies import key_values
 

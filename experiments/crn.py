@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from experiments.interrupted import NOTHING, says_when_interrupted
 from sim.api import replication_seeds
 from sim.model import PromiseModel
 from sim.params import PARAMS, ConfigError
@@ -126,6 +127,7 @@ def measure(
     return pd.DataFrame(rows)
 
 
+@says_when_interrupted(NOTHING)
 def main(argv: list[str]) -> int:
     from experiments.studies import key_values
 

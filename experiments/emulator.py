@@ -27,6 +27,8 @@ from pathlib import Path
 
 import matplotlib
 
+from experiments.interrupted import RESUMES, says_when_interrupted
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -557,6 +559,7 @@ def top_three_agreement(emulated: pd.DataFrame, direct: pd.DataFrame, outputs: l
     return pd.DataFrame(rows)
 
 
+@says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
     from sim.sweep import StoreError
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import matplotlib
 
+from experiments.interrupted import RESUMES, says_when_interrupted
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -333,6 +335,7 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
     return out
 
 
+@says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
     from sim.sweep import StoreError
 

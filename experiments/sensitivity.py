@@ -18,6 +18,8 @@ from pathlib import Path
 
 import matplotlib
 
+from experiments.interrupted import RESUMES, says_when_interrupted
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -440,6 +442,7 @@ def dry_run(cfg: DictConfig, specs, base, out: Path) -> Path:
     return out
 
 
+@says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
     from sim.sweep import StoreError
 

@@ -51,6 +51,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
+from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
@@ -671,6 +672,9 @@ def main_wrapper(study: Any, argv: Sequence[str]) -> int:
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a study's folder is whole or absent; a grid study's runs are in its store
+        print(f"interrupted: {RESUMES if isinstance(study, GridStudy) else NOTHING}", file=sys.stderr)
+        return 130
     print(f"Wrote {out}")
     return 0
 

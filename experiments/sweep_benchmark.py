@@ -17,6 +17,7 @@ import time
 import pandas as pd
 
 import sim
+from experiments.interrupted import NOTHING, says_when_interrupted
 from experiments.studies import count_arg, folder_arg
 from sim.api import run_replication
 from sim.paths import output_path
@@ -26,6 +27,7 @@ from sim.sweep import SweepStore, available_cores, plan, run_seed, run_sweep
 OUT = output_path("results/benchmark")
 
 
+@says_when_interrupted(NOTHING)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=count_arg(1, 100_000), default=48, help="runs per measurement (default 48)")

@@ -470,12 +470,20 @@ def _pool(workers: int):
 
 
 def _shutdown(pool) -> None:
-    """Stop a pool now: cancel what has not started and end its worker processes."""
+    """Stop a pool now: cancel what has not started and end its worker processes, then wait for the pool's
+    manager thread to see them gone and close its pipe (else, on Python 3.12.1, the interpreter's exit could
+    write to that pipe and print an ignored 'Bad file descriptor' traceback after a Ctrl-C)."""
     procs = list(getattr(pool, "_processes", {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         with contextlib.suppress(Exception):
             p.terminate()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=5)
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def _processes(batches, base, evaluator, tdir, version, workers) -> Iterator[list[dict]]:
@@ -586,20 +594,27 @@ def _dask(batches, base, evaluator, tdir, version, workers, scheduler, cluster=N
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C for the duration: the sweep flushes what is done and stops its workers."""
+def _interrupt_between_batches() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set the returned event; the sweep stops at the next finished batch (about a second),
+    flushes what is done and stops its workers. Not at once: a KeyboardInterrupt inside ``pool.submit`` cuts off
+    a worker process while it starts, and that worker prints 'EOFError: Ran out of input' (seen in 5 of 30
+    Ctrl-C's in the first seconds of a sweep). A second Ctrl-C or SIGTERM stops at once."""
+    stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
 
     def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        if stop.is_set():
+            raise KeyboardInterrupt(f"signal {signum}")
+        stop.set()
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def auto_batch_size(specs: list[RunSpec], base: Config, evaluator: Callable, target_seconds: float = 1.0) -> int:
@@ -678,7 +693,7 @@ def run_sweep(
         bar = tqdm(total=len(pending), desc=f"sweep ({executor})", unit="run", disable=not progress)
         interrupted = True
         try:
-            with _terminate_as_interrupt():
+            with _interrupt_between_batches() as stop:
                 for rows in stream:
                     buffer.extend(rows)
                     computed += len(rows)
@@ -687,6 +702,10 @@ def run_sweep(
                     if len(buffer) >= chunk_size or time.monotonic() - last > flush_seconds:
                         store.write_shard(buffer)
                         buffer, last = [], time.monotonic()
+                    if stop.is_set():
+                        raise KeyboardInterrupt("interrupted")
+                if stop.is_set():  # pressed during the last batch: the user still asked to stop
+                    raise KeyboardInterrupt("interrupted")
                 interrupted = False
         finally:
             with contextlib.suppress(Exception):

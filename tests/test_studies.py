@@ -527,3 +527,47 @@ def test_the_budget_answer_follows_its_numbers(gain, low, says):
     )
     line = budget.in_short(top, ["promise.actions"], key, 2, "plausible worlds")
     assert says in line and ("gives the most" in line) == (gain > 0), line
+
+
+def interrupt_once_running(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Start a command as from a terminal, press ctrl-c once its first progress bar moves, return (status, stderr)."""
+    import signal
+    import threading
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal delivers it
+    )
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 180
+    while "/s]" not in "".join(seen) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "it finished before it could be interrupted: give it more work"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    return proc.returncode, "".join(seen)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["experiments.compare", "output_root=out"], "interrupted: no results were written"),
+        (["experiments.ambition", "output_root=out"], "interrupted: the runs already finished are kept"),
+        (["experiments.sensitivity", "output_dir=out"], "interrupted: the runs already finished are kept"),
+    ],
+)
+def test_ctrl_c_ends_a_study_with_one_line(tmp_path, args, says):
+    """Once a traceback of 40-odd lines ending in KeyboardInterrupt (and exit status -2)."""
+    status, err = interrupt_once_running(args, tmp_path)
+    assert status == 130 and "Traceback" not in err and err.strip().splitlines()[-1].startswith(says), err[-3000:]
+    if "compare" in args[0]:
+        assert list(tmp_path.iterdir()) == []  # a study's folder is whole or absent

@@ -1,0 +1,32 @@
+"""How a command ends on Ctrl-C: one line and exit status 130, as ``python -m sim`` does, not a traceback.
+
+Kept apart from experiments.studies (plotting, pandas) so that a script's module imports it cheaply.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+RESUMES = "the runs already finished are kept, and the same command resumes from them"
+NOTHING = "no results were written"
+
+
+def says_when_interrupted(words: str) -> Callable:
+    """For a command's ``main``: Ctrl-C (and SIGTERM, which sweeps turn into it) ends with one line and exit
+    status 130, as ``python -m sim`` does, instead of a traceback."""
+
+    def wrap(main: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(main)
+        def guarded(*args: Any, **kwargs: Any) -> int:
+            try:
+                return main(*args, **kwargs)
+            except KeyboardInterrupt:
+                print(f"interrupted: {words}", file=sys.stderr)
+                return 130
+
+        return guarded
+
+    return wrap
