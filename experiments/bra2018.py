@@ -28,7 +28,7 @@ NO_PROMISE = "No promise"
 VERY_SMALL = 0.03  # our reading of Brå's 'very small' change in a survey share (docs/evidence.md, targets T5-T7)
 
 
-def very_small(arm) -> bool:
+def very_small(arm: pd.Series) -> bool:
     """Whether an arm's mean changes in the three survey shares are all 'very small', as Brå found them."""
     return all(abs(getattr(arm, m)) < VERY_SMALL for m in SHOWN)
 
@@ -50,7 +50,7 @@ def span(week: int) -> str:
     return f"{round(week / 52)} years" if week >= 52 else f"{week} weeks"
 
 
-def finding(obs, reference: str, label: str, week: int, replications: int) -> list[str]:
+def finding(obs: pd.Series, reference: str, label: str, week: int, replications: int) -> list[str]:
     """The headline: what the reference arm changed, and whether that is Brå's finding (very small changes in the
     survey shares; a crime change one area's statistics would not show). The words follow the numbers."""
     who = (
