@@ -169,7 +169,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     runs = runs.join(d.add_prefix("design:"), on="design")
     runs = runs.join(c.add_prefix("condition:"), on="condition")
     runs.to_csv(out / "runs.csv", index=False)
-    return analyse(cfg, runs, d, c, out)
+    return analyse(cfg, base, runs, d, c, out)
 
 
 def recommendation_words(choice: pd.Series, within: bool, budget: float, planned: pd.Series) -> str:
@@ -192,7 +192,7 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     )
 
 
-def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:
+def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:
     summary = robustness(runs, "design", list(GAINS), BACKFIRE).join(d, on="design")
     objectives = [f"{g}_p10" for g in GAINS]
     summary["pareto"] = pareto(summary, objectives, ["hours"])
@@ -200,7 +200,7 @@ def analyse(cfg: DictConfig, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFram
     planned = (  # a design's planned hours: its own, or the scenario's when the designs do not vary them
         summary["police.planned_hours_per_week"]
         if "police.planned_hours_per_week" in summary
-        else pd.Series(base_config(cfg).police.planned_hours_per_week, index=summary.index)
+        else pd.Series(base.police.planned_hours_per_week, index=summary.index)
     )
     pool = summary[planned <= cfg.study.hours_budget]
     choice = recommend(pool if len(pool) else summary, OBJECTIVE)

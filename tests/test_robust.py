@@ -56,7 +56,8 @@ def test_a_design_worse_in_every_condition_is_never_recommended():
     assert not pareto(summary, ["gain_p10", "other_p10"], ["hours"])[summary.design == 2].any()
 
 
-def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
+def run_small_study(out, *settings: str) -> None:
+    """The robust study at a size for tests (4 conditions, 200 residents, 30 weeks), into ``out``."""
     p = subprocess.run(
         [
             sys.executable,
@@ -67,14 +68,21 @@ def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
             "residents=200",
             "horizon_weeks=30",
             "executor=serial",
-            f"output_dir={tmp_path}",
-            "study.designs={promise.actions:[1,6],police.planned_hours_per_week:[20,40],feedback.interval_weeks:[4,52]}",
+            f"output_dir={out}",
+            *settings,
         ],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
+    run_small_study(
+        tmp_path,
+        "study.designs={promise.actions:[1,6],police.planned_hours_per_week:[20,40],feedback.interval_weeks:[4,52]}",
+    )
     for name in ("report.md", "designs.csv", "runs.csv", "boxes.csv", "designs.png", "prim_tradeoff.png"):
         assert (tmp_path / name).exists(), name
     runs = pd.read_csv(tmp_path / "runs.csv")
@@ -128,25 +136,7 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
 def test_a_budget_no_design_fits_is_said_so(tmp_path):
     """The designs do not vary planned hours: the scenario's 40 count, and a budget of 10 fits none. Once
     'Among the designs within the budget' (and 'it still gains' a loss)."""
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.robust",
-            "conditions=4",
-            "uncertainty=fixed",
-            "residents=200",
-            "horizon_weeks=30",
-            "executor=serial",
-            f"output_dir={tmp_path}",
-            "study.designs={promise.actions:[1,6]}",
-            "study.hours_budget=10",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert p.returncode == 0, p.stderr[-2000:]
+    run_small_study(tmp_path, "study.designs={promise.actions:[1,6]}", "study.hours_budget=10")
     report = (tmp_path / "report.md").read_text()
     assert "No design plans 10 hours a week or fewer (the fewest: 40)" in report
     assert "within the budget" not in report
