@@ -699,6 +699,7 @@ class GridContext(Context):
     points: pd.DataFrame = field(default_factory=pd.DataFrame)
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     base: sim.Config | None = None
+    progress: bool = True  # progress bars for any runs the analysis adds
 
     def gains(self, outcomes: Sequence[str]) -> pd.DataFrame:
         """Each run's outcome minus the counterfactual's on the same replication (seed and draw)."""
@@ -775,38 +776,26 @@ class GridStudy:
         return base, points
 
     def run(self, s: Settings, progress: bool = True) -> Path:
-        import hashlib
-        import json
-
-        from sim.sweep import SweepStore, plan, run_sweep
-
         base, points = self.prepare(s)
         design = pd.concat([points, points.head(1).assign(**{"promise.active": 0.0})], ignore_index=True)
         design["promise.active"] = design["promise.active"].fillna(1.0)
-        p = plan(base, design, s.cfg.replications, s.cfg.seed)
-        key = hashlib.sha256(json.dumps(sorted(p.run_ids())).encode()).hexdigest()[:10]
-        root = Path(s.cfg.output_root)
-        root = output_path(root)
-        store = SweepStore(root / self.name / f"sweep_{key}")
-        st = s.cfg.study
-        rows = run_sweep(
-            p,
-            base,
-            store,
-            executor=st.get("executor", "processes"),
-            workers=st.get("workers"),
-            scheduler=st.get("scheduler"),
-            progress=progress,
-            study={"name": self.name, "key": key},
-        )
-        runs = p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id")
+        runs, store = sweep_design(s, self.name, "sweep", base, design, progress)
         runs["point"] = np.where(runs.point == len(points), NO_PROMISE_POINT, runs.point)
         runs["weeks"] = s.cfg.horizon_weeks
         final = output_dir(s, self.name)
         with whole_or_absent(final) as out:
             write_config(out, s, {"base": self.base(s).split()}, {"base": base})
             ctx = GridContext(
-                s, {"base": self.base(s).split()}, {"base": base}, {}, {}, out, points=points, runs=runs, base=base
+                s,
+                {"base": self.base(s).split()},
+                {"base": base},
+                {},
+                {},
+                out,
+                points=points,
+                runs=runs,
+                base=base,
+                progress=progress,
             )
             ctx.save("runs.csv", runs)
             sections = self.analyse(ctx)
@@ -820,6 +809,34 @@ class GridStudy:
             (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return final
+
+
+def sweep_design(
+    s: Settings, study: str, prefix: str, base: sim.Config, design: pd.DataFrame, progress: bool
+) -> tuple[pd.DataFrame, Any]:
+    """Every row of ``design`` in every replication, through the sweep engine and the study's executor; runs are
+    stored in results/<study>/<prefix>_<key>/ (key: a hash of the run ids), so the same command resumes them.
+    Returns one row per (design row, replication), with the row's number in ``point``, and the store."""
+    import hashlib
+    import json
+
+    from sim.sweep import SweepStore, plan, run_sweep
+
+    p = plan(base, design, s.cfg.replications, s.cfg.seed)
+    key = hashlib.sha256(json.dumps(sorted(p.run_ids())).encode()).hexdigest()[:10]
+    store = SweepStore(output_path(Path(s.cfg.output_root)) / study / f"{prefix}_{key}")
+    st = s.cfg.study
+    rows = run_sweep(
+        p,
+        base,
+        store,
+        executor=st.get("executor", "processes"),
+        workers=st.get("workers"),
+        scheduler=st.get("scheduler"),
+        progress=progress,
+        study={"name": study if prefix == "sweep" else f"{study} {prefix}", "key": key},
+    )
+    return p.rows.join(rows.drop(columns=["replication"]).set_index("run_id"), on="run_id"), store
 
 
 def heatmaps(
