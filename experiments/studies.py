@@ -78,7 +78,14 @@ KEY_OUTCOMES = [
     "trygghet_mean",
     "recorded_crime",
 ]
-REPLACEABLE = ("grid", "arms", "vary", "designs", "conditions")  # study entries replaced whole, or one key at a time
+REPLACEABLE = (
+    "grid",
+    "arms",
+    "vary",
+    "fixed",
+    "designs",
+    "conditions",
+)  # study entries replaced whole, or one key at a time
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -233,7 +240,7 @@ def settings_text(config_name: str, argv: Sequence[str]) -> str:
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
-    ``study.<entry>=...`` for a mapping entry (grid, arms, vary, designs, conditions) replaces it whole, and
+    ``study.<entry>=...`` for a mapping entry (grid, arms, vary, fixed, designs, conditions) replaces it whole, and
     ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
     """
     exit_with_help(argv, lambda: settings_text(config_name, argv))
@@ -271,7 +278,10 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             if sub is None:
                 cfg.study[entry] = parsed
             else:
-                current = OmegaConf.to_container(cfg.study.get(entry) or {})
+                node = cfg.study.get(entry)  # an empty mapping (``fixed: {}``) is falsy, so test its type
+                if node is not None and not isinstance(node, DictConfig):
+                    raise ConfigError(f"study.{entry} is {node!r}, not a mapping, so study.{entry}.{sub} cannot be set")
+                current = OmegaConf.to_container(node) if node is not None else {}
                 current[sub] = parsed
                 cfg.study[entry] = current
     return cfg

@@ -128,6 +128,24 @@ def test_ambition_measures_why_its_worst_setting_backfires(tmp_path):
     assert "the loss shrinks most when residents hear no feedback" in text
 
 
+@pytest.mark.parametrize(
+    "args, entry, expected",
+    [
+        # study.fixed was read as {police: {effort: 0.5}}: "unknown parameter police in study.fixed"
+        (["experiment@study=sensitivity_tiny", "study.fixed.police.effort=0.5"], "fixed", "police.effort"),
+        (["study.fixed.police.effort=0.5"], "fixed", "police.effort"),  # levers' fixed is empty: {} was not a mapping
+        (["study.vary={}", "study.vary.police.effort=[0.2,0.5]"], "vary", "police.effort"),
+    ],
+)
+def test_a_study_mapping_takes_one_dotted_parameter_from_the_command_line(args, entry, expected):
+    from omegaconf import OmegaConf
+
+    from experiments.studies import compose_settings
+
+    got = OmegaConf.to_container(compose_settings("sensitivity", args).study[entry])
+    assert expected in got and all("." in k for k in got), got
+
+
 def test_a_bad_grid_key_names_the_valid_ones(tmp_path):
     with pytest.raises(Exception, match="unknown parameter promise.colour"):
         run(ambition, "ambition", tmp_path, "study.grid.promise.colour=[1,2]")
