@@ -103,7 +103,7 @@ def analyse(ctx: Context) -> list[str]:
             v = ctx.change(label, m, week)
             row[m] = v.mean()
             row[f"{m}_p05"], row[f"{m}_p95"] = spread(v)
-            row[f"{m}_p_beats_observed"] = ctx.compare(label, observed, m, week)["p_beats"]
+            row[f"{m}_p_higher_than_observed"] = ctx.compare(label, observed, m, week)["p_higher"]
         row["trust_mean"] = ctx.change(label, "trust_mean", week).mean()
         crime = ctx.compare(label, NO_PROMISE, "recorded_crime", week)
         row["crime_vs_no_promise_pct"] = 100 * crime["difference"] / base_crime
@@ -143,13 +143,12 @@ def analyse(ctx: Context) -> list[str]:
 
     obs = table.iloc[0]
     fr = table.iloc[-1]
-    shown = table[["arm", *SHOWN, "crime_vs_no_promise_pct", "trust_high_share_p_beats_observed"]].copy()
+    shown = table[["arm", *SHOWN, "crime_vs_no_promise_pct", "trust_high_share_p_higher_than_observed"]].copy()
     for c in SHOWN:
         shown[c] = shown[c].map(fmt_pp)
     shown["crime_vs_no_promise_pct"] = shown.crime_vs_no_promise_pct.map(lambda v: f"{v:+.1f}%")
-    shown["trust_high_share_p_beats_observed"] = shown.trust_high_share_p_beats_observed.map(
-        lambda v: f"{100 * v:.0f}%"
-    )
+    beats = [f"{100 * v:.0f}%" for v in shown.trust_high_share_p_higher_than_observed]
+    shown["trust_high_share_p_higher_than_observed"] = ["—", *beats[1:]]  # the observed arm against itself
     shown.columns = [
         "arm",
         "high confidence",
@@ -179,7 +178,7 @@ def analyse(ctx: Context) -> list[str]:
         f"- {r.arm}: high confidence {fmt_pp(r.trust_high_share)} (90% range {fmt_pp(r.trust_high_share_p05)} to "
         f"{fmt_pp(r.trust_high_share_p95)}), 'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
         f"{fmt_pp(r.unsafe_share)}; beats the observed implementation in "
-        f"{100 * r.trust_high_share_p_beats_observed:.0f}% of paired {band}"
+        f"{100 * r.trust_high_share_p_higher_than_observed:.0f}% of paired {band}"
         for r in ranked.itertuples()
     ]
     lines += ["", "## Table", "", shown.to_markdown(index=False)]

@@ -86,7 +86,7 @@ def analyse(ctx: Context) -> list[str]:
             f"- recorded crime per week (last year): {ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
     lines += ["", "By year (high-confidence share, percentage points of residents):", ""]
-    shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_beats"]]
+    shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_higher"]]
     shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")})
     lines.append(shown.to_markdown(index=False))
     return lines

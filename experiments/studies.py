@@ -426,7 +426,7 @@ def per_replication(result: RunResult, metric: str, week: int) -> np.ndarray:
 
 def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict[str, float]:
     """Mean of a - b over paired replications, its t interval, the 90% range of single differences, and the
-    probability that a beats b."""
+    shares of pairs in which a is higher, lower or equal (which one is better depends on the metric)."""
     d = np.asarray(a) - np.asarray(b)
     mean, lo, hi = interval(d, level)
     r_lo, r_hi = spread(d)
@@ -436,7 +436,8 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict
         "ci_high": hi,
         "range_low": r_lo,
         "range_high": r_hi,
-        "p_beats": float((d > 0).mean()),
+        "p_higher": float((d > 0).mean()),
+        "p_lower": float((d < 0).mean()),
         "p_ties": float((d == 0).mean()),
         "replications": int(d.size),
     }
@@ -516,8 +517,8 @@ class Context:
             lines.append(
                 "**Uncertainty.** Replication r of every arm runs with posterior draw r of the calibrated behavioural "
                 "coefficients (docs/calibration.md) and the same seed, so intervals and ranges below cover both the "
-                "uncertainty in how residents and officers respond *and* replication noise. 'Beats' is the share of "
-                "these plausible worlds in which one arm came out ahead. "
+                "uncertainty in how residents and officers respond *and* replication noise. 'Higher in' and 'lower in' "
+                "count the plausible worlds in which one arm came out above or below the other. "
                 + (
                     f"To split the spread, every arm was also run {self.s.cfg.noise_replications} times at the "
                     "declared coefficients (replication noise only)."
@@ -534,12 +535,14 @@ class Context:
         return lines + [""]
 
     def difference_line(self, a: str, b: str, metric: str, week: int | None = None, unit: str = "pp") -> str:
-        """One readable line: the difference, its interval, its range, who beats whom, the parameter share."""
+        """One readable line: the difference, its interval, its range, in how many pairs ``a`` came out on the
+        side of the mean (higher or lower: which is better depends on the metric), the parameter share."""
         d = self.compare(a, b, metric, week)
         f = fmt_pp if unit == "pp" else (lambda v: f"{v:+.2f}")
+        side, share = ("higher", d["p_higher"]) if d["difference"] >= 0 else ("lower", d["p_lower"])
         text = (
             f"{f(d['difference'])} (95% interval of the mean {f(d['ci_low'])} to {f(d['ci_high'])}; one district "
-            f"could see {f(d['range_low'])} to {f(d['range_high'])}); `{a}` ahead in {100 * d['p_beats']:.0f}% of "
+            f"could see {f(d['range_low'])} to {f(d['range_high'])}); `{a}` {side} in {100 * share:.0f}% of "
             f"{'plausible worlds' if self.posterior else 'replications'}"
         )
         if np.isfinite(d.get("parameter_share", np.nan)):

@@ -37,7 +37,7 @@ def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
     )
     d = pd.read_csv(out / "differences.csv")
     assert (d.difference == 0).all() and (d.ci_low == 0).all() and (d.ci_high == 0).all()
-    assert (d.p_beats == 0).all() and (d.p_ties == 1).all()
+    assert (d.p_higher == 0).all() and (d.p_lower == 0).all() and (d.p_ties == 1).all()
     for name in ("trajectories.png", "report.md", "config.yaml", "changes.csv"):
         assert (out / name).exists()
 
@@ -52,9 +52,15 @@ def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
         'study.arms={Observed: "scenario=observed_2018", Full: "scenario=full_implementation"}',
     )
     d = pd.read_csv(out / "differences.csv").query("week == 60").set_index("metric")
-    assert d.loc["trust_high_share", "ci_low"] > 0 and d.loc["trust_high_share", "p_beats"] == 1
+    assert d.loc["trust_high_share", "ci_low"] > 0 and d.loc["trust_high_share", "p_higher"] == 1
     report = (out / "report.md").read_text()
     assert "Area `suburb`" in report and "`Full` against `Observed`" in report and "replication noise only" in report
+    for metric, words in (("trust_high_share", "share with high confidence"), ("unsafe_share", "share feeling unsafe")):
+        # the share of pairs is on the side of the mean: "`Full` ahead in 0%" once stood for 100% less unsafe
+        r = d.loc[metric]
+        side, share = ("higher", r.p_higher) if r.difference >= 0 else ("lower", r.p_lower)
+        (line,) = [x for x in report.splitlines() if x.startswith(f"- {words}")]
+        assert f"`Full` {side} in {100 * share:.0f}% of replications" in line, line
     assert "name: suburb" in (out / "config.yaml").read_text()
 
 
