@@ -14,7 +14,7 @@ makes its tables, figures and report sections. Everything else is here, stated o
   reflect the settings, not the luck of the draw or the world.
 - **Intervals that say what they cover.** ``interval`` (t quantile) for the mean of a paired
   difference, the 5-95% range of the difference across replications (what one district could
-  see), the chance one arm beats another across plausible worlds, and how much of the spread is
+  see), how often one arm comes out higher or lower across plausible worlds, and how much of the spread is
   parameter uncertainty rather than replication noise (each arm is run again at the declared
   coefficients, ``noise_replications`` times, to measure the noise alone).
 - **The run folder.** results/<study>/<date_time>_<random>/ with config.yaml (settings, overrides
