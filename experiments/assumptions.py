@@ -30,6 +30,7 @@ from experiments.studies import (
     check_sobol_size,
     compose_settings,
     fmt_pp,
+    make_output_folder,
     one_of,
     optional,
     text,
@@ -161,7 +162,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     base = sim.load_config(["uncertainty=fixed"])
     p = plan(base, design, 1, cfg.seed, evaluator, row_is_replication=True)
     out = output_path(cfg.output_dir or f"results/assumptions/{cfg.method}_{cfg.space}_n{cfg.n}")
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     t0 = time.perf_counter()
     rows = run_sweep(
         p,

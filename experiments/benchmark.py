@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.interrupted import NOTHING, says_when_interrupted
-from experiments.studies import folder_arg
+from experiments.studies import folder_arg, make_output_folder
 from sim.paths import output_path
 
 OUT = output_path("results/benchmark")
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = profile_default()
 
     out = output_path(args.out) if args.out else OUT
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     timings.assign(date=stamp).to_csv(out / "timings.csv", index=False)
     summary.assign(date=stamp).to_csv(out / "summary.csv", index=False)

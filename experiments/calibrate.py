@@ -507,7 +507,9 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
 def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
     out = Path(cfg.output_dir)
     out = output_path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from experiments.studies import make_output_folder
+
+    make_output_folder(out)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     t_start = time.perf_counter()
     targets = load_targets()

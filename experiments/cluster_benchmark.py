@@ -150,7 +150,9 @@ def main(argv: list[str]) -> int:
             )
     table = pd.DataFrame(rows)
     out = output_path(values["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
+    from experiments.studies import make_output_folder
+
+    make_output_folder(out)
     table.to_csv(out / "cluster.csv", index=False)
     for r in table.itertuples():
         print(f"benchmark: {r.measure}: {r.value:.2f} {r.unit}")

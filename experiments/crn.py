@@ -138,8 +138,10 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     table = measure(values["pairs"], values["residents"], values["horizon_weeks"], values["seed"], hold)
+    from experiments.studies import make_output_folder
+
     out = output_path(values["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     table.to_csv(out / "ratios.csv", index=False)
     provenance = {
         "command": " ".join(["python -m experiments.crn", *argv]),

@@ -41,6 +41,7 @@ from experiments.studies import (  # noqa: E402
     check_sobol_size,
     compose_settings,
     exit_with_help,
+    make_output_folder,
     one_of,
     optional,
     settings_text,
@@ -251,7 +252,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         for area in areas
     }
     out = output_path(cfg.output_dir or "results/emulator/build")
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     t0 = time.perf_counter()
     frames, reseeded, stores = [], [], []
     per_area = cfg.runs // len(areas)
@@ -430,7 +431,7 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     scfg = sens_settings([f"experiment@study={cfg.lever_study}"])
     base, space = study_space(scfg)
     out = output_path(cfg.output_dir or "results/emulator/sensitivity")
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     t0 = time.perf_counter()
     design = lhs(dict(zip(space.names, space.bounds)), cfg.sensitivity_runs, cfg.seed)
     p = plan(base, design, 1, cfg.seed)

@@ -38,6 +38,7 @@ from experiments.studies import (  # noqa: E402
     compose_settings,
     declared,
     fmt_pp,
+    make_output_folder,
     number,
     one_of,
     optional,
@@ -146,6 +147,8 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
     p = plan(base, design, 1, cfg.seed, row_replications=reps)
     out = output_path(cfg.output_dir or f"results/robust/{dt.datetime.now():%Y-%m-%d_%H-%M-%S}_{uuid.uuid4().hex[:6]}")
     store_root = output_path("results/robust") / "sweep" if cfg.output_dir is None else out / "sweep"
+    if cfg.output_dir is not None:  # the store is inside it: mark it before the runs, so a rerun may resume
+        make_output_folder(out)
     results = run_sweep(
         p,
         base,
@@ -156,7 +159,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
         progress=progress,
         study={"name": "robust"},
     )
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     table = p.rows.join(results.drop(columns=["replication"]).set_index("run_id"), on="run_id")
     table["condition"] = table.replication
     table["design"] = np.where(table["promise.active"] > 0.5, table.point % (len(d) + 1), -1)

@@ -314,7 +314,9 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     """Sample, run (resumably), analyse and report one study; returns its folder."""
     base, space = study_space(cfg)
     key, info = study_identity(cfg, base, space)
-    out = output_folder(cfg, key)
+    from experiments.studies import make_output_folder
+
+    out = make_output_folder(output_folder(cfg, key))  # marked before the store is made in it
     design = sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
     main_plan = plan(base, design, cfg.replications, cfg.seed)
     noise_plan = plan(base, design.iloc[: cfg.noise_points], cfg.noise_replications, cfg.seed)

@@ -151,10 +151,35 @@ def is_a_file(value: Any) -> bool:
     return path.exists() and not path.is_dir()
 
 
+OUTPUT_MARK = ".promise-sim-output"  # in every folder a command writes into, so a rerun may write there again
+
+
+def is_foreign(value: Any) -> bool:
+    """Whether an output folder setting names a folder that holds files but no earlier output of this project
+    (docs/, the project root, a folder of one's own): refused before anything runs, since a command that
+    writes into a folder (sweeps resume there) would mix its files with them and overwrite same-named ones."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    path = output_path(value)
+    return path.is_dir() and any(path.iterdir()) and not (path / OUTPUT_MARK).exists()
+
+
+FOREIGN = "holds other files and no earlier output of this project; name a new or empty folder"
+
+
+def make_output_folder(path: Path) -> Path:
+    """Make (or reuse) a command's output folder and mark it as this project's output."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / OUTPUT_MARK).write_text("written by promise-sim; a rerun of a command may write here again\n")
+    return path
+
+
 def folder_arg(text_value: str) -> str:
-    """An argparse type for an output folder: a new or an existing folder, not empty and not a file."""
+    """An argparse type for an output folder: new, empty or earlier output; not empty text, not a file."""
     if not text_value.strip() or is_a_file(text_value):
         raise argparse.ArgumentTypeError(f"must name a folder, new or existing, not {text_value!r}")
+    if is_foreign(text_value):
+        raise argparse.ArgumentTypeError(f"{text_value!r} {FOREIGN}")
     return text_value
 
 
@@ -210,6 +235,8 @@ def key_values(
             raise ConfigError(f"{key}= must not be empty (default: {default or 'none'})")
         if key == "output_dir" and is_a_file(v):
             raise ConfigError(f"{key}={v} is a file; name a folder, new or existing")
+        if key == "output_dir" and is_foreign(v):
+            raise ConfigError(f"{key}={v} {FOREIGN}")
         values[key] = v
     return values
 
@@ -269,6 +296,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     for key in ("output_dir", "output_root"):
         if is_a_file(cfg.get(key)):
             raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
+    if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
+        raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
     for entry, sub, value in replace:
         try:
             parsed = parse_value(value)

@@ -18,7 +18,7 @@ import pandas as pd
 
 import sim
 from experiments.interrupted import NOTHING, says_when_interrupted
-from experiments.studies import count_arg, folder_arg
+from experiments.studies import count_arg, folder_arg, make_output_folder
 from sim.api import run_replication
 from sim.paths import output_path
 from sim.space import apply_params
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     overhead_ms = 1000 * (serial - direct) / args.runs
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     out = output_path(args.out) if args.out else OUT
-    out.mkdir(parents=True, exist_ok=True)
+    make_output_folder(out)
     table.assign(date=stamp).to_csv(out / "sweep.csv", index=False)
     print(f"\nSweep benchmark {stamp}: {args.runs} runs of the default scenario (5,000 residents, 156 weeks)\n")
     print(table.round(3).to_string(index=False))

@@ -524,6 +524,46 @@ def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_
 
 
 @pytest.mark.parametrize(
+    "module, args",
+    [
+        ("sensitivity", ["experiment@study=sensitivity_tiny", "output_dir={}"]),
+        ("robust", ["output_dir={}"]),
+        ("calibrate", ["output_dir={}"]),
+        ("assumptions", ["output_dir={}"]),
+        ("emulator", ["build", "output_dir={}"]),
+        ("emulator", ["sensitivity", "output_dir={}"]),
+        ("crn", ["output_dir={}"]),
+        ("cluster_benchmark", ["output_dir={}"]),
+        ("sweep_benchmark", ["--out", "{}"]),
+        ("benchmark", ["--out", "{}"]),
+    ],
+)
+def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_reused(tmp_path, capsys, module, args):
+    """These commands write into their folder (sweeps resume there): pointed at docs/, the project root or a
+    folder of one's own, they mixed their files in and overwrote same-named ones (report.md, a .csv)."""
+    import importlib
+
+    from experiments.studies import OUTPUT_MARK, make_output_folder
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("mine")
+    main = importlib.import_module(f"experiments.{module}").main
+    try:
+        code = main([a.format(mine) for a in args])
+    except SystemExit as exit_:  # argparse
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and "no earlier output of this project; name a new or empty folder" in err, err
+    assert [p.name for p in mine.iterdir()] == ["report.md"] and (mine / "report.md").read_text() == "mine"
+    earlier = make_output_folder(tmp_path / "earlier")  # what a run of a command leaves: its marker
+    (earlier / "report.md").write_text("an earlier report")
+    from experiments.studies import is_foreign
+
+    assert not is_foreign(str(earlier)) and is_foreign(str(mine)) and (earlier / OUTPUT_MARK).exists()
+
+
+@pytest.mark.parametrize(
     "module, args, shows",
     [
         ("compare", ["--help"], ["output_root:", "experiment/compare.yaml", "arms:"]),
