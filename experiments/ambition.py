@@ -7,7 +7,7 @@ For the chosen area and scenario, a grid over promised actions, planned hours a 
 effort runs through the sweep engine; every run is paired with the counterfactual (no promise) on the same seed
 and posterior draw. Gains are in percentage points of residents (the national survey's shares) after one, two
 and three years, with the 95% interval of the mean and the range one district could see. When a setting
-backfires, the worst one runs again under the declared coefficients with each of the model's ways to lose ground
+backfires, the worst one runs again at fixed coefficients with each of the model's ways to lose ground
 switched off in turn, to measure which one causes the loss. Writes heatmaps, grid.csv, runs.csv,
 why_it_backfires.csv (when a setting backfires) and report.md.
 """
@@ -151,7 +151,7 @@ WAYS_TO_LOSE_GROUND = (
 
 
 def why_it_backfires(ctx: GridContext, setting: dict, dims: list[str], outcome: str) -> list[str]:
-    """Run ``setting`` again under the declared coefficients with each way to lose ground switched off, every
+    """Run ``setting`` again at fixed coefficients with each way to lose ground switched off, every
     variant paired with no promise on the same seeds, and say which switch takes the loss away (measured, not
     assumed). Runs go through the study's executor and store, so the same command resumes them."""
     from sim.space import value_of
@@ -173,7 +173,8 @@ def why_it_backfires(ctx: GridContext, setting: dict, dims: list[str], outcome: 
     lines = [
         "## Why the worst of them backfires (measured)",
         "",
-        f"`{setting_words(pd.Series(setting), dims)}` again under the declared coefficients (these intervals "
+        f"`{setting_words(pd.Series(setting), dims)}` again at fixed coefficients (the declared values unless set "
+        "on the command line; these intervals "
         f"cover replication noise only), {len(by)} replications, with each of the model's ways to lose ground "
         "switched off in turn; every variant is paired with no promise on the same seeds. High confidence:",
         "",
@@ -187,8 +188,8 @@ def why_it_backfires(ctx: GridContext, setting: dict, dims: list[str], outcome: 
     lines.append("")
     if interval(gains["as it runs"])[2] >= 0:
         lines.append(
-            "Under the declared coefficients this setting does not clearly backfire; its loss above comes "
-            "with the plausible worlds of the posterior."
+            "At fixed coefficients this setting does not clearly backfire"
+            + ("; its loss above comes with the plausible worlds of the posterior." if ctx.posterior else ".")
         )
     elif lo > 0:
         lines.append(
