@@ -189,8 +189,8 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
         + (f"still gains {fmt_pp(worst)}" if worst > 0 else f"changes it by {fmt_pp(worst)}")
         + f" in high confidence. On average it changes it by {fmt_pp(choice[f'{OBJECTIVE}_mean'])}; it gains in "
         f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls "
-        f"at most {fmt_pp(choice[f'regret_{OBJECTIVE}_max'])} behind the best design for a world (on average "
-        f"{fmt_pp(choice[f'regret_{OBJECTIVE}_mean'])}), and costs about {choice.hours:,.0f} officer hours "
+        f"at most {100 * choice[f'regret_{OBJECTIVE}_max']:.1f} pp behind the best design for a world (on average "
+        f"{100 * choice[f'regret_{OBJECTIVE}_mean']:.1f} pp), and costs about {choice.hours:,.0f} officer hours "
         "delivered over the horizon."
     )
 
@@ -315,7 +315,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         lines.append(
             f"| {words(r)} | {fmt_pp(r[f'{OBJECTIVE}_mean'])} / {fmt_pp(r[f'{OBJECTIVE}_p10'])} | "
             f"{100 * r[f'{OBJECTIVE}_p_gain']:.0f}% | {100 * r.p_backfire:.0f}% | "
-            f"{fmt_pp(r[f'regret_{OBJECTIVE}_max'])} "
+            f"{100 * r[f'regret_{OBJECTIVE}_max']:.1f} pp "
             f"| {r.hours:,.0f} |"
         )
     if len(front) > 15:

@@ -131,6 +131,7 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
     )
     text = recommendation_words(choice, within, 10, pd.Series([20.0, 40.0]))
     assert says in text and ("still gains" in text) == (worst > 0), text
+    assert "falls at most 4.0 pp behind the best design for a world (on average 1.0 pp)" in text  # not "+4.0"
 
 
 def test_a_budget_no_design_fits_is_said_so(tmp_path):
