@@ -155,12 +155,15 @@ OUTPUT_MARK = ".promise-sim-output"  # in every folder a command writes into, so
 
 
 def is_foreign(value: Any) -> bool:
-    """Whether an output folder setting names a folder that holds files but no earlier output of this project
-    (docs/, the project root, a folder of one's own): refused before anything runs, since a command that
-    writes into a folder (sweeps resume there) would mix its files with them and overwrite same-named ones."""
+    """Whether an output folder setting names a folder outside results/ that holds files but no earlier output
+    of this project (docs/, the project root, a folder of one's own): refused before anything runs, since a
+    command that writes into a folder (sweeps resume there) would mix its files in and overwrite same-named
+    ones. Folders under results/ (outputs only, and the defaults) are never refused."""
     if not isinstance(value, str) or not value.strip():
         return False
     path = output_path(value)
+    if path.resolve().is_relative_to(output_path("results").resolve()):  # results/ holds only outputs
+        return False
     return path.is_dir() and any(path.iterdir()) and not (path / OUTPUT_MARK).exists()
 
 

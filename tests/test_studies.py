@@ -538,7 +538,9 @@ def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_
         ("benchmark", ["--out", "{}"]),
     ],
 )
-def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_reused(tmp_path, capsys, module, args):
+def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_reused(
+    tmp_path, capsys, monkeypatch, module, args
+):
     """These commands write into their folder (sweeps resume there): pointed at docs/, the project root or a
     folder of one's own, they mixed their files in and overwrote same-named ones (report.md, a .csv)."""
     import importlib
@@ -561,6 +563,10 @@ def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_r
     from experiments.studies import is_foreign
 
     assert not is_foreign(str(earlier)) and is_foreign(str(mine)) and (earlier / OUTPUT_MARK).exists()
+    monkeypatch.chdir(tmp_path)  # outputs under results/ of an earlier version, without the mark, stay usable
+    (tmp_path / "results" / "crn").mkdir(parents=True)
+    (tmp_path / "results" / "crn" / "report.md").write_text("an earlier version's report")
+    assert not is_foreign("results/crn") and is_foreign("mine")
 
 
 @pytest.mark.parametrize(
