@@ -463,8 +463,9 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
         side = "above" if r["median"] > t.high else "below"
         lines.append(
             f"- {t.id} ({t.name}): the posterior median {r['median']:.3f} lies {side} the band {t.low:g} to "
-            f"{t.high:g}; "
-            "no region of the priors reaches it together with the other targets (see docs/calibration.md)."
+            f"{t.high:g}; this calibration ({cost['generations']} generations, final threshold "
+            f"{cost['final_epsilon']:.2f}) did not reach it together with the other targets (docs/calibration.md "
+            "discusses the misses of the committed calibration)."
         )
     pinned = marginals[marginals.width_vs_prior < 0.5].sort_values("width_vs_prior")
     open_ = marginals[marginals.width_vs_prior >= 0.8].sort_values("width_vs_prior", ascending=False)
