@@ -11,6 +11,7 @@ comparison sees the same world and the same seed in replication r.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,19 @@ def provenance(path: Path | str | None = None) -> dict[str, Any]:
     return json.loads(p.read_text()) if p.exists() else {}
 
 
-def check_posterior_config(cfg: Config) -> None:
-    """Under posterior uncertainty the draws set every uncertain coefficient: refuse one set by hand."""
+def check_posterior_config(cfg: Config, varied: Sequence[str] = ()) -> None:
+    """Under posterior uncertainty the draws set every uncertain coefficient: refuse one set by hand, or one a
+    sweep varies (``varied``: its design's columns), which the draws would silently overwrite."""
     if cfg.uncertainty != "posterior":
         return
     from .space import value_of
 
+    swept = [n for n in varied if n in UNCERTAIN]
+    if swept:
+        raise ConfigError(
+            f"{swept[0]} is varied but uncertainty=posterior draws it from the calibrated ensemble; "
+            "use uncertainty=fixed to vary uncertain coefficients yourself"
+        )
     changed = [n for n in UNCERTAIN if value_of(cfg, n) != PARAMS[n].default]
     if changed:
         raise ConfigError(

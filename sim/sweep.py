@@ -134,8 +134,12 @@ def plan(
     each with its own luck, as a predictive check needs; ``row_replications`` names each row's one
     replication (rows sharing a replication share its seed and posterior draw: one condition, many
     designs). Values are rounded as the model runs them (whole numbers for int parameters) before
-    the ids are made, so rows that run alike share a run.
+    the ids are made, so rows that run alike share a run. Under ``uncertainty=posterior`` a base or design
+    that sets an uncertain coefficient is refused: the draws set those.
     """
+    from .posterior import check_posterior_config
+
+    check_posterior_config(base, list(design.columns))  # the draws would overwrite a hand-set or varied one
     evaluator = evaluator or Outcomes()
     key = base_key(base, evaluator)
     if row_is_replication:
@@ -654,6 +658,9 @@ def run_sweep(
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     specs = plan_or_specs.specs if isinstance(plan_or_specs, Plan) else list(plan_or_specs)
+    from .posterior import check_posterior_config
+
+    check_posterior_config(base, sorted({n for s in specs for n, _ in s.params}))  # as plan() does
     evaluator = evaluator or Outcomes()
     key = base_key(base, evaluator)
     ids = {s.run_id for s in specs}

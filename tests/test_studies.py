@@ -389,6 +389,19 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("robust", ["study.conditions.police.effort=[0.5]"], "police.effort in study.conditions"),
         ("robust", ["study.designs.promise.actions=[]"], "study.designs.promise.actions"),
         ("sensitivity", ["experiment@study=sensitivity_tiny", "study.vary.police.effort=[0.5]"], "study.vary"),
+        # under uncertainty=posterior the draws set the uncertain coefficients: one set or varied was ignored
+        ("ambition", ["behaviour.broken_promise_ratio=1.0"], "behaviour.broken_promise_ratio is set by hand"),
+        ("ambition", ["+study.grid.behaviour.broken_promise_ratio=[1.0,5.0]"], "broken_promise_ratio is varied"),
+        ("robust", ["+study.conditions.behaviour.bad_contact_ratio=[1.0,3.0]"], "bad_contact_ratio is varied"),
+        (
+            "sensitivity",
+            [
+                "experiment@study=sensitivity_tiny",
+                'study.base=["scenario=full_implementation","area.residents=300","uncertainty=posterior"]',
+                "+study.vary.behaviour.broken_promise_ratio=[1.0,4.0]",
+            ],
+            "broken_promise_ratio is varied",
+        ),
         ("assumptions", ["+answers.x=[full,observed,nosuch]"], "answers.x"),
         ("assumptions", ["+answers.x=[full,observed]"], "answers.x"),
         ("assumptions", ['+arms.x="scenario=full_implementation area=suburb"'], "arms.x"),

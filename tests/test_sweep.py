@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.params import ConfigError
 from sim.sweep import Outcomes, StoreError, SweepStore, plan, run_seed, run_sweep
 
 from .conftest import cfg
@@ -43,6 +44,20 @@ def test_repeated_design_rows_share_one_run_and_every_row_gets_it():
     p = plan(BASE, design, 1, seed=1)
     assert len(p.specs) == 2 and len(p.rows) == 4
     assert p.rows.run_id.nunique() == 2 and p.rows.run_id.iloc[0] == p.rows.run_id.iloc[1] == p.rows.run_id.iloc[2]
+
+
+def test_under_posterior_uncertainty_a_sweep_refuses_to_set_an_uncertain_coefficient():
+    """The draws set every uncertain coefficient after the design's values, so one varied or set by hand
+    would be overwritten without a word (a grid over it gave the same result at every value)."""
+    posterior = cfg("area.residents=300", "horizon_weeks=20", "uncertainty=posterior")
+    with pytest.raises(ConfigError, match="behaviour.broken_promise_ratio is varied but uncertainty=posterior"):
+        plan(posterior, pd.DataFrame({"behaviour.broken_promise_ratio": [1.0, 4.0]}), 1, seed=1)
+    hand_set = cfg("area.residents=300", "uncertainty=posterior", "behaviour.bad_contact_ratio=1.0")
+    with pytest.raises(ConfigError, match="behaviour.bad_contact_ratio is set by hand"):
+        plan(hand_set, POINTS, 1, seed=1)
+    assert len(plan(posterior, POINTS, 1, seed=1).specs) == 3  # levers may vary under posterior
+    fixed = cfg("area.residents=300", "uncertainty=fixed")
+    assert len(plan(fixed, pd.DataFrame({"behaviour.broken_promise_ratio": [1.0, 4.0]}), 1, seed=1).specs) == 2
 
 
 def test_store_records_the_values_the_model_ran(tmp_path):
