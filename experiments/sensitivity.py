@@ -316,7 +316,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     key, info = study_identity(cfg, base, space)
     from experiments.studies import make_output_folder
 
-    out = make_output_folder(output_folder(cfg, key))  # marked before the store is made in it
+    out = output_folder(cfg, key)
     design = sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
     main_plan = plan(base, design, cfg.replications, cfg.seed)
     noise_plan = plan(base, design.iloc[: cfg.noise_points], cfg.noise_replications, cfg.seed)
@@ -325,6 +325,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     store = SweepStore(out / "sweep")
     if cfg.dry_run:
         return dry_run(cfg, specs, base, out)
+    make_output_folder(out)  # marked before the store is made in it, so a rerun may resume there
     if cfg.shard is not None:  # one task of a job array: its share of the runs, into a store of its own
         share = shard_share(specs, cfg.shard)
         sub = shard_store(store, cfg.shard)
