@@ -34,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.studies import (  # noqa: E402
+    check_a_promise_to_vary,
     check_settings,
     compose_settings,
     declared,
@@ -126,6 +127,7 @@ def base_config(cfg: DictConfig) -> sim.Config:
 def prepare(cfg: DictConfig):
     base = base_config(cfg)
     d, c = designs(cfg), conditions(cfg)
+    check_a_promise_to_vary(base, d.columns, "robust")
     overlap = set(d.columns) & set(c.columns)
     if overlap:
         raise ConfigError(f"{', '.join(sorted(overlap))} is both a design lever and a condition")

@@ -35,7 +35,7 @@ import shutil
 import sys
 import textwrap
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -815,6 +815,7 @@ class GridStudy:
         for name, values in grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"study.grid.{name} must be a list of values, got {values!r}")
+        check_a_promise_to_vary(base, grid, self.name)
         points = grid_points(grid)
         for row in points.to_dict("records"):  # every grid point must be valid before anything runs
             apply_params(base, row)
@@ -854,6 +855,20 @@ class GridStudy:
             (out / "report.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return final
+
+
+def check_a_promise_to_vary(base: sim.Config, varied: Iterable[str], study: str) -> None:
+    """Studies over promise designs (ambition, budget, robust) pair every design with no promise themselves:
+    refuse a base without a promise (its designs ran with a promise anyway, under the name no_promise) and
+    promise.active as a dimension."""
+    if "promise.active" in varied:
+        raise ConfigError(f"promise.active cannot be varied in {study}: every design is paired with no promise already")
+    if not base.promise.active:
+        raise ConfigError(
+            f"{study} varies a promise, but its base has none (scenario={base.scenario}, promise.active=false); "
+            "every design is paired with no promise already, so run it on a scenario with a promise "
+            "(observed_2018, full_implementation or over_promising) and without promise.active=false"
+        )
 
 
 def sweep_design(

@@ -389,6 +389,11 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("robust", ["study.conditions.police.effort=[0.5]"], "police.effort in study.conditions"),
         ("robust", ["study.designs.promise.actions=[]"], "study.designs.promise.actions"),
         ("sensitivity", ["experiment@study=sensitivity_tiny", "study.vary.police.effort=[0.5]"], "study.vary"),
+        # a study of promise designs on a base without a promise ran promises under the name no_promise
+        ("ambition", ["study.scenario=no_promise"], "ambition varies a promise, but its base has none"),
+        ("budget", ["promise.active=false"], "budget varies a promise, but its base has none"),
+        ("robust", ["study.scenario=no_promise"], "robust varies a promise, but its base has none"),
+        ("ambition", ["study.grid.promise.active=[0,1]"], "promise.active cannot be varied in ambition"),
         # under uncertainty=posterior the draws set the uncertain coefficients: one set or varied was ignored
         ("ambition", ["behaviour.broken_promise_ratio=1.0"], "behaviour.broken_promise_ratio is set by hand"),
         ("ambition", ["+study.grid.behaviour.broken_promise_ratio=[1.0,5.0]"], "broken_promise_ratio is varied"),
