@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+import sim
 from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
 from sim.params import ConfigError
 
@@ -39,6 +40,15 @@ def arms(s: Settings) -> dict[str, str]:
         raise ConfigError(
             f"study.arms needs at least two arms (the first is the reference, the last the full implementation), "
             f"got {len(st.arms)}"
+        )
+    try:
+        counterfactual = sim.load_config([f"scenario={st.counterfactual}"])
+    except ConfigError as exc:
+        raise ConfigError(f"study.counterfactual: {exc}") from exc
+    if counterfactual.promise.active:  # the report calls it 'no promise at all'
+        raise ConfigError(
+            f"invalid value for study.counterfactual: {st.counterfactual!r} (allowed: a scenario without a promise, "
+            "such as no_promise; crime and its year-to-year change are measured against it)"
         )
     out = {label: f"scenario={st.reference} {st.arms[label]}".strip() for label in st.arms}
     out[NO_PROMISE] = f"scenario={st.counterfactual}"

@@ -378,6 +378,9 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("feedback_demo", ["study.gif_every_weeks=0"], "study.gif_every_weeks"),
         ("bra2018", ["study.report_week=abc"], "study.report_week"),
         ("bra2018", ["study.arms={}"], "study.arms"),
+        # the report measured crime 'against no promise at all' against a scenario with a promise
+        ("bra2018", ["study.counterfactual=full_implementation"], "study.counterfactual: 'full_implementation'"),
+        ("bra2018", ["study.counterfactual=nosuch"], "study.counterfactual: unknown scenario preset 'nosuch'"),
         ("ambition", ["study.executor=foo"], "study.executor"),
         ("ambition", ["study.workers=-1"], "study.workers"),
         ("budget", ["study.effort=abc"], "study.effort"),
