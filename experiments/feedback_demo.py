@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
+from experiments.studies import Context, Settings, Study, arm_overrides, fmt_pp, main_wrapper, spread, whole
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError
 
@@ -130,6 +130,11 @@ def arms(s: Settings) -> dict[str, str]:
     labels = list(st.arms)
     if len(labels) != 3:
         raise ConfigError(f"study.arms must name three arms (none, quarterly, monthly), got {len(labels)}")
+    if not sim.load_config(arm_overrides(s, f"scenario={st.scenario}")).promise.active:
+        raise ConfigError(
+            f"feedback_demo compares feedback about a promise, but scenario={st.scenario} with these settings has "
+            "none (promise.active=false); choose a scenario with a promise (full_implementation, observed_2018)"
+        )
     out = {label: f"scenario={st.scenario} {st.arms[label]} {st.staff_on}" for label in labels}
     out.update({f"{label}{OFF}": f"scenario={st.scenario} {st.arms[label]} {st.staff_off}" for label in labels})
     return out

@@ -376,6 +376,7 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("evaluation_power", ["study.alpha=2"], "study.alpha"),
         ("evaluation_power", ["horizon_weeks=20"], "horizon_weeks"),
         ("feedback_demo", ["study.gif_every_weeks=0"], "study.gif_every_weeks"),
+        ("feedback_demo", ["study.scenario=no_promise"], "feedback_demo compares feedback about a promise"),
         ("bra2018", ["study.report_week=abc"], "study.report_week"),
         ("bra2018", ["study.arms={}"], "study.arms"),
         # the report measured crime 'against no promise at all' against a scenario with a promise
