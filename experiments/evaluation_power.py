@@ -77,7 +77,9 @@ def analyse(ctx: Context) -> list[str]:
     tables, truths = [], []
     for arm in arms_:
         res, c = ctx.results[arm], ctx.configs[arm]
-        tables.append(power_table(res.surveys, s.alpha).assign(arm=arm, response_rate=c.survey.response_rate))
+        table = power_table(res.surveys, s.alpha)  # the survey invites every resident when asked for more
+        table["invited"] = np.minimum(table.sample_size, c.area.residents)
+        tables.append(table.assign(arm=arm, response_rate=c.survey.response_rate))
         t = res.trajectories
         for w in weeks[1:]:
             for name in OUTCOMES:
@@ -107,7 +109,7 @@ def analyse(ctx: Context) -> list[str]:
         for j, arm in enumerate(arms):
             ax = axes[i, j]
             for year, d in power[(power.outcome == name) & (power.arm == arm)].groupby("year"):
-                ax.plot(d.sample_size, d.power, marker="o", lw=2, label=f"after {year} year{'s' if year > 1 else ''}")
+                ax.plot(d.invited, d.power, marker="o", lw=2, label=f"after {year} year{'s' if year > 1 else ''}")
             ax.axhline(0.8, color="grey", ls=":", lw=1)
             ax.axhline(s.alpha, color="grey", ls="--", lw=1)
             ax.set_xscale("log")
@@ -131,6 +133,17 @@ def analyse(ctx: Context) -> list[str]:
         f"{'plausible worlds' if ctx.posterior else 'replications'}.",
         "",
     ]
+    residents = configs[0].area.residents
+    if max(s.sample_sizes) > residents:
+        lines += [
+            f"The area has {residents:,} residents, so a sample size above that invites every one of them "
+            "(power.csv: column invited).",
+            "",
+        ]
+
+    def invited(size: int) -> str:
+        return f"{size} invited" if size <= residents else f"{size} asked for (all {residents:,} residents invited)"
+
     for arm in arms:
         lines += [f"## {arm}", ""]
         for name in OUTCOMES:
@@ -138,9 +151,9 @@ def analyse(ctx: Context) -> list[str]:
             y2 = d[d.year == min(2, d.year.max())]
             enough = y2[y2.power >= 0.8]
             need = (
-                f"{int(enough.sample_size.min())} invited are enough for 80% power after {int(y2.year.iloc[0])} years"
+                f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {int(y2.year.iloc[0])} years"
                 if len(enough)
-                else f"even {int(y2.sample_size.max())} invited give only "
+                else f"even {invited(int(y2.sample_size.max()))} give only "
                 f"{100 * y2.power.max():.0f}% power after {int(y2.year.iloc[0])} years"
             )
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")

@@ -252,6 +252,15 @@ def test_evaluation_power_rises_with_sample_size(tmp_path):
     assert (out / "power_curves.png").exists()
 
 
+def test_evaluation_power_says_when_a_sample_size_is_more_than_the_area_has(tmp_path):
+    """The survey invites every resident when asked for more; the report once said '1000 invited' of 400."""
+    out = run(evaluation_power, "evaluation_power", tmp_path, "horizon_weeks=52", "study.sample_sizes=[100,1000]")
+    p = pd.read_csv(out / "power.csv")
+    assert sorted(p.invited.unique()) == [100, 400]
+    report = (out / "report.md").read_text()
+    assert "1000 asked for (all 400 residents invited)" in report and "1000 invited" not in report
+
+
 def test_bra2018_headline(tmp_path):
     out = run(bra2018, "bra2018", tmp_path, "horizon_weeks=104")
     t = pd.read_csv(out / "table.csv").set_index("arm")
