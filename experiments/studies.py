@@ -78,14 +78,8 @@ KEY_OUTCOMES = [
     "trygghet_mean",
     "recorded_crime",
 ]
-REPLACEABLE = (
-    "grid",
-    "arms",
-    "vary",
-    "fixed",
-    "designs",
-    "conditions",
-)  # study entries replaced whole, or one key at a time
+# study entries replaced whole, or one key at a time
+REPLACEABLE = ("grid", "arms", "vary", "fixed", "designs", "conditions")
 
 
 # ---- settings ---------------------------------------------------------------------------------------
