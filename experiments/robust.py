@@ -303,7 +303,9 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         lines.append(f"- {box_words(b, x, event.capitalize(), labels)}.")
     lines += [
         f"- A classification tree (depth 3, {100 * accuracy:.0f}% accurate) gives a second view of when designs "
-        "backfire: cart_backfires.txt.",
+        "backfire: cart_backfires.txt."
+        if backfires.any()
+        else "- No design backfired in any world, so a classification tree has nothing to separate.",
         "",
         "## Designs no other beats on every objective (the Pareto set)",
         "",
@@ -327,8 +329,8 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
     lines += [
         f"- {words(r)}: backfires in {100 * r.p_backfire:.0f}% of worlds, high confidence "
         f"{fmt_pp(r[f'{OBJECTIVE}_mean'])} on average"
-        for _, r in worst.iterrows()
-    ]
+        for _, r in worst[worst.p_backfire > 0].iterrows()
+    ] or ["None: no design backfired in any of these worlds."]
     lines += [
         "",
         "Files: designs.csv (one row per design), runs.csv (one row per design and world), boxes.csv, "

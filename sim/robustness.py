@@ -62,7 +62,11 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, min_density: float = 0.75) -> dict:
     """PRIM's box for ``y`` (bool) on ``x``: along the peeling trajectory, the box with the best coverage among
     those at least ``min_density`` dense, the densest of equal coverage (else the densest of all). Returns the
     limits of the restricted dimensions, coverage, density, the trajectory and the box object."""
-    from ema_workbench.analysis import prim
+    import warnings
+
+    with warnings.catch_warnings():  # ema_workbench announces on import an evaluator it lacks, which PRIM never uses
+        warnings.filterwarnings("ignore", message="ipyparallel not installed")
+        from ema_workbench.analysis import prim
 
     y = np.asarray(y, dtype=bool)
     if y.sum() == 0 or y.all():
@@ -99,8 +103,10 @@ def box_words(result: dict, x: pd.DataFrame, event: str, labels: dict[str, str] 
     covering 81% of all cases where it backfires' (density, then PRIM's coverage: the share of all the event's
     cases inside the box)."""
     labels = labels or {}
-    if not result["limits"]:
-        return f"No box found for '{event}': it is {'everywhere' if result['density'] >= 1 else 'rare or scattered'}."
+    if not result["limits"]:  # no period: the caller ends the sentence, as for a box
+        if result["density"] <= 0:
+            return f"No box for '{event}': it did not happen in any of these worlds"
+        return f"No box found for '{event}': it is {'everywhere' if result['density'] >= 1 else 'rare or scattered'}"
     parts = []
     for col, (lo, hi) in result["limits"].items():
         name = labels.get(col, col)

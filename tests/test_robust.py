@@ -98,7 +98,22 @@ def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
     within = summary.join(runs.groupby("design")["design:police.planned_hours_per_week"].first(), on="design")
     choice = recommend(within[within["design:police.planned_hours_per_week"] <= 40], "trust_high_share_change")
     words = f"actions {runs[runs.design == choice.design]['design:promise.actions'].iloc[0]:g}"
-    assert words in (tmp_path / "report.md").read_text().split("## What to watch for")[0]
+    report = (tmp_path / "report.md").read_text()
+    assert words in report.split("## What to watch for")[0]
+    likely = report.split("## Designs most likely to backfire")[1].split("Files:")[0]
+    if designs.p_backfire.max() == 0:  # once listed designs that 'backfire in 0% of worlds'
+        assert "None: no design backfired" in likely and "nothing to separate" in report
+    else:
+        assert "backfires in 0% of worlds" not in likely and "classification tree (depth 3" in report
+
+
+def test_an_event_that_never_happens_is_said_so():
+    """Once 'No box found for ...: it is rare or scattered..' for an event in no world at all."""
+    x = pd.DataFrame({"effort": np.linspace(0, 1, 50)})
+    never = box_words(prim_box(x, np.zeros(50, dtype=bool)), x, "Backfires")
+    always = box_words(prim_box(x, np.ones(50, dtype=bool)), x, "Backfires")
+    assert never == "No box for 'Backfires': it did not happen in any of these worlds"
+    assert always.endswith("it is everywhere")
 
 
 @pytest.mark.parametrize(
