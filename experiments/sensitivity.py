@@ -253,11 +253,19 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
             if (d.year == y).any()
         ]
         lines.append(f"- {m}: the lever with most leverage is " + "; ".join(tops) + ".")
+    posterior = "uncertainty=posterior" in " ".join(cfg.study.base)
     lines += ["", "## Noise between replications", ""]
+    if posterior:  # replication r also draws its coefficients: the spread between them is not noise alone
+        lines += [
+            "Under `uncertainty=posterior` replication r also runs with posterior draw r, so the variation between "
+            "replications below is replication noise *and* parameter uncertainty.",
+            "",
+        ]
     for r in noise.itertuples():
         lines.append(
-            f"- {OUTPUTS[r.output]}: {100 * r.noise_share:.1f}% of the output variance is noise between "
-            "replications, the rest comes from the levers."
+            f"- {OUTPUTS[r.output]}: {100 * r.noise_share:.1f}% of the output variance is "
+            + ("variation between replications (noise and coefficients)" if posterior else "noise between replications")
+            + ", the rest comes from the levers."
         )
     lines += ["", "## Failures", ""]
     lines.append(

@@ -120,6 +120,16 @@ def test_morris_with_few_levers_completes_and_reports_direction_and_interactions
     assert {"mu", "mu_star", "sigma"} <= set(m.columns)
 
 
+def test_under_posterior_the_spread_between_replications_is_not_called_noise(tmp_path):
+    """Replication r runs with posterior draw r, so the spread between replications holds the coefficients too."""
+    base = 'study.base=["scenario=full_implementation","area.residents=300","horizon_weeks=52","uncertainty=posterior"]'
+    args = ("method=morris", "n=4", "executor=serial", "noise_points=2", "noise_replications=2")
+    p = run_sensitivity(*args, base, f"output_dir={tmp_path}")
+    assert p.returncode == 0, p.stderr[-2000:]
+    noise = (tmp_path / "report.md").read_text().split("## Noise between replications")[1].split("## Failures")[0]
+    assert "replication noise *and* parameter uncertainty" in noise and "is noise between" not in noise
+
+
 def test_a_horizon_shorter_than_a_year_still_reports(tmp_path):
     short = 'study.base=["scenario=full_implementation","area.residents=300","horizon_weeks=20"]'
     p = run_sensitivity(
