@@ -344,7 +344,9 @@ def run_replication(
 
 
 def band(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    """Central band across replications (default 90%)."""
+    """Central band across replications (default 90%); NaN from fewer than two, which show no spread at all."""
+    if np.size(values) < 2:
+        return float("nan"), float("nan")
     lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
@@ -368,7 +370,7 @@ def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
                 "change": change.mean(),
                 "change_p05": lo,
                 "change_p95": hi,
-                "change_sd": change.std(ddof=1) if change.size > 1 else 0.0,
+                "change_sd": change.std(ddof=1) if change.size > 1 else float("nan"),
                 "mean_change_over_run": (over[m] - base[m]).mean(),
                 "replications": change.size,
             }

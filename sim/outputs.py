@@ -53,18 +53,17 @@ def summary_text(result: RunResult) -> str:
     """The readable summary printed at the end of a run."""
     cfg = result.config
     s = result.summary.set_index("metric")
+    n = len(result.seconds)
     lines = [
         f"Scenario {run_label(cfg)} on area {cfg.area.name}: {cfg.area.residents} residents, "
-        f"{cfg.horizon_weeks} weeks, {len(result.seconds)} replications, seed {cfg.seed}",
-        f"Bands: {interval_words(cfg)}.",
+        f"{cfg.horizon_weeks} weeks, {n} replication{'s' if n != 1 else ''}, seed {cfg.seed}",
+        f"Bands: {interval_words(cfg)}." if n > 1 else "Bands: none; one replication shows no spread (run at least 2).",
         f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   90% band of change",
     ]
     for m in SUMMARY_ORDER:
         r = s.loc[m]
-        lines.append(
-            f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{r.change:>+10.3f}   "
-            f"[{r.change_p05:+.3f}, {r.change_p95:+.3f}]"
-        )
+        shown = f"[{r.change_p05:+.3f}, {r.change_p95:+.3f}]" if n > 1 else "—"
+        lines.append(f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{r.change:>+10.3f}   {shown}")
     lines.append(
         f"Time per replication: {np.median(result.seconds):.3f} s (median); wall time {result.wall_seconds:.1f} s"
     )
@@ -76,8 +75,9 @@ def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> Non
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     grouped = trajectories.groupby("week")
     for ax, (col, label) in zip(axes.flat, PLOTTED.items()):
-        q = grouped[col].quantile([0.05, 0.95]).unstack()
-        ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.25, label="90% band")
+        if trajectories.replication.nunique() > 1:  # one replication has no spread to draw
+            q = grouped[col].quantile([0.05, 0.95]).unstack()
+            ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.25, label="90% band")
         ax.plot(grouped[col].mean(), lw=2, label="mean")
         ax.set_title(label)
         ax.grid(alpha=0.3)

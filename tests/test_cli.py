@@ -24,6 +24,18 @@ def run_sim(*args, cwd=None, timeout=300):
     )
 
 
+def test_one_replication_shows_no_band(tmp_path):
+    """A band from one replication was [x, x]: zero spread, as if the answer were certain."""
+    out = tmp_path / "run"
+    p = run_sim("replications=1", "horizon_weeks=6", "area.residents=200", f"hydra.run.dir={out}")
+    assert p.returncode == 0, p.stderr
+    assert "1 replication," in p.stdout and "one replication shows no spread" in p.stdout
+    rows = [line for line in p.stdout.splitlines() if line.startswith("trust_mean")]
+    assert rows and rows[0].rstrip().endswith("—"), rows
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary[["change_p05", "change_p95", "change_sd"]].isna().all().all()
+
+
 def test_main_job_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     p = run_sim(
