@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TINY = ["replications=3", "noise_replications=0", "area.residents=400", "uncertainty=fixed"]
 
 
+def exit_code(module: str, args: list[str]) -> int:
+    """A command's main() as the shell sees it: its return value, or the exit code argparse raises."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"experiments.{module}").main(args)
+    except SystemExit as exit_:
+        return exit_.code
+
+
 def run(module, name, tmp_path, *extra):
     s = load_study(name, [*TINY, f"output_root={tmp_path}", *extra])
     return module.STUDY.run(s, progress=False)
@@ -526,15 +536,9 @@ def test_a_damaged_store_under_a_grid_study_is_one_line_with_advice(tmp_path, ca
 )
 def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_path, capsys, module, args):
     """Each once ran in full (minutes, for most) and then failed with FileExistsError or NotADirectoryError."""
-    import importlib
-
     notes = tmp_path / "notes.md"
     notes.write_text("mine")
-    main = importlib.import_module(f"experiments.{module}").main
-    try:
-        code = main([a.format(notes) for a in args])
-    except SystemExit as exit_:  # argparse
-        code = exit_.code
+    code = exit_code(module, [a.format(notes) for a in args])
     err = capsys.readouterr().err
     assert code == 2 and "notes.md" in err and ("a file" in err or "must name a folder" in err), err
     assert notes.read_text() == "mine" and list(tmp_path.iterdir()) == [notes]
@@ -560,18 +564,13 @@ def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_r
 ):
     """These commands write into their folder (sweeps resume there): pointed at docs/, the project root or a
     folder of one's own, they mixed their files in and overwrote same-named ones (report.md, a .csv)."""
-    import importlib
 
     from experiments.studies import OUTPUT_MARK, make_output_folder
 
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "report.md").write_text("mine")
-    main = importlib.import_module(f"experiments.{module}").main
-    try:
-        code = main([a.format(mine) for a in args])
-    except SystemExit as exit_:  # argparse
-        code = exit_.code
+    code = exit_code(module, [a.format(mine) for a in args])
     err = capsys.readouterr().err
     assert code == 2 and "no earlier output of this project; name a new or empty folder" in err, err
     assert [p.name for p in mine.iterdir()] == ["report.md"] and (mine / "report.md").read_text() == "mine"
