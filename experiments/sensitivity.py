@@ -199,6 +199,7 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
 def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_levers, reused=0) -> str:
     method = cfg.method
     key = "ST" if method == "sobol" else "mu_star"
+    posterior = "uncertainty=posterior" in " ".join(cfg.study.base)  # replication r runs with posterior draw r
     lines = [
         f"# Which levers matter? Study `{cfg.study.name}`, {method}, n = {cfg.n}",
         "",
@@ -206,11 +207,7 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         f"{runs - reused} computed in this session in {wall:.0f} s ({(runs - reused) / max(wall, 1e-9):.1f} runs/s, "
         f"executor `{cfg.executor}`) and {reused} found in the store. Outcomes are changes from the start "
         "(week 0). Each run uses the base's coefficients ("
-        + (
-            "posterior draw r for replication r"
-            if "uncertainty=posterior" in " ".join(cfg.study.base)
-            else "the declared, calibrated values"
-        )
+        + ("posterior draw r for replication r" if posterior else "the declared, calibrated values")
         + "; which behavioural assumptions decide the answers is `python -m experiments.assumptions`. "
         + (
             "Total index ST: the share of output variance a lever accounts for, alone and with others; S1: alone."
@@ -253,7 +250,6 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
             if (d.year == y).any()
         ]
         lines.append(f"- {m}: the lever with most leverage is " + "; ".join(tops) + ".")
-    posterior = "uncertainty=posterior" in " ".join(cfg.study.base)
     lines += ["", "## Noise between replications", ""]
     if posterior:  # replication r also draws its coefficients: the spread between them is not noise alone
         lines += [
