@@ -345,3 +345,7 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
 def test_help_lists_only_what_python_m_sim_takes():
     p = run_sim("--help")
     assert p.returncode == 0 and "area=default|vulnerable_district" in p.stdout and "experiment" not in p.stdout
+    for group in ("area", "scenario"):  # every preset a user can pick (over_promising was once missing)
+        line = next(w for w in p.stdout.split() if w.startswith(f"{group}="))
+        presets = {f.stem for f in (ROOT / "configs" / group).glob("*.yaml")}
+        assert set(line.split("=", 1)[1].split("|")) == presets, (group, line)
