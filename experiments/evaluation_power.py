@@ -145,17 +145,27 @@ def analyse(ctx: Context) -> list[str]:
         return f"{size} invited" if size <= residents else f"{size} asked for (all {residents:,} residents invited)"
 
     for arm in arms:
+        promise = ctx.configs[arm].promise.active
         lines += [f"## {arm}", ""]
+        if not promise:
+            lines += [
+                "No promise, so nothing to detect: what the survey 'detects' here is false alarms and the "
+                "arm's own drift.",
+                "",
+            ]
         for name in OUTCOMES:
             d = power[(power.arm == arm) & (power.outcome == name)]
             y2 = d[d.year == min(2, d.year.max())]
+            years = int(y2.year.iloc[0])
             enough = y2[y2.power >= 0.8]
-            need = (
-                f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {int(y2.year.iloc[0])} years"
-                if len(enough)
-                else f"even {invited(int(y2.sample_size.max()))} give only "
-                f"{100 * y2.power.max():.0f}% power after {int(y2.year.iloc[0])} years"
-            )
+            if not promise:
+                share = f"{100 * y2.power.min():.0f}–{100 * y2.power.max():.0f}%"
+                need = f"detected in {share} of surveys after {years} years, across the sample sizes"
+            elif len(enough):
+                need = f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {years} years"
+            else:
+                best = f"{100 * y2.power.max():.0f}% power"
+                need = f"even {invited(int(y2.sample_size.max()))} give only {best} after {years} years"
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
     null = power[power.arm == "no_promise"]

@@ -255,6 +255,9 @@ def test_evaluation_power_says_when_a_sample_size_is_more_than_the_area_has(tmp_
     assert sorted(p.invited.unique()) == [100, 400]
     report = (out / "report.md").read_text()
     assert "1000 asked for (all 400 residents invited)" in report and "1000 invited" not in report
+    # With no promise a detection is a false alarm (or drift), not power; the report once said "only 7% power".
+    null = report.split("## no_promise")[1].split("With no promise at all")[0]
+    assert "power" not in null and "nothing to detect" in null and "detected in" in null
 
 
 def test_bra2018_headline(tmp_path):
