@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numbers
 import re
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -64,10 +65,15 @@ def unknown_message(key: str) -> str:
 
 
 def to_config(cfg: Any) -> Config:
-    """A validated Config from a Hydra/OmegaConf config, a dict or a Config; raises ConfigError."""
+    """A validated Config from a Hydra/OmegaConf config, a dict of overrides or a Config; raises ConfigError.
+
+    A plain dict is composed as overrides (``load_config``), so a partial one gets its scenario's values for
+    everything it leaves out, not the schema's defaults, which are no scenario's values."""
     if isinstance(cfg, Config):
         validate(cfg)
         return cfg
+    if isinstance(cfg, dict):
+        return load_config(cfg)
     container = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
     if isinstance(container, dict):
         extra = unknown_keys({k: v for k, v in container.items() if k != "hydra"})
@@ -194,6 +200,18 @@ class RunResult:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     feedback_rounds: pd.DataFrame = field(default_factory=pd.DataFrame)
     draws: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        """What ran and which tables it holds, in a few lines (the default would print every table)."""
+        c = self.config
+        n = len(self.draws) if len(self.draws) else self.trajectories.get("replication", pd.Series()).nunique()
+        tables = [f for f in fields(self) if f.type == "pd.DataFrame" or f.type is pd.DataFrame]
+        sizes = ", ".join(f"{f.name}={len(getattr(self, f.name))}" for f in tables)
+        head = (
+            f"RunResult: {c.scenario} on {c.area.name}, {n} replication{'s' * (n != 1)} of {c.horizon_weeks} weeks, "
+            f"seed {c.seed}, uncertainty={c.uncertainty}, {self.wall_seconds:.1f} s"
+        )
+        return "\n".join([head, *textwrap.wrap(f"rows: {sizes}", 100, initial_indent="  ", subsequent_indent="    ")])
 
 
 MAP_FIELDS = ("trust", "delaktighet", "trygghet")
@@ -384,8 +402,8 @@ TABLES = ("trajectories", "neighbourhoods", "surveys", "cycles", "maps", "proble
 def run(cfg: Any, progress: bool = False, replications: int | None = None, **tables: Any) -> RunResult:
     """Run all replications of a config and return the tables (trajectories, summary, neighbourhoods, ...).
 
-    ``cfg`` is a Config, a composed Hydra config, or overrides (a list, one string, or a flat dict such
-    as ``{"area": "suburb", "police.effort": 0.5}``).
+    ``cfg`` is a Config, a composed Hydra config, or overrides composed as `python -m sim` would (a list, one
+    string, or a dict with dotted or nested keys, such as ``{"area": "suburb", "police": {"effort": 0.5}}``).
 
     Under ``uncertainty=posterior`` replication r runs with posterior draw r (``RunResult.draws``
     says which); under ``fixed`` every replication uses the declared values. Extra keyword
@@ -397,8 +415,7 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
 
     from .posterior import check_posterior_config, replication_config
 
-    flat_dict = isinstance(cfg, dict) and not any(isinstance(v, dict) for v in cfg.values())
-    cfg = load_config(cfg) if isinstance(cfg, (str, list, tuple)) or flat_dict else to_config(cfg)
+    cfg = load_config(cfg) if isinstance(cfg, (str, list, tuple, dict)) else to_config(cfg)
     n = cfg.replications if replications is None else replications
     spec = PARAMS["replications"]
     if not accepts(spec, n):  # NumPy whole numbers count, as they do in a config

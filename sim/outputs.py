@@ -57,7 +57,9 @@ def summary_text(result: RunResult) -> str:
     lines = [
         f"Scenario {run_label(cfg)} on area {cfg.area.name}: {cfg.area.residents} residents, "
         f"{cfg.horizon_weeks} weeks, {n} replication{'s' if n != 1 else ''}, seed {cfg.seed}",
-        f"Bands: {interval_words(cfg)}." if n > 1 else "Bands: none; one replication shows no spread (run at least 2).",
+        f"{interval_words(cfg).capitalize()}."
+        if n > 1
+        else "Bands: none; one replication shows no spread (run at least 2).",
         f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   90% band of change",
     ]
     for m in SUMMARY_ORDER:

@@ -81,14 +81,57 @@ def defaults(area: str = "default") -> dict[str, float]:
     return dict(_defaults(area))
 
 
-def whatif(area: str = "default", **levers: float) -> pd.DataFrame:
+SHORT = {  # the outcomes' names in the printed answer, short enough for three years in 80 columns
+    "trust_high_share": "high confidence",
+    "delaktighet_high_share": "'listen and act'",
+    "unsafe_share": "feeling unsafe",
+}
+
+
+class WhatIf(pd.DataFrame):
+    """`whatif`'s answer: a table, one row per outcome and year, that prints as a short report.
+
+    Printed as a plain table it would be cut to its first and last columns in a terminal, hiding the gain and
+    its interval; anything computed from it (a selection, `.round()`) is a plain DataFrame again.
+    """
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def __repr__(self) -> str:
+        a = self.attrs
+        if not {"area", "given", "worlds"} <= set(a) or len(self) != len(OUTCOMES) * 3:
+            return pd.DataFrame(self).__repr__()
+        *first, last = self.covers.iloc[0].split(" + ")
+        covers = f"{', '.join(first)} and {last}" if first else last
+        given = ", ".join(f"{k}={v:g}" for k, v in a["given"].items()) or "none"
+        lines = [
+            f"What-if in {a['area']}: gain against no promise, percentage points of residents",
+            f"  set: {given}; other levers at {a['scenario']}",
+            f"  median over {a['worlds']} plausible worlds; in brackets the 90% interval, covering",
+            f"  {covers}",
+            f"{'':18}" + "".join(f"{'year ' + str(y):>20}" for y in (1, 2, 3)),
+        ]
+        for metric, d in self.groupby("outcome", sort=False):
+            cells = "".join(f"{f'{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]':>20}" for r in d.itertuples())
+            lines.append(f"{SHORT[metric]:18}{cells}")
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+
+def whatif(area: str = "default", **levers: float) -> WhatIf:
     """Gain against no promise by year and outcome (percentage points), with the 90% interval.
+
+    A table (outcome, what, year, gain_pp, low_pp, high_pp, covers) that prints as a short report (`WhatIf`).
 
     Levers are given by dotted name, e.g. ``whatif("suburb", **{"police.effort": 0.6, "promise.actions": 2})``
     or with underscores for the dot (``police__effort=0.6``).
     """
     em = emulator()
     values = defaults(area)
+    given = {}
     for key, value in levers.items():
         name = key.replace("__", ".")
         if name not in values:
@@ -96,7 +139,7 @@ def whatif(area: str = "default", **levers: float) -> pd.DataFrame:
         whole = PARAMS[name].type is int  # actions, weeks: a slider's 2.0 is fine, 2.5 is not
         if not isinstance(value, numbers.Real) or isinstance(value, bool) or (whole and not float(value).is_integer()):
             raise ValueError(f"{name} must be {'a whole number' if whole else 'a number'}, not {value!r}")
-        values[name] = float(value)
+        values[name] = given[name] = float(value)
     worlds = _draws().assign(area=area, **values)
     pred = em.predict_arrays(worlds)
     rows = []
@@ -114,4 +157,8 @@ def whatif(area: str = "default", **levers: float) -> pd.DataFrame:
                     "covers": "parameter uncertainty + replication noise + emulator error",
                 }
             )
-    return pd.DataFrame(rows)
+    answer = WhatIf(rows)
+    answer.attrs.update(
+        area=area, given=given, scenario=em.info.get("scenario", "full_implementation"), worlds=len(worlds)
+    )
+    return answer

@@ -224,6 +224,19 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
         sim.run({"area": "suburb", "replications": 1, "horizon_weeks": 2, "area.residents": 200}).config.area.name
         == "suburb"
     )
+    # Nested keys are overrides as dotted ones are: the scenario's values, not the schema's, with the preset picked.
+    dotted = {"area": "suburb", "police.effort": 0.6, "replications": 1, "horizon_weeks": 2, "area.residents": 200}
+    nested = {"area": "suburb", "police": {"effort": 0.6}, "replications": 1, "horizon_weeks": 2}
+    nested["area.residents"] = 200
+    result = sim.run(nested)
+    assert result.config == sim.run(dotted).config == sim.load_config(nested)
+    # Shown in a notebook, a result says what ran and how big its tables are, not every table in full.
+    shown = repr(result)
+    assert shown.startswith("RunResult: observed_2018 on suburb, 1 replication of 2 weeks, seed 2018")
+    assert len(shown.splitlines()) <= 4 and f"trajectories={len(result.trajectories)}" in shown
+    assert sim.run({"police": {"effort": 0.6}, "replications": 1, "horizon_weeks": 2}).config.feedback.reach == (
+        sim.load_config([]).feedback.reach
+    )
     small = sim.load_config(["area.residents=200", "horizon_weeks=2"])
     assert sim.run(small, replications=np.int64(2)).summary.replications.iloc[0] == 2  # a NumPy count, as from a design
     for bad in (0, 10_001, True, 1.5):

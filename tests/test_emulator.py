@@ -102,6 +102,13 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     with pytest.raises(ValueError, match="promise.actions must be a whole number, not 2.5"):
         sim.whatif("default", promise__actions=2.5)
     assert sim.whatif("default", promise__actions=2.0).equals(sim.whatif("default", promise__actions=np.int64(2)))
+    # Printed (the README's example), it shows every gain and interval within 80 columns, says what the interval
+    # covers and which levers were set; a plain table would be cut to its first and last columns in a terminal.
+    text = str(a)
+    assert max(map(len, text.splitlines())) <= 80 and "police.effort=0.6" in text and "replication noise" in text
+    for r in a.itertuples():
+        assert f"{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]" in text
+    assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
 
 
 def test_the_shipped_emulator_was_trained_on_this_model_code():

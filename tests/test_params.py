@@ -69,5 +69,7 @@ def test_presets_compose_and_change_values():
 def test_to_config_accepts_dicts_and_rejects_out_of_range():
     ok = sim.to_config(OmegaConf.create({"police": {"effort": 0.3}}))
     assert ok.police.effort == 0.3
+    # A plain dict is overrides: what it leaves out takes the default scenario's values, not the schema's.
+    assert sim.to_config({"police": {"effort": 0.3}}) == sim.load_config(["police.effort=0.3"])
     with pytest.raises(ConfigError):
         sim.to_config(dataclasses.replace(Config(), replications=0))
