@@ -220,9 +220,9 @@ def analyse(ctx: Context) -> list[str]:
         "",
         kept_line(ctx, quarterly, none),
         "",
-        f"Feedback to staff (with quarterly feedback to residents): "
-        f"{ctx.difference_line(quarterly, quarterly + OFF, 'trust_high_share')}, through officers' attitude, hours "
-        "and contacts.",
+        "Feedback to staff, with minus without (both with quarterly feedback to residents), high confidence: "
+        f"{ctx.difference_line(quarterly, quarterly + OFF, 'trust_high_share', who='with staff feedback')}, "
+        "through officers' attitude, hours and contacts.",
     ]
     return lines
 

@@ -560,16 +560,26 @@ class Context:
             )
         return lines + [""]
 
-    def difference_line(self, a: str, b: str, metric: str, week: int | None = None, unit: str = "pp") -> str:
-        """One readable line: the difference, its interval, its range, in how many pairs ``a`` came out on the
-        side of the mean (higher or lower: which is better depends on the metric), the parameter share."""
+    def difference_line(
+        self, a: str, b: str, metric: str, week: int | None = None, unit: str = "pp", who: str | None = None
+    ) -> str:
+        """One readable line: the difference, its interval, its range, in how many pairs ``a`` (or ``who``, a
+        plainer name for it) came out on the side of the mean (higher or lower: which is better depends on the
+        metric) and in how many the two were the same, the parameter share."""
         d = self.compare(a, b, metric, week)
         f = fmt_pp if unit == "pp" else (lambda v: f"{v:+.2f}")
+        pairs = "plausible worlds" if self.posterior else "replications"
         side, share = ("higher", d["p_higher"]) if d["difference"] >= 0 else ("lower", d["p_lower"])
+        same = d["p_ties"]  # pairs with no difference at all (a lever that did nothing yet)
+        name = f"`{a}`" if who is None else who
+        if same == 1:
+            where = f"{name} the same as `{b}` in all {pairs}"
+        else:
+            where = f"{name} {side} in {100 * share:.0f}% of {pairs}"
+            where += f" (the same in {100 * same:.0f}%)" if same > 0 else ""
         text = (
             f"{f(d['difference'])} (95% interval of the mean {f(d['ci_low'])} to {f(d['ci_high'])}; one district "
-            f"could see {f(d['range_low'])} to {f(d['range_high'])}); `{a}` {side} in {100 * share:.0f}% of "
-            f"{'plausible worlds' if self.posterior else 'replications'}"
+            f"could see {f(d['range_low'])} to {f(d['range_high'])}); {where}"
         )
         if np.isfinite(d.get("parameter_share", np.nan)):
             text += (

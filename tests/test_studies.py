@@ -48,6 +48,9 @@ def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
     d = pd.read_csv(out / "differences.csv")
     assert (d.difference == 0).all() and (d.ci_low == 0).all() and (d.ci_high == 0).all()
     assert (d.p_higher == 0).all() and (d.p_lower == 0).all() and (d.p_ties == 1).all()
+    # said as such, not "`scenario=observed_2018 #2` higher in 0% of plausible worlds"
+    report = (out / "report.md").read_text()
+    assert "the same as `scenario=observed_2018 #1` in all replications" in report and "higher in 0%" not in report
     for name in ("trajectories.png", "report.md", "config.yaml", "changes.csv"):
         assert (out / name).exists()
 
@@ -179,6 +182,9 @@ def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
     t = levels[(levels.metric == "trust_mean") & (levels.staff == "with staff feedback")].set_index(["arm", "week"])
     for week in t.index.get_level_values("week").unique():
         assert t.loc[("No feedback", week), "mean_level"] <= t.loc[("Monthly feedback", week), "mean_level"] + 1e-12
+    # the staff line names the arm its share counts (it once said "`Quarterly feedback` higher in 0%")
+    (staff,) = [x for x in (out / "report.md").read_text().splitlines() if x.startswith("Feedback to staff")]
+    assert "with minus without" in staff and "; with staff feedback " in staff and "`Quarterly feedback` " not in staff
 
 
 class Changes:
