@@ -208,7 +208,7 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         f"executor `{cfg.executor}`) and {reused} found in the store. Outcomes are changes from the start "
         "(week 0). Each run uses the base's coefficients ("
         + ("posterior draw r for replication r" if posterior else "the declared, calibrated values")
-        + "; which behavioural assumptions decide the answers is `python -m experiments.assumptions`. "
+        + "; which behavioural assumptions decide the answers is `python -m experiments.assumptions`). "
         + (
             "Total index ST: the share of output variance a lever accounts for, alone and with others; S1: alone."
             if method == "sobol"
@@ -242,14 +242,17 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         "",
     ]
     lines += ["## How leverage shifts over time", ""]
-    for m in OVER_TIME:
+    by_year = not over_time.empty and key in over_time  # horizons shorter than a year have no yearly leverage
+    if not by_year:
+        lines.append("No year-end within the horizon: leverage by year not computed.")
+    for m in OVER_TIME if by_year else ():
         d = over_time[over_time.outcome == m]
         tops = [
             f"year {y}: `{d[d.year == y].sort_values(key, ascending=False).lever.iloc[0]}`"
             for y in (1, 2, 3)
             if (d.year == y).any()
         ]
-        lines.append(f"- {m}: the lever with most leverage is " + "; ".join(tops) + ".")
+        lines.append(f"- {m}, the lever with most leverage in " + "; ".join(tops) + ".")
     lines += ["", "## Noise between replications", ""]
     if posterior:  # replication r also draws its coefficients: the spread between them is not noise alone
         lines += [

@@ -98,6 +98,9 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     assert trust.loc["feedback.reach", "ST"] > 0.05
     report = (tmp_path / "report.md").read_text()
     assert "most leverage" in report and "partners.reliability" in report
+    opening = report.split("## Ranking by leverage")[0]
+    assert opening.count("(") == opening.count(")"), opening  # a parenthesis was once left open
+    assert "- trust_mean, the lever with most leverage in year 1: `" in report
     # running again resumes: nothing left to compute, same indices
     again = run_sensitivity(*args, f"output_dir={tmp_path}")
     assert again.returncode == 0
@@ -143,6 +146,8 @@ def test_a_horizon_shorter_than_a_year_still_reports(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert (tmp_path / "report.md").exists() and (tmp_path / "over_time.png").exists()
+    over_time = (tmp_path / "report.md").read_text().split("## How leverage shifts over time")[1].split("##")[0]
+    assert over_time.strip() == "No year-end within the horizon: leverage by year not computed.", over_time
 
 
 def test_noise_points_default_fits_a_small_study():
