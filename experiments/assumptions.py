@@ -230,8 +230,10 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
         "",
     ]
     for r in spread.itertuples():
+        arm, minus, metric = answers[r.answer]
         lines.append(
-            f"- {r.answer.replace('_', ' ')}: {fmt_pp(r.mean)} on average; 5-95% over the coefficients "
+            f"- {r.answer.replace('_', ' ')} (change in `{metric}`, arm `{arm}` minus `{minus}`): "
+            f"{fmt_pp(r.mean)} on average; 5-95% over the coefficients "
             f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
         )
     lines += ["", "## The assumptions that matter most", ""]

@@ -687,3 +687,17 @@ def test_ctrl_c_ends_a_study_with_one_line(tmp_path, args, says):
     assert status == 130 and "Traceback" not in err and err.strip().splitlines()[-1].startswith(says), err[-3000:]
     if "compare" in args[0]:
         assert list(tmp_path.iterdir()) == []  # a study's folder is whole or absent
+
+
+def test_each_answer_of_the_assumptions_study_names_its_outcome_and_arms(tmp_path):
+    """Three answers were once listed as 'full minus observed: +2.7 pp' with no word of which outcome changed."""
+    code = exit_code(
+        "assumptions", ["n=2", "residents=200", "horizon_weeks=20", "executor=serial", f"output_dir={tmp_path}"]
+    )
+    assert code == 0
+    answers = (tmp_path / "report.md").read_text().split("## The answers")[1].split("##")[0]
+    assert "- full minus observed (change in `trust_high_share`, arm `full` minus `observed`): " in answers
+    assert (
+        "- full minus observed delaktighet (change in `delaktighet_high_share`, arm `full` minus `observed`): "
+        in answers
+    )
