@@ -186,14 +186,24 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
         if within
         else f"No design plans {budget:g} hours a week or fewer (the fewest: {planned.min():g}); of all designs it"
     )
+    if worst > 0:
+        bad = f"it still gains {fmt_pp(worst)} in high confidence"
+    elif worst < 0:
+        bad = f"high confidence falls by {fmt_pp(worst)[1:]} against no promise"
+    else:
+        bad = "high confidence is where it would be with no promise"
+    regret = choice[f"regret_{OBJECTIVE}_max"]
+    behind = (
+        f"falls at most {100 * regret:.1f} pp behind the best design for a world (on average "
+        f"{100 * choice[f'regret_{OBJECTIVE}_mean']:.1f} pp)"
+        if regret > 0
+        else "is the best design in every world"
+    )
     return (
-        f"{pool} does best when things go badly: in the worst 10% of worlds it "
-        + (f"still gains {fmt_pp(worst)}" if worst > 0 else f"changes it by {fmt_pp(worst)}")
-        + f" in high confidence. On average it changes it by {fmt_pp(choice[f'{OBJECTIVE}_mean'])}; it gains in "
-        f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, falls "
-        f"at most {100 * choice[f'regret_{OBJECTIVE}_max']:.1f} pp behind the best design for a world (on average "
-        f"{100 * choice[f'regret_{OBJECTIVE}_mean']:.1f} pp), and costs about {choice.hours:,.0f} officer hours "
-        "delivered over the horizon."
+        f"{pool} does best when things go badly: in the worst 10% of worlds {bad}. On average it changes high "
+        f"confidence by {fmt_pp(choice[f'{OBJECTIVE}_mean'])}; it gains in "
+        f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, "
+        f"{behind}, and costs about {choice.hours:,.0f} officer hours delivered over the horizon."
     )
 
 

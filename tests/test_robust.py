@@ -125,7 +125,8 @@ def test_an_event_that_never_happens_is_said_so():
             "Among the designs within the budget it does best when things go badly: in the worst 10% of "
             "worlds it still gains +2.0 pp",
         ),
-        (True, -0.01, "in the worst 10% of worlds it changes it by -1.0 pp in high confidence"),
+        (True, -0.01, "in the worst 10% of worlds high confidence falls by 1.0 pp against no promise"),
+        (True, 0.0, "in the worst 10% of worlds high confidence is where it would be with no promise"),
         (False, 0.02, "No design plans 10 hours a week or fewer (the fewest: 20); of all designs it does best"),
     ],
 )
@@ -147,6 +148,9 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
     text = recommendation_words(choice, within, 10, pd.Series([20.0, 40.0]))
     assert says in text and ("still gains" in text) == (worst > 0), text
     assert "falls at most 4.0 pp behind the best design for a world (on average 1.0 pp)" in text  # not "+4.0"
+    assert "On average it changes high confidence by +3.0 pp" in text
+    best = recommendation_words(choice.copy().replace({0.04: 0.0}), within, 10, pd.Series([20.0, 40.0]))
+    assert "is the best design in every world" in best and "behind" not in best  # not "falls at most 0.0 pp behind"
 
 
 def test_a_budget_no_design_fits_is_said_so(tmp_path):
