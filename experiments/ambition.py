@@ -74,7 +74,7 @@ def analyse(ctx: GridContext) -> list[str]:
             pct,
             f"gain_{o}_change_y{last}_pp",
             f"heatmap_{o}.png",
-            f"Gain in the share {word} after {last} year(s), against no promise",
+            f"Gain in the share {word} after {last} year{'s' * (last != 1)}, against no promise",
             "percentage points of residents (mean over replications)",
             x,
             y,

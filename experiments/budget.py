@@ -62,7 +62,7 @@ def analyse(ctx: GridContext) -> list[str]:
         pct,
         f"{key}_pp",
         "heatmap_high_confidence.png",
-        f"Gain in the high-confidence share after {last} year(s), against no promise "
+        f"Gain in the high-confidence share after {last} year{'s' * (last != 1)}, against no promise "
         f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {list(ctx.s.cfg.study.effort)})",
         "percentage points of residents",
         x,
@@ -94,13 +94,19 @@ def analyse(ctx: GridContext) -> list[str]:
             f"{100 * r[key + '_p_positive']:.0f}% | {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])} | "
             f"{r.hours_spent:.0f} |"
         )
-    worst = agg.tail(3).iloc[::-1]
-    lines += ["", "## Designs to avoid (least gain)", ""]
-    lines += [
-        f"- {setting_words(r, dims)}: high confidence {fmt_pp(r[key])}, a gain in "
-        f"{100 * r[key + '_p_positive']:.0f}% of {worlds}"
-        for _, r in worst.iterrows()
-    ]
+    lines += ["", f"## Designs to avoid (no gain on average, or a gain in under half the {worlds})", ""]
+
+    def said(r: pd.Series) -> str:
+        gain = f"{100 * r[key + '_p_positive']:.0f}% of {worlds}"
+        return f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])}, a gain in {gain}"
+
+    avoid = agg[(agg[key] <= 0) | (agg[key + "_p_positive"] < 0.5)].iloc[::-1]
+    lines += (
+        [f"- {said(r)}" for _, r in avoid.head(5).iterrows()]
+        + ([f"- and {len(avoid) - 5} more (ranking.csv)"] if len(avoid) > 5 else [])
+        if len(avoid)
+        else [f"None. The least gain: {said(agg.iloc[-1])}."]
+    )
     lines += ["", in_short(agg.iloc[0], dims, key, last, worlds)]
     return lines
 
@@ -109,7 +115,8 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str) 
     """The answer in one sentence, in words that follow the numbers: the best design, whether it gains at all,
     and whether its interval leaves room for no gain."""
     result = (
-        f"high confidence {fmt_pp(top[key])} after {last} year(s) ({OUTCOMES['delaktighet_high_share']} "
+        f"high confidence {fmt_pp(top[key])} after {last} year{'s' * (last != 1)} "
+        f"({OUTCOMES['delaktighet_high_share']} "
         f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
         f"{100 * top[key + '_p_positive']:.0f}% of {worlds}"
     )

@@ -171,7 +171,14 @@ def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
     assert len(ranking) == 4 and ranking["rank"].tolist() == [1, 2, 3, 4]
     assert ranking.gain_trust_high_share_change_y2.is_monotonic_decreasing
     assert ranking.replications.eq(6).all()  # 3 replications x 2 effort values, pooled
-    assert "What to promise" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "What to promise" in report
+    # "to avoid" lists only designs with no gain on average or a gain in under half the worlds (it once listed
+    # the three lowest, one of them gaining in every world), or says there are none
+    avoid = report.split("## Designs to avoid")[1].split("**In short")[0]
+    key = "gain_trust_high_share_change_y2"
+    bad = ranking[(ranking[key] <= 0) | (ranking[f"{key}_p_positive"] < 0.5)]
+    assert avoid.count("\n- ") == min(len(bad), 5) and ("None. The least gain" in avoid) == bad.empty, avoid
 
 
 def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
