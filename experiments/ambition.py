@@ -129,9 +129,19 @@ def analyse(ctx: GridContext) -> list[str]:
             "",
         ]
     lines += [f"- {line(r)}" for _, r in backfire.iterrows()]
+    # losing on average without a clear interval: too few replications to tell, but a planner should see it
+    losing = agg[(agg[key] < 0) & (agg[key + "_ci_high"] >= 0)].sort_values(key)
     if backfire.empty:
-        lines.append("None in this grid.")
-    else:
+        lines.append("None in this grid." if losing.empty else "None in this grid whose whole interval is below.")
+    if not losing.empty:
+        lines += [
+            "",
+            f"Losing ground on average, with an interval that reaches above no promise (more replications would "
+            f"tell; now {ctx.s.cfg.replications}):",
+            "",
+            *[f"- {line(r)}" for _, r in losing.iterrows()],
+        ]
+    if not backfire.empty:
         worst = backfire.iloc[0]
         lines += ["", *why_it_backfires(ctx, {d: worst[d] for d in dims}, dims, f"trust_high_share_change_y{last}")]
     yearly = [c for c in gains if c.startswith("gain_trust_high_share")]

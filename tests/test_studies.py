@@ -131,6 +131,39 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
     assert (why["a shortfall weighs no more than a surplus"] > why["as it runs"]).all()
     assert "## Why the worst of them backfires (measured)" in text and "`actions 8, planned hours per week 20" in text
     assert "the loss shrinks most when residents hear no feedback" in text
+    # every setting that loses on average is named, also when its interval reaches above zero (with three
+    # replications it once read "None in this grid" beside a setting losing 17 pp on average)
+    section = text.split("## Settings that backfire")[1].split("## Why")[0]
+    for _, r in grid[grid.gain_trust_high_share_change_y2 < 0].iterrows():
+        words = (
+            f"actions {r['promise.actions']:g}, planned hours per week {r['police.planned_hours_per_week']:g}, "
+            f"effort {r['police.effort']:g}: high confidence"
+        )
+        assert f"- {words}" in section, (words, section)
+
+
+def test_ambition_names_settings_that_lose_on_average_though_not_clearly(tmp_path):
+    """Three plausible worlds: intervals are wide, and the report once said only 'None in this grid' beside six
+    actions on 20 hours losing 17 pp on average."""
+    out = run(
+        ambition,
+        "ambition",
+        tmp_path,
+        "horizon_weeks=52",
+        "uncertainty=posterior",
+        "study.executor=serial",
+        "study.grid={promise.actions:[1,6],police.planned_hours_per_week:[20,80],police.effort:[0.5,1.0]}",
+    )
+    grid = pd.read_csv(out / "grid.csv")
+    key = "gain_trust_high_share_change_y1"
+    losing = grid[(grid[key] < 0) & (grid[f"{key}_ci_high"] >= 0)]
+    assert len(losing) > 0  # the case this test is about
+    text = (out / "report.md").read_text()
+    section = text.split("## Settings that backfire")[1].split("## By year")[0]
+    assert "Losing ground on average, with an interval that reaches above no promise" in section
+    for _, r in losing.iterrows():
+        words = f"actions {r['promise.actions']:g}, planned hours per week {r['police.planned_hours_per_week']:g}"
+        assert f"- {words}, effort {r['police.effort']:g}: high confidence {100 * r[key]:+.1f} pp" in section
 
 
 @pytest.mark.parametrize(
