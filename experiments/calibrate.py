@@ -30,6 +30,7 @@ from pathlib import Path
 import matplotlib
 
 from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.studies import counted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -430,11 +431,12 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
     lines = [
         f"# Calibration `{cfg.name}`: ABC-SMC of {len(UNCERTAIN)} uncertain coefficients to {len(targets)} targets",
         "",
-        f"{cost['generations']} generations of {cfg.population} particles, {cost['simulations']} particles simulated "
+        f"{counted(cost['generations'], 'generation')} of {cfg.population} particles, {cost['simulations']} "
+        "particles simulated "
         f"(each: observed 2018, full implementation and no promise, {cfg.residents} residents, one seed), final "
         f"threshold {cost['final_epsilon']:.2f} (scaled distance: each target's band is one unit). Wall time "
-        f"{cost['wall_seconds']:.0f} s for the ABC on {cost['cores']} core(s) ({cost['executor']}); {wall:.0f} s in "
-        "this session in all. Targets marked *check* are met by the area presets and are not fitted.",
+        f"{cost['wall_seconds']:.0f} s for the ABC on {counted(cost['cores'], 'core')} ({cost['executor']}); "
+        f"{wall:.0f} s in this session in all. Targets marked *check* are met by the area presets and are not fitted.",
         "",
         "## Posterior-predictive check",
         "",
@@ -463,7 +465,7 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
         side = "above" if r["median"] > t.high else "below"
         lines.append(
             f"- {t.id} ({t.name}): the posterior median {r['median']:.3f} lies {side} the band {t.low:g} to "
-            f"{t.high:g}; this calibration ({cost['generations']} generations, final threshold "
+            f"{t.high:g}; this calibration ({counted(cost['generations'], 'generation')}, final threshold "
             f"{cost['final_epsilon']:.2f}) did not reach it together with the other targets (docs/calibration.md "
             "discusses the misses of the committed calibration)."
         )
@@ -493,7 +495,7 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
         "## Cost",
         "",
         f"Benchmark: {cost['simulations']} particle simulations (3 runs of 104 weeks each), "
-        f"{cost['wall_seconds']:.0f} s wall on {cost['cores']} core(s): "
+        f"{cost['wall_seconds']:.0f} s wall on {counted(cost['cores'], 'core')}: "
         f"{cost['wall_seconds'] / max(cost['simulations'], 1) * cost['cores']:.2f} core-seconds a particle. "
         "Thresholds by generation: "
         + ", ".join("none (prior)" if e is None else f"{e:.2f}" for e in cost["epsilons"])

@@ -684,6 +684,11 @@ def fmt_pp(x: float) -> str:
     return f"{100 * x:+.1f} pp"
 
 
+def counted(n: int, word: str) -> str:
+    """'1 generation', '4 generations': a count with its noun in the right number."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2) -> None:
     """Trajectories of each arm (mean and 90% band across replications) on shared axes, one panel per metric,
     in percent of residents for shares."""
