@@ -443,7 +443,7 @@ PLANNER_TEXT = {
         "tab_planner": "Planner",
         "answer": "Gain against no promise (emulator, 90% "
         "interval: a plausible world, replication noise and the emulator's error)",
-        "year": "after {y} year(s)",
+        "year": "after year {y}",
         "check": "Check with a real simulation (10 plausible worlds)",
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
         "missing": "The planner needs the emulator: build it with `python -m experiments.emulator build install=true`.",
