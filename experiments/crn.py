@@ -158,6 +158,9 @@ def main(argv: list[str]) -> int:
         print(f"held in every pair: {hold_label(hold)} (a diagnostic; the goal is for nothing held)")
     elif len(missed):
         print(f"goal (ratio at most {GOAL}) not met for: {', '.join(map(str, missed.iloc[:, 0]))}")
+    else:
+        print(f"goal (ratio at most {GOAL}) met for all {len(table)} changes")
+    print(f"Wrote {out} (ratios.csv, provenance.json)")
     return 0
 
 

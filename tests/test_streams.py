@@ -126,4 +126,6 @@ def test_the_pairing_script_writes_its_ratios_with_their_provenance(tmp_path, ca
         "output_dir": str(tmp_path),
     }
     assert provenance["code_version"] == code_version()
-    assert "paired_variance_ratio" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "paired_variance_ratio" in printed and "goal (ratio at most 0.3) " in printed
+    assert printed.splitlines()[-1] == f"Wrote {tmp_path} (ratios.csv, provenance.json)"  # where to find them
