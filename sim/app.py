@@ -448,6 +448,8 @@ PLANNER_TEXT = {
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
         "missing": "The planner needs the emulator: build it with `python -m experiments.emulator build install=true`.",
         "pp": "pp",
+        "hours": "Planned officer hours a week",
+        "interval": "Weeks between feedback rounds",
     },
     "sv": {
         "tab_trainer": "Utbildning",
@@ -459,27 +461,26 @@ PLANNER_TEXT = {
         "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",
         "missing": "Planeringen behöver emulatorn: bygg den med `python -m experiments.emulator build install=true`.",
         "pp": "procentenheter",
+        "hours": "Planerade polistimmar i veckan",
+        "interval": "Veckor mellan återkopplingsrundor",
     },
 }
-LEVER_LABELS = {
-    "police.effort": "effort",
-    "police.planned_hours_per_week": "Planned officer hours a week",
-    "promise.actions": "actions",
-    "promise.period_weeks": "period",
-    "feedback.interval_weeks": "Weeks between feedback rounds",
-    "feedback.reach": "reach",
-    "feedback.staff": "staff",
+OUTCOME_KEYS = {  # the answer's outcomes, by the key of their label in TEXT (so they follow the language)
+    "trust_high_share": "high_confidence",
+    "delaktighet_high_share": "listen_act",
+    "unsafe_share": "unsafe",
 }
 
 
 def answer_html(table, t: dict, p: dict) -> str:
     """The emulator's (or a simulation's) answer as a small table: outcome by year, gain [low, high]."""
     rows = []
-    for what, d in table.groupby("what", sort=False):
+    for outcome, d in table.groupby("outcome", sort=False):
         cells = "".join(f"<td>{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]</td>" for r in d.itertuples())
-        rows.append(f"<tr><td>{what}</td>{cells}</tr>")
+        rows.append(f"<tr><td>{t[OUTCOME_KEYS[outcome]]}</td>{cells}</tr>")
     head = "".join(f"<th>{p['year'].format(y=y)}</th>" for y in (1, 2, 3))
-    return f"<table class='answer'><tr><th>{p['pp']}</th>{head}</tr>{''.join(rows)}</table>"
+    spaced = "border-collapse: separate; border-spacing: 16px 3px; margin-left: -16px"  # cells apart, text aligned
+    return f"<table class='answer' style='{spaced}'><tr><th>{p['pp']}</th>{head}</tr>{''.join(rows)}</table>"
 
 
 def simulated_answer(area: str, values: dict, residents: int) -> pd.DataFrame:
@@ -512,6 +513,7 @@ def simulated_answer(area: str, values: dict, residents: int) -> pd.DataFrame:
             half = stats.t.ppf(0.975, len(g) - 1) * g.std(ddof=1) / len(g) ** 0.5
             rows.append(
                 {
+                    "outcome": metric,
                     "what": words,
                     "year": year,
                     "gain_pp": 100 * g.mean(),
@@ -545,11 +547,13 @@ def Planner(lang: str):
         lo, hi = em.box[name]
         label = {
             "police.effort": t["effort"],
+            "police.planned_hours_per_week": p["hours"],
             "promise.actions": t["actions"],
             "promise.period_weeks": t["period"],
+            "feedback.interval_weeks": p["interval"],
             "feedback.reach": t["reach"],
             "feedback.staff": t["staff"],
-        }.get(name, LEVER_LABELS.get(name, name))
+        }.get(name, name)
         whole_number = name in (
             "promise.actions",
             "promise.period_weeks",
@@ -557,8 +561,15 @@ def Planner(lang: str):
             "police.planned_hours_per_week",
         )
         v = min(max(values.value[name], lo), hi)
+        shown = (
+            t["weeks"].format(n=round(v))
+            if name == "promise.period_weeks"
+            else f"{v:.0f}"
+            if whole_number
+            else f"{v:.2f}"
+        )
         solara.SliderFloat(
-            f"{label}: {v:.0f}" if whole_number else f"{label}: {v:.2f}",
+            f"{label}: {shown}",
             value=v,
             min=lo,
             max=hi,

@@ -158,5 +158,13 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     assert "after year 1" in page.inner_text("#planner-answer") and "(s)" not in page.inner_text("#planner-answer")
     page.get_by_role("button", name="Check with a real simulation (10 plausible worlds)").click()
     page.wait_for_selector("#planner-check table", timeout=120_000)
+    # in Swedish every label of the planner is Swedish (two sliders and the outcomes once stayed English)
+    page.get_by_role("button", name="Svenska").click()
+    page.get_by_role("tab", name="Planering").click()
+    page.get_by_text("Veckor mellan återkopplingsrundor", exact=False).first.wait_for(timeout=10_000)
+    planner = page.locator(".planner").inner_text()
+    assert "Planerade polistimmar i veckan" in planner and "Löftesperiod: 52 veckor" in planner, planner
+    assert "Stort förtroende för polisen" in page.inner_text("#planner-answer")
+    assert not any(w in planner for w in ("Weeks between", "Planned officer", "high confidence")), planner
     context.close()
     assert not problems, problems
