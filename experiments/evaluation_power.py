@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
+from experiments.studies import Context, Settings, Study, counted, fmt_pp, fraction, list_of, main_wrapper, whole
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
 
@@ -156,16 +156,16 @@ def analyse(ctx: Context) -> list[str]:
         for name in OUTCOMES:
             d = power[(power.arm == arm) & (power.outcome == name)]
             y2 = d[d.year == min(2, d.year.max())]
-            years = int(y2.year.iloc[0])
+            years = counted(int(y2.year.iloc[0]), "year")
             enough = y2[y2.power >= 0.8]
             if not promise:
                 share = f"{100 * y2.power.min():.0f}–{100 * y2.power.max():.0f}%"
-                need = f"detected in {share} of surveys after {years} years, across the sample sizes"
+                need = f"detected in {share} of surveys after {years}, across the sample sizes"
             elif len(enough):
-                need = f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {years} years"
+                need = f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {years}"
             else:
                 best = f"{100 * y2.power.max():.0f}% power"
-                need = f"even {invited(int(y2.sample_size.max()))} give only {best} after {years} years"
+                need = f"even {invited(int(y2.sample_size.max()))} give only {best} after {years}"
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
     null = power[power.arm == "no_promise"]

@@ -304,6 +304,7 @@ def test_evaluation_power_says_when_a_sample_size_is_more_than_the_area_has(tmp_
     # With no promise a detection is a false alarm (or drift), not power; the report once said "only 7% power".
     null = report.split("## no_promise")[1].split("With no promise at all")[0]
     assert "power" not in null and "nothing to detect" in null and "detected in" in null
+    assert "after 1 year," in null and "1 years" not in report  # a 52-week horizon: its one year, in words
 
 
 def test_bra2018_headline(tmp_path):
