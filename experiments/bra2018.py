@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
+from experiments.studies import Context, Settings, Study, counted, fmt_pp, main_wrapper, spread, whole
 from sim.params import ConfigError
 
 SHOWN = {
@@ -56,8 +56,8 @@ def arms(s: Settings) -> dict[str, str]:
 
 
 def span(week: int) -> str:
-    """A report week in words: '2 years' from a year on, else '30 weeks' (never 'after 0 years')."""
-    return f"{round(week / 52)} years" if week >= 52 else f"{week} weeks"
+    """A report week in words: '2 years' from a year on, else '30 weeks' (never 'after 0 years' or '1 years')."""
+    return counted(round(week / 52), "year") if week >= 52 else counted(week, "week")
 
 
 def finding(obs: pd.Series, reference: str, label: str, week: int, replications: int) -> list[str]:

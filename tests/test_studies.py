@@ -356,6 +356,7 @@ def test_bra2018_under_two_years_says_what_it_cannot_measure(tmp_path):
     report = (out / "report.md").read_text()
     assert "nan" not in report and "0 years" not in report and "Changes after 20 weeks" in report
     assert "needs two simulated years" in report and "large enough to show" not in report
+    assert [bra2018.span(w) for w in (1, 20, 60, 104)] == ["1 week", "20 weeks", "1 year", "2 years"]  # not "1 years"
     assert pd.read_csv(out / "table.csv").crime_single_area_sd_pct.isna().all()
 
 
