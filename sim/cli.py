@@ -114,6 +114,7 @@ def publish(stage: Path, final: Path) -> None:
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def hydra_main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from . import __version__
     from .outputs import summary_text, write_run
@@ -124,6 +125,8 @@ def hydra_main(cfg: DictConfig) -> None:
     result = run(config, progress=True)
     write_run(result, out, __version__)
     print(summary_text(result))
+    if HydraConfig.get().mode == RunMode.MULTIRUN:  # a single run says so in main, once it is in place
+        print(f"Wrote {out}")
 
 
 def main(argv: list[str]) -> int:
@@ -145,6 +148,9 @@ def main(argv: list[str]) -> int:
     if multirun or any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
         sys.argv = [sys.argv[0], *argv]
         hydra_main()
+        if multirun:
+            where = sweep_dirs[-1] if sweep_dirs else "<the sweep folder above>"
+            print(f"Collect the runs into one table: python -m sim.collect {where} --table summary")
         return 0
     asked = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
     final = Path(asked[-1]) if asked else default_run_dir(configs[0])

@@ -100,7 +100,8 @@ def main(argv: list[str]) -> int:
     out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     WRITERS[out.suffix](df, out)
-    extra = f"; skipped {len(incomplete)} incomplete folder(s)" if incomplete else ""
+    n = len(incomplete)
+    extra = f"; skipped {n} incomplete folder{'s' * (n != 1)}" if incomplete else ""
     print(f"Collected {df.folder.nunique()} runs, {len(df)} rows, into {out}{extra}")
     return 0
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -326,6 +327,11 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     )
     assert p.returncode == 0, p.stderr
     assert len(list((tmp_path / "sweep").glob("*/run.json"))) == 4
+    # each point says where it went, and the sweep how to collect them (a multirun once ended on a summary alone)
+    wrote = [line.split(" ", 1)[1] for line in p.stdout.splitlines() if line.startswith("Wrote ")]
+    assert sorted(map(Path, wrote)) == sorted(f.parent for f in (tmp_path / "sweep").glob("*/run.json"))
+    hint = f"Collect the runs into one table: python -m sim.collect {tmp_path / 'sweep'} --table summary"
+    assert p.stdout.splitlines()[-1] == hint
     c = subprocess.run(
         [sys.executable, "-m", "sim.collect", str(tmp_path / "sweep"), "--out", str(tmp_path / "all.parquet")],
         capture_output=True,
@@ -353,6 +359,13 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
         c = collect(bad)
         assert c.returncode == 2 and c.stderr.startswith(f"error: --out {bad}:") and c.stderr.count("\n") == 1
     assert not (tmp_path / "all.txt").exists()
+    # a folder whose run.json does not say it is whole is skipped, and counted
+    half = tmp_path / "sweep" / "half"
+    shutil.copytree(next((tmp_path / "sweep").glob("0_*")), half)
+    (half / "run.json").write_text(json.dumps({**json.loads((half / "run.json").read_text()), "complete": False}))
+    c = collect(tmp_path / "some.csv")
+    assert c.returncode == 0 and c.stdout.strip().endswith("; skipped 1 incomplete folder"), c.stdout
+    assert pd.read_csv(tmp_path / "some.csv").folder.nunique() == 4
 
 
 def test_help_lists_only_what_python_m_sim_takes():
