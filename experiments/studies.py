@@ -689,6 +689,11 @@ def counted(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def axis_label(metric: str) -> str:
+    """The y-axis of a trajectory in percent: shares of residents (participation is one) or a 0-1 mean."""
+    return "% of residents" if metric.endswith("_share") or metric == "participation_rate" else "mean, 0-100 scale"
+
+
 def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2) -> None:
     """Trajectories of each arm (mean and 90% band across replications) on shared axes, one panel per metric,
     in percent of residents for shares."""
@@ -702,7 +707,7 @@ def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fonts
             ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.18)
         ax.set_title(LABELS.get(m, m), fontsize=fontsize + 2)
         ax.set_xlabel("week", fontsize=fontsize)
-        ax.set_ylabel("% of residents" if m.endswith("_share") else "mean, 0-100 scale", fontsize=fontsize)
+        ax.set_ylabel(axis_label(m), fontsize=fontsize)
         ax.tick_params(labelsize=fontsize)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(metrics) :]:

@@ -743,3 +743,11 @@ def test_each_answer_of_the_assumptions_study_names_its_outcome_and_arms(tmp_pat
         "- full minus observed delaktighet (change in `delaktighet_high_share`, arm `full` minus `observed`): "
         in answers
     )
+
+
+def test_trajectory_axes_give_shares_of_residents_in_percent():
+    """Dialogue participation is a share of residents; its panel once read 'mean, 0-100 scale'."""
+    from experiments.studies import axis_label
+
+    assert axis_label("participation_rate") == axis_label("trust_high_share") == "% of residents"
+    assert axis_label("trust_mean") == "mean, 0-100 scale"
