@@ -108,10 +108,12 @@ def load_settings(argv: list[str]) -> DictConfig:
     return cfg
 
 
-def plot_indices(indices: pd.DataFrame, method: str, path: Path) -> None:
-    """One panel per output: levers by leverage with their confidence intervals."""
+def plot_indices(indices: pd.DataFrame, method: str, path: Path) -> plt.Figure:
+    """One panel per output: levers by leverage with their confidence intervals. Sobol's indices are shares of
+    each output's variance and share one axis; Morris's mu* is in each output's own units (trygghet moves far
+    less than trust), so each panel has its own axis and the ranking within every output stays visible."""
     outputs = list(OUTPUTS)
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9), sharex=True)
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9), sharex=method == "sobol")
     key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
     for ax, o in zip(axes.flat, outputs):
         d = indices[indices.output == o].sort_values(key)
@@ -121,11 +123,13 @@ def plot_indices(indices: pd.DataFrame, method: str, path: Path) -> None:
         ax.set_title(OUTPUTS[o], fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel("share of the output's variance" if method == "sobol" else "mean absolute effect (0-1 scale)")
     axes.flat[0].legend(loc="lower right")
     fig.suptitle(f"Leverage of each lever ({method}; bars are 95% intervals)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return fig
 
 
 def plot_over_time(over_time: pd.DataFrame, method: str, path: Path, top: int = 5) -> None:

@@ -186,3 +186,18 @@ def test_bad_settings_exit_2(tmp_path, arg, needle):
     )
     assert p.returncode == 2 and needle in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_morris_panels_each_have_their_own_scale(tmp_path):
+    """mu* is in each output's units: on one shared axis trygghet's bars (a hundredth of trust's) vanished."""
+    from experiments.sensitivity import OUTPUTS, plot_indices
+
+    rows = [
+        {"output": o, "lever": lever, "mu_star": size * (0.01 if "trygghet" in o else 1), "mu_star_conf": 0.0}
+        for o in OUTPUTS
+        for lever, size in (("police.effort", 0.2), ("feedback.reach", 0.1))
+    ]
+    fig = plot_indices(pd.DataFrame(rows), "morris", tmp_path / "indices.png")
+    trust, trygghet = fig.axes[0], fig.axes[2]
+    assert trygghet.get_xlim()[1] < 0.01 < trust.get_xlim()[1]  # each output's bars fill its own panel
+    assert (tmp_path / "indices.png").exists()
