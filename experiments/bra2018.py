@@ -141,8 +141,9 @@ def analyse(ctx: Context) -> list[str]:
         ax.axvline(0, color="black", lw=1)
         ax.axvspan(-100 * VERY_SMALL, 100 * VERY_SMALL, color="#fee08b", alpha=0.3, lw=0)
         ax.set_title(f"{title}: change after {span(week)}", fontsize=13)
-        ax.set_xlabel(f"percentage points of residents (bars: 90% range across {band})")
         ax.grid(axis="x", alpha=0.3)
+    # one label for the three panels: written under each, the long label ran into its neighbours
+    fig.supxlabel(f"percentage points of residents (bars: 90% range across {band})", fontsize=12)
     axes[0].set_yticks(y, labels, fontsize=12)
     fig.suptitle(
         f"What Brå observed, and what its recommendations would change — area {ctx.area()}, "
