@@ -15,6 +15,7 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullLocator
 from scipy import stats
 
 from experiments.studies import Context, Settings, Study, counted, fmt_pp, fraction, list_of, main_wrapper, whole
@@ -113,6 +114,9 @@ def analyse(ctx: Context) -> list[str]:
             ax.axhline(0.8, color="grey", ls=":", lw=1)
             ax.axhline(s.alpha, color="grey", ls="--", lw=1)
             ax.set_xscale("log")
+            sizes = sorted(power.invited.unique())  # the sizes tried, in plain numbers: log ticks ran together
+            ax.set_xticks(sizes, [f"{v:,}" for v in sizes])
+            ax.xaxis.set_minor_locator(NullLocator())
             ax.set_ylim(0, 1.02)
             ax.set_title(f"{arm}: {OUTCOMES[name]}", fontsize=10)
             if i == len(OUTCOMES) - 1:
