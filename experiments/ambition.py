@@ -68,13 +68,18 @@ def analyse(ctx: GridContext) -> list[str]:
     x, y = dims[0], dims[1] if len(dims) > 1 else None
     facets = dims[2:4]
     rows_, cols_ = (facets + [None, None])[:2]
-    for o, word in OUTCOMES.items():
+    share = {  # the heatmaps' titles: "the share high confidence" once
+        "trust_high_share": "Gain in the share with high confidence",
+        "delaktighet_high_share": "Gain in the share agreeing 'the police listen and act'",
+        "unsafe_share": "Change in the share feeling unsafe",
+    }
+    for o in OUTCOMES:
         heatmaps(
             ctx,
             pct,
             f"gain_{o}_change_y{last}_pp",
             f"heatmap_{o}.png",
-            f"Gain in the share {word} after {last} year{'s' * (last != 1)}, against no promise",
+            f"{share[o]} after {last} year{'s' * (last != 1)}, against no promise",
             "percentage points of residents (mean over replications)",
             x,
             y,
