@@ -31,6 +31,12 @@ def test_held_out_accuracy_coverage_and_the_training_box():
         em.predict(pd.DataFrame({"a": [0.5], "b": [0.5], "area": ["east"]}))
 
 
+def fast_sensitivity(*settings: str) -> subprocess.CompletedProcess:
+    """`python -m experiments.emulator sensitivity` on the tiny lever study, as a user runs it."""
+    command = [sys.executable, "-m", "experiments.emulator", "sensitivity", "lever_study=sensitivity_tiny", *settings]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
 def test_fast_sensitivity_finds_the_leading_lever_of_a_direct_study(tmp_path):
     common = ["experiment@study=sensitivity_tiny"]
     direct = subprocess.run(
@@ -52,22 +58,12 @@ def test_fast_sensitivity_finds_the_leading_lever_of_a_direct_study(tmp_path):
         timeout=900,
     )
     assert direct.returncode == 0, direct.stderr[-1500:]
-    fast = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.emulator",
-            "sensitivity",
-            "lever_study=sensitivity_tiny",
-            "sensitivity_runs=150",
-            "sobol_n=256",
-            "bootstrap_models=3",
-            f"direct={tmp_path / 'direct'}",
-            f"output_dir={tmp_path / 'fast'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    fast = fast_sensitivity(
+        "sensitivity_runs=150",
+        "sobol_n=256",
+        "bootstrap_models=3",
+        f"direct={tmp_path / 'direct'}",
+        f"output_dir={tmp_path / 'fast'}",
     )
     assert fast.returncode == 0, fast.stderr[-1500:]
     emu = pd.read_csv(tmp_path / "fast" / "indices.csv")
@@ -88,22 +84,8 @@ def test_fast_sensitivity_finds_the_leading_lever_of_a_direct_study(tmp_path):
 
 def test_fast_sensitivity_says_when_its_emulator_ranks_only_roughly(tmp_path):
     """60 runs of 200 residents leave held-out R² near 0.5: the report once gave the indices without a word."""
-    fast = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.emulator",
-            "sensitivity",
-            "lever_study=sensitivity_tiny",
-            "sensitivity_runs=60",
-            "sobol_n=64",
-            "bootstrap_models=2",
-            "residents=200",
-            f"output_dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    fast = fast_sensitivity(
+        "sensitivity_runs=60", "sobol_n=64", "bootstrap_models=2", "residents=200", f"output_dir={tmp_path}"
     )
     assert fast.returncode == 0, fast.stderr[-1500:]
     held = pd.read_csv(tmp_path / "validation.csv")
