@@ -72,8 +72,8 @@ def summary_text(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> None:
-    """The four outcomes over time: mean across replications with a 90% band."""
+def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> plt.Figure:
+    """The four outcomes over time: mean across replications with a 90% band, on the scale of summary.csv."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     grouped = trajectories.groupby("week")
     for ax, (col, label) in zip(axes.flat, PLOTTED.items()):
@@ -82,6 +82,7 @@ def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> Non
             ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.25, label="90% band")
         ax.plot(grouped[col].mean(), lw=2, label="mean")
         ax.set_title(label)
+        ax.set_ylabel("share of residents (0-1)" if col == "participation_rate" else "mean (0-1 scale)")
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("week")
@@ -90,6 +91,7 @@ def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> Non
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return fig
 
 
 IDENTITY = ["run", "scenario", "area"]  # every table a run writes starts with these columns

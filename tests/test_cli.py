@@ -375,3 +375,14 @@ def test_help_lists_only_what_python_m_sim_takes():
         line = next(w for w in p.stdout.split() if w.startswith(f"{group}="))
         presets = {f.stem for f in (ROOT / "configs" / group).glob("*.yaml")}
         assert set(line.split("=", 1)[1].split("|")) == presets, (group, line)
+
+
+def test_the_trajectory_figure_says_what_each_axis_measures(tmp_path):
+    """Its panels once had no y-axis label: means on the 0-1 scale, and participation a share of residents."""
+    from sim.outputs import PLOTTED, plot_trajectories
+
+    t = pd.DataFrame([{"replication": r, "week": w, **dict.fromkeys(PLOTTED, 0.5)} for r in (0, 1) for w in (0, 1)])
+    fig = plot_trajectories(t, tmp_path / "t.png", "title")
+    labels = {ax.get_title(): ax.get_ylabel() for ax in fig.axes}
+    assert labels[PLOTTED["trust_mean"]] == "mean (0-1 scale)"
+    assert labels[PLOTTED["participation_rate"]] == "share of residents (0-1)" and (tmp_path / "t.png").exists()
