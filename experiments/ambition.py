@@ -21,10 +21,12 @@ from omegaconf import OmegaConf
 
 import sim
 from experiments.studies import (
+    LABELS,
     GridContext,
     GridStudy,
     Settings,
     arm_overrides,
+    counted,
     fmt_pp,
     heatmaps,
     interval,
@@ -68,18 +70,15 @@ def analyse(ctx: GridContext) -> list[str]:
     x, y = dims[0], dims[1] if len(dims) > 1 else None
     facets = dims[2:4]
     rows_, cols_ = (facets + [None, None])[:2]
-    share = {  # the heatmaps' titles: "the share high confidence" once
-        "trust_high_share": "Gain in the share with high confidence",
-        "delaktighet_high_share": "Gain in the share agreeing 'the police listen and act'",
-        "unsafe_share": "Change in the share feeling unsafe",
-    }
     for o in OUTCOMES:
+        # the study's shared labels ("the share high confidence" once); less feeling unsafe is no loss
+        what = f"{'Change' if o == 'unsafe_share' else 'Gain'} in the {LABELS[o][0].lower()}{LABELS[o][1:]}"
         heatmaps(
             ctx,
             pct,
             f"gain_{o}_change_y{last}_pp",
             f"heatmap_{o}.png",
-            f"{share[o]} after {last} year{'s' * (last != 1)}, against no promise",
+            f"{what} after {counted(last, 'year')}, against no promise",
             "percentage points of residents (mean over replications)",
             x,
             y,

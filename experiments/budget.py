@@ -21,6 +21,7 @@ from experiments.studies import (
     GridContext,
     GridStudy,
     Settings,
+    counted,
     declared,
     fmt_pp,
     heatmaps,
@@ -62,7 +63,7 @@ def analyse(ctx: GridContext) -> list[str]:
         pct,
         f"{key}_pp",
         "heatmap_high_confidence.png",
-        f"Gain in the high-confidence share after {last} year{'s' * (last != 1)}, against no promise "
+        f"Gain in the high-confidence share after {counted(last, 'year')}, against no promise "
         f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {list(ctx.s.cfg.study.effort)})",
         "percentage points of residents",
         x,
@@ -101,12 +102,11 @@ def analyse(ctx: GridContext) -> list[str]:
         return f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])}, a gain in {gain}"
 
     avoid = agg[(agg[key] <= 0) | (agg[key + "_p_positive"] < 0.5)].iloc[::-1]
-    lines += (
-        [f"- {said(r)}" for _, r in avoid.head(5).iterrows()]
-        + ([f"- and {len(avoid) - 5} more (ranking.csv)"] if len(avoid) > 5 else [])
-        if len(avoid)
-        else [f"None. The least gain: {said(agg.iloc[-1])}."]
-    )
+    if avoid.empty:
+        lines.append(f"None. The least gain: {said(agg.iloc[-1])}.")
+    lines += [f"- {said(r)}" for _, r in avoid.head(5).iterrows()]
+    if len(avoid) > 5:
+        lines.append(f"- and {len(avoid) - 5} more (ranking.csv)")
     lines += ["", in_short(agg.iloc[0], dims, key, last, worlds)]
     return lines
 
@@ -115,7 +115,7 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str) 
     """The answer in one sentence, in words that follow the numbers: the best design, whether it gains at all,
     and whether its interval leaves room for no gain."""
     result = (
-        f"high confidence {fmt_pp(top[key])} after {last} year{'s' * (last != 1)} "
+        f"high confidence {fmt_pp(top[key])} after {counted(last, 'year')} "
         f"({OUTCOMES['delaktighet_high_share']} "
         f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
         f"{100 * top[key + '_p_positive']:.0f}% of {worlds}"

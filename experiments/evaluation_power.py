@@ -106,15 +106,15 @@ def analyse(ctx: Context) -> list[str]:
         squeeze=False,
         layout="constrained",
     )
+    sizes = sorted(power.invited.unique())  # the sizes tried, in plain numbers: log ticks ran together
     for i, name in enumerate(OUTCOMES):
         for j, arm in enumerate(arms):
             ax = axes[i, j]
             for year, d in power[(power.outcome == name) & (power.arm == arm)].groupby("year"):
-                ax.plot(d.invited, d.power, marker="o", lw=2, label=f"after {year} year{'s' if year > 1 else ''}")
+                ax.plot(d.invited, d.power, marker="o", lw=2, label=f"after {counted(year, 'year')}")
             ax.axhline(0.8, color="grey", ls=":", lw=1)
             ax.axhline(s.alpha, color="grey", ls="--", lw=1)
             ax.set_xscale("log")
-            sizes = sorted(power.invited.unique())  # the sizes tried, in plain numbers: log ticks ran together
             ax.set_xticks(sizes, [f"{v:,}" for v in sizes])
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_ylim(0, 1.02)

@@ -189,7 +189,7 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     if worst > 0:
         bad = f"it still gains {fmt_pp(worst)} in high confidence"
     elif worst < 0:
-        bad = f"high confidence falls by {fmt_pp(worst)[1:]} against no promise"
+        bad = f"high confidence falls by {-100 * worst:.1f} pp against no promise"
     else:
         bad = "high confidence is where it would be with no promise"
     regret = choice[f"regret_{OBJECTIVE}_max"]
