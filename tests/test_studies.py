@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +264,24 @@ def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
     'little credit', whatever the numbers."""
     line = feedback_demo.kept_line(Changes(Q=quarterly, N=none), "Q", "N")
     assert says in line, line
+
+
+def test_the_projector_figure_says_how_far_the_dashed_lines_lie_from_the_solid_ones(tmp_path):
+    """The title once only said "Dashed: no feedback to staff either", over dashed lines hidden under the solid
+    ones (staff feedback moves the averages by a few hundredths of a point)."""
+
+    def result(trust):
+        weeks = np.repeat([0, 1], 2)
+        t = pd.DataFrame({"week": weeks, "trust_mean": trust, "delaktighet_mean": 0.4, "trygghet_mean": 0.6})
+        return types.SimpleNamespace(trajectories=t)
+
+    on = {"A": result([0.50, 0.52, 0.60, 0.62])}
+    off = {"A": result([0.50, 0.52, 0.59, 0.61])}  # one point lower in week 1
+    assert feedback_demo.staff_gap_points(on, off, ["A"]) == pytest.approx(1.0)
+    title = feedback_demo.projector_figure(on, off, ["A"], tmp_path / "f.png", horizon=1)
+    assert "at most 1.0 points from the solid line" in title and (tmp_path / "f.png").exists()
+    close = {"A": result([0.50, 0.52, 0.6003, 0.6203])}
+    assert "at most 0.03 points" in feedback_demo.projector_figure(on, close, ["A"], tmp_path / "g.png", horizon=1)
 
 
 @pytest.mark.parametrize(
