@@ -64,6 +64,8 @@ TEXT = {
         "weeks": "{n} weeks",
         "no feedback yet": "no feedback yet",
         "last feedback": "last feedback {n} weeks ago",
+        "last feedback 1": "last feedback 1 week ago",
+        "last feedback 0": "feedback this week",
         "no promise": "no promise",
         "seed_error": "The seed must be a whole number from 0 to 2,147,483,647 (kept {seed}).",
         "legend": "red rings: hot spots (size = severity) · triangles: officers",
@@ -146,6 +148,8 @@ TEXT = {
         "weeks": "{n} veckor",
         "no feedback yet": "ingen återkoppling än",
         "last feedback": "senaste återkoppling för {n} veckor sedan",
+        "last feedback 1": "senaste återkoppling för 1 vecka sedan",
+        "last feedback 0": "återkoppling denna vecka",
         "no promise": "inget löfte",
         "seed_error": "Fröet måste vara ett heltal från 0 till 2 147 483 647 (behöll {seed}).",
         "legend": "röda ringar: brennpunkter (storlek = allvar) · trianglar: poliser",
@@ -310,7 +314,8 @@ class TrainerModel(PromiseModel):
 def status_text(model: TrainerModel, week: int, t: dict) -> str:
     snap = model.history[min(week, len(model.history) - 1)]
     last = snap["last_feedback"]
-    fb = t["no feedback yet"] if last is None else t["last feedback"].format(n=week - last)
+    ago = None if last is None else week - last
+    fb = t["no feedback yet"] if ago is None else t.get(f"last feedback {ago}", t["last feedback"]).format(n=ago)
     phase = t["phases"].get(snap["phase"], t["no promise"])
     return f"{t['week'].format(w=week)} — {phase}; {fb}"
 

@@ -1,4 +1,5 @@
-"""The app's figures: a blitted frame (static parts reused, moving parts redrawn) shows what a full draw shows."""
+"""The app's figures: a blitted frame (static parts reused, moving parts redrawn) shows what a full draw shows; and
+the status line above them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ pytest.importorskip("solara", reason="the app's extra is not installed")
 
 from PIL import Image  # noqa: E402
 
-from sim.app import TEXT, TrainerModel  # noqa: E402
+from sim.app import TEXT, TrainerModel, status_text  # noqa: E402
 from sim.app_figures import MapFigure, OutcomeFigure, round_range  # noqa: E402
 
 
@@ -94,3 +95,20 @@ def test_axis_ranges_are_round_and_hold_the_data(values, expected):
     low, high = round_range(np.array(values), bounds=(0.0, 100.0))
     assert (low, high) == pytest.approx(expected)
     assert low <= min(values) and high >= max(values)
+
+
+@pytest.mark.parametrize(
+    "ago, en, sv",
+    [
+        (0, "feedback this week", "återkoppling denna vecka"),
+        (1, "last feedback 1 week ago", "för 1 vecka sedan"),
+        (5, "last feedback 5 weeks ago", "för 5 veckor sedan"),
+    ],
+)
+def test_the_status_line_counts_the_weeks_since_feedback_in_words(model, ago, en, sv):
+    """Once 'last feedback 1 weeks ago' and '0 weeks ago' (in Swedish '1 veckor')."""
+    last = next(w for w in range(len(model.history)) if model.history[w]["last_feedback"] == w)
+    week = last + ago
+    assert model.history[min(week, len(model.history) - 1)]["last_feedback"] == last
+    assert status_text(model, week, TEXT["en"]).endswith(en)
+    assert status_text(model, week, TEXT["sv"]).endswith(sv)
