@@ -19,6 +19,7 @@ from .model import METRICS, PromiseModel
 from .params import PARAMS, Config, ConfigError, accepts, allowed, register, validate
 from .paths import config_dir
 from .problems import expected_crime
+from .words import counted
 
 CONFIG_DIR = config_dir()
 OUTCOMES = ["trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean", "unsafe_share"]
@@ -208,8 +209,8 @@ class RunResult:
         tables = [f for f in fields(self) if f.type == "pd.DataFrame" or f.type is pd.DataFrame]
         sizes = ", ".join(f"{f.name}={len(getattr(self, f.name))}" for f in tables)
         head = (
-            f"RunResult: {c.scenario} on {c.area.name}, {n} replication{'s' * (n != 1)} of {c.horizon_weeks} weeks, "
-            f"seed {c.seed}, uncertainty={c.uncertainty}, {self.wall_seconds:.1f} s"
+            f"RunResult: {c.scenario} on {c.area.name}, {counted(n, 'replication')} of "
+            f"{counted(c.horizon_weeks, 'week')}, seed {c.seed}, uncertainty={c.uncertainty}, {self.wall_seconds:.1f} s"
         )
         return "\n".join([head, *textwrap.wrap(f"rows: {sizes}", 100, initial_indent="  ", subsequent_indent="    ")])
 

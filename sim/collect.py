@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from .params import PARAMS
+from .words import counted
 
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
 
@@ -100,9 +101,8 @@ def main(argv: list[str]) -> int:
     out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     WRITERS[out.suffix](df, out)
-    n = len(incomplete)
-    extra = f"; skipped {n} incomplete folder{'s' * (n != 1)}" if incomplete else ""
-    print(f"Collected {df.folder.nunique()} runs, {len(df)} rows, into {out}{extra}")
+    extra = f"; skipped {counted(len(incomplete), 'incomplete folder')}" if incomplete else ""
+    print(f"Collected {counted(df.folder.nunique(), 'run')}, {counted(len(df), 'row')}, into {out}{extra}")
     return 0
 
 

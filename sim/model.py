@@ -269,13 +269,3 @@ class PromiseModel(mesa.Model):
 
     def neighbourhoods(self) -> dict[str, np.ndarray]:
         return self.residents.by_neighbourhood(self.layout.n_hoods)
-
-    def phase_text(self) -> str:
-        """The cycle phase and the week in plain words, e.g. for the app."""
-        last = (
-            "no feedback yet"
-            if self.last_feedback_week is None
-            else f"last feedback {self.week - self.last_feedback_week} weeks ago"
-        )
-        phase = self.cycle.phase if self.cfg.promise.active else "no promise"
-        return f"Week {self.week} — {phase}; {last}"

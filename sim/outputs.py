@@ -19,6 +19,7 @@ from .api import RunResult  # noqa: E402
 from .model import METRICS  # noqa: E402
 from .params import Config  # noqa: E402
 from .version import code_version  # noqa: E402
+from .words import counted  # noqa: E402
 
 TRAJECTORY_COLUMNS = ["replication", "week", *METRICS]  # week 0 is the state before the first step
 PLOTTED = {
@@ -55,8 +56,8 @@ def summary_text(result: RunResult) -> str:
     s = result.summary.set_index("metric")
     n = len(result.seconds)
     lines = [
-        f"Scenario {run_label(cfg)} on area {cfg.area.name}: {cfg.area.residents} residents, "
-        f"{cfg.horizon_weeks} weeks, {n} replication{'s' if n != 1 else ''}, seed {cfg.seed}",
+        f"Scenario {run_label(cfg)} on area {cfg.area.name}: {cfg.area.residents:,} residents, "
+        f"{counted(cfg.horizon_weeks, 'week')}, {counted(n, 'replication')}, seed {cfg.seed}",
         f"{interval_words(cfg).capitalize()}."
         if n > 1
         else "Bands: none; one replication shows no spread (run at least 2).",
@@ -141,7 +142,8 @@ def write_run(result: RunResult, out: Path, version: str) -> None:
         plot_trajectories(
             result.trajectories,
             stage / "trajectories.png",
-            f"{run_label(cfg)} on {cfg.area.name} — {len(result.seconds)} replications ({interval_words(cfg)})",
+            f"{run_label(cfg)} on {cfg.area.name} — {counted(len(result.seconds), 'replication')} "
+            f"({interval_words(cfg)})",
         )
         (out / "run.json").unlink(missing_ok=True)
         for f in stage.iterdir():

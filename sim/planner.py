@@ -121,6 +121,34 @@ class WhatIf(pd.DataFrame):
     __str__ = __repr__
 
 
+def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementation") -> str:
+    """Why `whatif` cannot set ``name``, in one line: a near miss of a lever's name, a coefficient the answer already
+    spans, or a parameter the emulator holds as the area and scenario set it (a simulation can set any of them)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, levers, n=2, cutoff=0.6)
+    if close:
+        return f"{name} is not one of the emulator's levers (did you mean {' or '.join(close)}?)"
+    by_end = [p for p in PARAMS if p.endswith("." + name)]  # a name without its group: trust_memory_weeks
+    full = by_end[0] if name not in PARAMS and len(by_end) == 1 else name
+    shown = name if full == name else f"{name} ({full})"
+
+    def simulate(more: str = "") -> str:
+        return f"sim.run({{'scenario': '{scenario}', 'area': ..., '{full}': ...{more}}})"
+
+    if full in UNCERTAIN:
+        return (
+            f"{shown} is a behavioural coefficient, not a lever: the answer already spans its plausible values "
+            f"({DRAWS} posterior draws); to set it, simulate: {simulate(", 'uncertainty': 'fixed'")}"
+        )
+    if full in PARAMS:
+        return (
+            f"{shown} is not one of the emulator's levers (it is held as the area and {scenario} set it); "
+            f"to set it, simulate: {simulate()}"
+        )
+    return f"{name} is not one of the emulator's levers ({', '.join(levers)})"
+
+
 def whatif(area: str = "default", **levers: float) -> WhatIf:
     """Gain against no promise by year and outcome (percentage points), with the 90% interval.
 
@@ -135,7 +163,7 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
     for key, value in levers.items():
         name = key.replace("__", ".")
         if name not in values:
-            raise ValueError(f"{name} is not one of the emulator's levers ({', '.join(values)})")
+            raise ValueError(not_a_lever(name, list(values), em.info.get("scenario", "full_implementation")))
         whole = PARAMS[name].type is int  # actions, weeks: a slider's 2.0 is fine, 2.5 is not
         if not isinstance(value, numbers.Real) or isinstance(value, bool) or (whole and not float(value).is_integer()):
             raise ValueError(f"{name} must be {'a whole number' if whole else 'a number'}, not {value!r}")

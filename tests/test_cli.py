@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.outputs import summary_text
 from sim.params import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,6 +236,11 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
     shown = repr(result)
     assert shown.startswith("RunResult: observed_2018 on suburb, 1 replication of 2 weeks, seed 2018")
     assert len(shown.splitlines()) <= 4 and f"trajectories={len(result.trajectories)}" in shown
+    one_week = sim.run({**dotted, "horizon_weeks": 1})  # once "of 1 weeks"; the printed summary said so too
+    assert repr(one_week).startswith("RunResult: observed_2018 on suburb, 1 replication of 1 week, seed 2018")
+    assert summary_text(one_week).startswith(
+        "Scenario observed_2018 on area suburb: 200 residents, 1 week, 1 replication,"
+    )
     assert sim.run({"police": {"effort": 0.6}, "replications": 1, "horizon_weeks": 2}).config.feedback.reach == (
         sim.load_config([]).feedback.reach
     )
@@ -366,6 +372,10 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     c = collect(tmp_path / "some.csv")
     assert c.returncode == 0 and c.stdout.strip().endswith("; skipped 1 incomplete folder"), c.stdout
     assert pd.read_csv(tmp_path / "some.csv").folder.nunique() == 4
+    one = [sys.executable, "-m", "sim.collect", str(half.parent / "0_x"), "--out", str(tmp_path / "one.csv")]
+    shutil.copytree(next((tmp_path / "sweep").glob("0_*")), half.parent / "0_x")
+    c = subprocess.run(one, capture_output=True, text=True)  # once "Collected 1 runs"
+    assert c.returncode == 0 and c.stdout.startswith("Collected 1 run, "), c.stdout
 
 
 def test_help_lists_only_what_python_m_sim_takes():

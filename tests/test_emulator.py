@@ -1,6 +1,7 @@
 """The emulator: accurate with honest intervals on held-out runs, refuses outside its box, finds the leading
 lever like a direct Sobol study, and (when built) answers planners' what-ifs in survey shares."""
 
+import ast
 import subprocess
 import sys
 
@@ -8,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
 from sim.emulator import Emulator, OutsideTrainingBox, validate
+from sim.space import value_of
 
 
 def synthetic(n, seed):
@@ -125,6 +128,38 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     for r in a.itertuples():
         assert f"{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]" in text
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("police.efort", "police.efort is not one of the emulator's levers (did you mean police.effort?)"),
+        ("trust_memory_weeks", "trust_memory_weeks (behaviour.trust_memory_weeks) is a behavioural coefficient"),
+        ("partners.reliability", "partners.reliability is not one of the emulator's levers (it is held as the area"),
+        ("colour", "colour is not one of the emulator's levers (police.effort, "),
+    ],
+)
+def test_a_name_whatif_cannot_set_is_refused_saying_why_and_what_to_do(name, says):
+    """Once 'police.efort is not one of the emulator's levers (...seven names)' for a typo and for a coefficient alike,
+    with no near match and no way to set a coefficient or a fixed parameter."""
+    from sim.planner import not_a_lever
+
+    levers = ["police.effort", "police.planned_hours_per_week", "promise.actions", "feedback.interval_weeks"]
+    message = not_a_lever(name, levers)
+    assert message.startswith(says) and "\n" not in message, message
+    if "simulate: " in message:  # the call it suggests runs, once given an area and a value
+        full, value = SETS[name]
+        call = message.split("simulate: ")[1]
+        assert call.startswith("sim.run({") and call.endswith("})"), call
+        overrides = ast.literal_eval(call[len("sim.run(") : -1].replace("...", "None"))
+        overrides.update({"area": "suburb", full: value})
+        assert value_of(sim.to_config(overrides), full) == value
+
+
+SETS = {
+    "trust_memory_weeks": ("behaviour.trust_memory_weeks", 30.0),
+    "partners.reliability": ("partners.reliability", 0.5),
+}
 
 
 def test_the_shipped_emulator_was_trained_on_this_model_code():
