@@ -26,7 +26,6 @@ from experiments.studies import (
     GridStudy,
     Settings,
     arm_overrides,
-    counted,
     fmt_pp,
     heatmaps,
     interval,
@@ -34,6 +33,7 @@ from experiments.studies import (
     summarise_gains,
     sweep_design,
 )
+from sim.words import counted
 
 OUTCOMES = {
     "trust_high_share": "high confidence",
@@ -111,7 +111,7 @@ def analyse(ctx: GridContext) -> list[str]:
     most = agg.sort_values(key, ascending=False).head(3)
     backfire = agg[agg[key + "_ci_high"] < 0].sort_values(key)
     lines = [
-        f"Scenario `{ctx.s.cfg.study.scenario}`; a grid of {len(agg)} settings "
+        f"Scenario `{ctx.s.cfg.study.scenario}`; a grid of {counted(len(agg), 'setting')} "
         f"({'; '.join(f'{k} in {list(v)}' for k, v in OmegaConf.to_container(ctx.s.cfg.study.grid).items())}), every "
         "run paired with no promise on the same seed and draw. Gains are percentage points of residents.",
         "",

@@ -44,6 +44,7 @@ from sim.sensitivity import sample as design_sample  # noqa: E402
 from sim.space import ParameterSpace, apply_params  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
 from sim.targets import base_config  # noqa: E402
+from sim.words import counted  # noqa: E402
 
 WHAT_TO_MEASURE = {
     "feedback.expectation": "what share of a promise residents expect to see delivered (a survey question)",
@@ -223,8 +224,9 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
         f"{cfg.space} range)",
         "",
         f"{len(UNCERTAIN)} uncertain coefficients vary together; each of {len(design)} design points runs "
-        f"{len(arms)} arms on one seed ({cfg.residents} residents, {cfg.horizon_weeks} weeks) and records each answer "
-        f"as a paired difference in survey shares. {len(rows)} points in {wall:.0f} s this session.",
+        f"{len(arms)} arms on one seed ({cfg.residents:,} residents, {counted(cfg.horizon_weeks, 'week')}) and records "
+        f"each answer as a paired difference in survey shares. {counted(len(rows), 'point')} in {wall:.0f} s this "
+        "session.",
         "",
         "## The answers, and how much they move with the assumptions",
         "",

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 import sim
-from experiments.studies import Context, Settings, Study, counted, fmt_pp, main_wrapper, spread, whole
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
 from sim.params import ConfigError
+from sim.words import counted
 
 SHOWN = {
     "trust_high_share": "High confidence in the police",
@@ -169,8 +170,9 @@ def analyse(ctx: Context) -> list[str]:
         "beats observed (confidence)",
     ]
     ranked = table.iloc[1:-1].sort_values("trust_high_share", ascending=False)
+    about = f"about {span(week)}; " if week >= 52 else ""
     lines = [
-        f"Changes after {week} weeks ({'about ' + span(week) + '; ' if week >= 52 else ''}Brå looked about two "
+        f"Changes after {counted(week, 'week')} ({about}Brå looked about two "
         "years in), in percentage points of residents, as the national survey reports them.",
         "",
         *finding(obs, st.reference, observed, week, ctx.s.cfg.replications),

@@ -21,7 +21,6 @@ from experiments.studies import (
     GridContext,
     GridStudy,
     Settings,
-    counted,
     declared,
     fmt_pp,
     heatmaps,
@@ -30,6 +29,7 @@ from experiments.studies import (
     summarise_gains,
 )
 from sim.params import ConfigError
+from sim.words import counted
 
 
 def base(s: Settings) -> str:
@@ -139,6 +139,7 @@ STUDY = GridStudy(
     base,
     grid,
     analyse,
+    min_horizon_weeks=52,  # designs are ranked by their gain at a year's end
     settings={
         "study.hours_per_week": declared("police.planned_hours_per_week"),
         "study.effort": one_or_more(declared("police.effort")),

@@ -30,7 +30,7 @@ from pathlib import Path
 import matplotlib
 
 from experiments.interrupted import RESUMES, says_when_interrupted
-from experiments.studies import counted
+from sim.words import counted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -556,7 +556,7 @@ def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
     print(text)
     print(
         f"benchmark: calibration {cost['simulations']} simulations, {cost['wall_seconds']:.0f} s wall, "
-        f"{cost['cores']} cores"
+        f"{counted(cost['cores'], 'core')}"
     )
     return out
 

@@ -18,7 +18,8 @@ import pandas as pd
 from matplotlib.ticker import NullLocator
 from scipy import stats
 
-from experiments.studies import Context, Settings, Study, counted, fmt_pp, fraction, list_of, main_wrapper, whole
+from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
+from sim.words import counted
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
 

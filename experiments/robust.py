@@ -51,6 +51,7 @@ from sim.paths import output_path  # noqa: E402
 from sim.robustness import box_words, cart_rules, pareto, prim_box, recommend, robustness  # noqa: E402
 from sim.space import apply_params, make_space  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.words import counted  # noqa: E402
 
 GAINS = {
     "trust_high_share_change": "high confidence",
@@ -295,7 +296,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
     front = summary[summary.pareto].sort_values(f"{OBJECTIVE}_p10", ascending=False)
     worlds = "plausible worlds (posterior draws x conditions)" if cfg.uncertainty == "posterior" else "conditions"
     lines = [
-        f"# Robust promise design: area `{cfg.area}`, {cfg.horizon_weeks} weeks",
+        f"# Robust promise design: area `{cfg.area}`, {counted(cfg.horizon_weeks, 'week')}",
         "",
         f"{len(d)} promise designs x {len(c)} {worlds}, each design paired with no promise in the same world. "
         f"Gains in percentage points of residents. Conditions sampled (Latin hypercube) from: "

@@ -50,6 +50,7 @@ from sim.sweep import (  # noqa: E402
     shard_share,
     shard_store,
 )
+from sim.words import counted  # noqa: E402
 
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
 DEFAULT_NOISE_POINTS = 32  # design points rerun for the noise check unless the study is smaller
@@ -274,7 +275,7 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
     lines.append(
         "None: every run finished."
         if failures.empty
-        else f"{len(failures)} runs failed (see failures.csv); the analysis above excludes nothing only "
+        else f"{counted(len(failures), 'run')} failed (see failures.csv); the analysis above excludes nothing only "
         "if this list is empty."
     )
     lines += [
@@ -353,15 +354,16 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
             study={**info, "key": key},
         )
         print(
-            f"shard {cfg.shard}: {len(share)} runs stored in {sub.root}; when every shard is done, run the same "
-            "command without shard= to merge them and report"
+            f"shard {cfg.shard}: {counted(len(share), 'run')} stored in {sub.root}; when every shard is done, run the "
+            "same command without shard= to merge them and report"
         )
         return out
     if (store.root / "shards").exists():
         merged = compact(store, {sp.run_id for sp in specs})
         print(
-            f"merged {merged['shards_merged']} shards: {merged['runs']} runs in {merged['files_after']} files "
-            f"(from {merged['files_before']}); {merged['missing']} planned runs missing"
+            f"merged {counted(merged['shards_merged'], 'shard')}: {counted(merged['runs'], 'run')} in "
+            f"{counted(merged['files_after'], 'file')} (from {merged['files_before']}); "
+            f"{counted(merged['missing'], 'planned run')} missing"
         )
     reused = len(store.done() & {sp.run_id for sp in specs}) if store.manifest() else 0
     out.mkdir(parents=True, exist_ok=True)
@@ -395,10 +397,13 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     missing = int(y[list(OUTPUTS)].isna().any(axis=1).sum() + (len(design) - len(y)))
     if missing:
         (out / "report.md").write_text(
-            f"# Study incomplete\n\n{missing} design points have no result; "
-            f"{len(failures)} runs failed (failures.csv). Fix and run again to resume.\n"
+            f"# Study incomplete\n\n{counted(missing, 'design point')} {'has' if missing == 1 else 'have'} no result; "
+            f"{counted(len(failures), 'run')} failed (failures.csv). Fix and run again to resume.\n"
         )
-        print(f"{missing} design points missing; {len(failures)} failures listed in {out / 'failures.csv'}")
+        print(
+            f"{counted(missing, 'design point')} missing; {counted(len(failures), 'failure')} listed in "
+            f"{out / 'failures.csv'}"
+        )
         return out
     y = y.reindex(range(len(design)))
     kw = {"bootstrap": cfg.bootstrap, "conf_level": cfg.conf_level}

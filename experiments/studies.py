@@ -56,6 +56,7 @@ from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
+from sim.words import counted  # noqa: E402
 
 LABELS = {
     "trust_mean": "Trust in the police (förtroende), mean",
@@ -533,7 +534,7 @@ class Context:
         lines = [
             f"# {title}",
             "",
-            f"Area {self.area()} ({c.area.residents:,} residents), {self.horizon} weeks, "
+            f"Area {self.area()} ({c.area.residents:,} residents), {counted(self.horizon, 'week')}, "
             f"{self.s.cfg.replications} paired replications per arm, seed {self.s.cfg.seed}"
             + (f"; common overrides: `{' '.join(self.s.overrides)}`" if self.s.overrides else "")
             + ".",
@@ -682,11 +683,6 @@ def write_config(out: Path, s: Settings, arms: dict[str, list[str]], configs: di
 def fmt_pp(x: float) -> str:
     """A change on the 0-1 scale in percentage points."""
     return f"{100 * x:+.1f} pp"
-
-
-def counted(n: int, word: str) -> str:
-    """'1 generation', '4 generations': a count with its noun in the right number."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def axis_label(metric: str) -> str:

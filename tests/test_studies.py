@@ -460,6 +460,8 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("ambition", ["study.executor=foo"], "study.executor"),
         ("ambition", ["study.workers=-1"], "study.workers"),
         ("budget", ["study.effort=abc"], "study.effort"),
+        ("budget", ["horizon_weeks=20"], "horizon_weeks"),  # once a crash after the whole grid had run
+        ("ambition", ["horizon_weeks=51"], "horizon_weeks"),
         ("budget", ["study.hours_per_week=-5"], "study.hours_per_week"),
         ("budget", ["study.grid.promise.actions=[abc]"], "promise.actions"),
         ("robust", ["study.gain_at_least=abc"], "study.gain_at_least"),
