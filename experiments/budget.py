@@ -51,7 +51,8 @@ def analyse(ctx: GridContext) -> list[str]:
     runs = ctx.gains(cols)
     gains = [f"gain_{c}" for c in cols]
     agg = summarise_gains(runs, dims, gains)  # pooled over the effort values: each equally plausible
-    last = max(y for y in (1, 2, 3) if 52 * y <= ctx.horizon)
+    years = [y for y in (1, 2, 3) if 52 * y <= ctx.horizon]
+    last = years[-1]
     key = f"gain_trust_high_share_change_y{last}"
     agg = agg.sort_values(key, ascending=False).reset_index(drop=True)
     agg.insert(0, "rank", range(1, len(agg) + 1))
@@ -76,17 +77,15 @@ def analyse(ctx: GridContext) -> list[str]:
     lines = [
         f"Budget: {st.hours_per_week:g} planned officer hours a week; expected effort "
         f"{', '.join(f'{e:g}' for e in grid(ctx.s)['police.effort'])}"
-        f" (pooled as equally likely). Scenario `{st.scenario}`. {len(agg)} promise designs, each against no promise "
-        "on the same seed and draw. Gains in percentage points of residents.",
+        f" (pooled as equally likely). Scenario `{st.scenario}`. {counted(len(agg), 'promise design')}, each against "
+        "no promise on the same seed and draw. Gains in percentage points of residents.",
         "",
         "## What to promise (ranked by the gain in high confidence)",
         "",
-        "| rank | design | high confidence, year "
-        + " / ".join(str(y) for y in (1, 2, 3) if 52 * y <= ctx.horizon)
-        + " | 95% interval (last year) | one district could see | chance of a gain | feeling unsafe | officer hours |",
+        f"| rank | design | high confidence, year {' / '.join(map(str, years))} | 95% interval (year {last}) "
+        "| one district could see | chance of a gain | feeling unsafe | officer hours |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    years = [y for y in (1, 2, 3) if 52 * y <= ctx.horizon]
     for _, r in agg.head(10).iterrows():
         yearly = " / ".join(fmt_pp(r[f"gain_trust_high_share_change_y{y}"]) for y in years)
         lines.append(

@@ -83,13 +83,21 @@ def analyse(ctx: Context) -> list[str]:
         for m in (*SHARES, "trygghet_mean"):
             lines.append(f"- {LABELS[m].lower()}: {ctx.difference_line(label, ref, m)}")
         lines.append(
-            f"- recorded crime per week (last year): {ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
+            f"- recorded crime per week ({crime_window(ctx.horizon)}): "
+            f"{ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
     lines += ["", "By year (high-confidence share, percentage points of residents):", ""]
     shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_higher"]]
     shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")})
     lines.append(shown.to_markdown(index=False))
     return lines
+
+
+def crime_window(horizon: int) -> str:
+    """The weeks whose mean recorded crime is compared: the last 52 up to the horizon, or all of a shorter run
+    (`per_replication`)."""
+    first = max(1, horizon - 51)
+    return f"week {horizon}" if first == horizon else f"mean of weeks {first}-{horizon}"
 
 
 STUDY = Study("compare", "Comparison of arms", arms, analyse)

@@ -1,6 +1,7 @@
 """The ready-made studies at a tiny size: outputs exist, are consistent, and say what their intervals cover."""
 
 import os
+import re
 import subprocess
 import sys
 import types
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
-from experiments.studies import interval, load_study
+from experiments.studies import interval, load_study, per_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -282,6 +283,20 @@ def test_the_projector_figure_says_how_far_the_dashed_lines_lie_from_the_solid_o
     assert "at most 1.0 points from the solid line" in title and (tmp_path / "f.png").exists()
     close = {"A": result([0.50, 0.52, 0.6003, 0.6203])}
     assert "at most 0.03 points" in feedback_demo.projector_figure(on, close, ["A"], tmp_path / "g.png", horizon=1)
+
+
+@pytest.mark.parametrize("horizon", [1, 20, 52, 53, 156])
+def test_compares_crime_line_names_the_weeks_its_number_averages(horizon):
+    """The line once said "(last year)" for any horizon, also for a run of 20 weeks."""
+    weeks = np.arange(horizon + 1)
+    crime = (weeks**2).astype(float)  # a different count each week, so a wrong window gives another number
+    result = types.SimpleNamespace(
+        trajectories=pd.DataFrame({"replication": 0, "week": weeks, "recorded_crime": crime})
+    )
+    (change,) = per_replication(result, "recorded_crime", horizon)
+    label = compare.crime_window(horizon)
+    first, last = (int(w) for w in re.findall(r"\d+", label)) if "-" in label else (horizon, horizon)
+    assert last == horizon and change == pytest.approx(crime[first : last + 1].mean() - crime[0]), label
 
 
 @pytest.mark.parametrize(
