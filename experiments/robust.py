@@ -208,6 +208,21 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     )
 
 
+def tie_words(pool: pd.DataFrame, choice: pd.Series) -> str:
+    """How many other designs do exactly as well as the choice on both things it is chosen by (the worst tenth of
+    worlds, then the mean), so the study cannot choose between them; empty when none does."""
+    same = sum(
+        np.isclose(pool[f"{OBJECTIVE}_{k}"], choice[f"{OBJECTIVE}_{k}"], rtol=0, atol=1e-12) for k in ("p10", "mean")
+    )
+    others = int((same == 2).sum()) - 1
+    if others < 1:
+        return ""
+    return (
+        f" {counted(others, 'other design')} {'does' if others == 1 else 'do'} exactly as well in the worst 10% of "
+        "worlds and on average, so the study cannot choose between them."
+    )
+
+
 def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:
     summary = robustness(runs, "design", list(GAINS), BACKFIRE).join(d, on="design")
     objectives = [f"{g}_p10" for g in GAINS]
@@ -305,7 +320,11 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         "",
         f"## What to promise with {cfg.study.hours_budget:g} planned officer hours a week, not knowing your area",
         "",
-        f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}",
+        f"None: no design changes high confidence in any world within {counted(cfg.horizon_weeks, 'week')}, too "
+        "short for a promise to show; a longer `horizon_weeks` lets the designs differ."
+        if (runs[OBJECTIVE] == 0).all()
+        else f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}"
+        + tie_words(pool if len(pool) else summary, choice),
         "",
         "## What to watch for",
         "",

@@ -153,6 +153,24 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
     assert "is the best design in every world" in best and "behind" not in best  # not "falls at most 0.0 pp behind"
 
 
+def test_designs_that_tie_with_the_choice_are_counted_and_a_run_too_short_to_differ_recommends_none(tmp_path):
+    """At a one-week horizon every design gained exactly 0 in every world, and the report still recommended one in
+    bold ("is the best design in every world"): an arbitrary pick among 432 ties."""
+    from experiments.robust import OBJECTIVE, tie_words
+
+    pool = pd.DataFrame({f"{OBJECTIVE}_p10": [0.01, 0.01, 0.01, 0.0], f"{OBJECTIVE}_mean": [0.02, 0.02, 0.03, 0.02]})
+    assert tie_words(pool, pool.iloc[0]) == (
+        " 1 other design does exactly as well in the worst 10% of worlds and on average, so the study cannot "
+        "choose between them."
+    )
+    assert tie_words(pool, pool.iloc[2]) == ""
+    assert tie_words(pool.iloc[[0, 1, 1]], pool.iloc[0]).startswith(" 2 other designs do exactly as well")
+    run_small_study(tmp_path, "study.designs={promise.actions:[1,6]}", "horizon_weeks=1")
+    report = (tmp_path / "report.md").read_text()
+    what = report.split("not knowing your area\n\n")[1].split("\n")[0]
+    assert what.startswith("None: no design changes high confidence in any world within 1 week"), what
+
+
 def test_a_budget_no_design_fits_is_said_so(tmp_path):
     """The designs do not vary planned hours: the scenario's 40 count, and a budget of 10 fits none. Once
     'Among the designs within the budget' (and 'it still gains' a loss)."""
