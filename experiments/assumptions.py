@@ -154,6 +154,25 @@ def coefficient_space(kind: str) -> ParameterSpace:
     return ParameterSpace(tuple(UNCERTAIN), tuple(bounds))
 
 
+def leading_lines(indices: pd.DataFrame, answers: list[str], key: str) -> list[str]:
+    """The report's top three coefficients for each answer and the ones an evaluator should measure next. A
+    coefficient with no effect on an answer (index 0) is not among its leaders, however the ranking orders ties."""
+    lines = ["", "## The assumptions that matter most", ""]
+    moving = indices[indices[key] > 0]
+    for a in answers:
+        d = moving[moving.answer == a].sort_values("rank").head(3)
+        names = ", ".join(f"`{c}` ({key} {v:.3g})" for c, v in zip(d.coefficient, d[key]))
+        lines.append(f"- **{a.replace('_', ' ')}**: {names or f'none moves it here (every {key} is 0)'}.")
+    tops = moving[moving["rank"] <= 3].coefficient.value_counts()
+    lines += ["", "## What an evaluator should measure next", ""]
+    for c, count in tops.head(4).items():
+        what = WHAT_TO_MEASURE.get(c, "its size (no measurement found; docs/evidence.md)")
+        lines.append(f"- `{c}` (among the top three for {count} of {len(answers)} answers): {what}.")
+    if tops.empty:
+        lines.append("Nothing yet: no answer moves with the coefficients in this study (a longer horizon may).")
+    return lines
+
+
 def run(cfg: DictConfig, progress: bool = True) -> Path:
     space = coefficient_space(cfg.space)
     design = design_sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
@@ -238,16 +257,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
             f"{fmt_pp(r.mean)} on average; 5-95% over the coefficients "
             f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
         )
-    lines += ["", "## The assumptions that matter most", ""]
-    for a in answers:
-        d = indices[indices.answer == a].sort_values("rank").head(3)
-        names = ", ".join(f"`{c}` ({key} {v:.3g})" for c, v in zip(d.coefficient, d[key]))
-        lines.append(f"- **{a.replace('_', ' ')}**: {names}.")
-    tops = indices[indices["rank"] <= 3].coefficient.value_counts()
-    lines += ["", "## What an evaluator should measure next", ""]
-    for c, count in tops.head(4).items():
-        what = WHAT_TO_MEASURE.get(c, "its size (no measurement found; docs/evidence.md)")
-        lines.append(f"- `{c}` (among the top three for {count} of {len(answers)} answers): {what}.")
+    lines += leading_lines(indices, list(answers), key)
     lines += ["", "Files: indices.csv, answers.csv, indices.png, report.md; runs in sweep/."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -787,3 +787,23 @@ def test_trajectory_axes_give_shares_of_residents_in_percent():
 
     assert axis_label("participation_rate") == axis_label("trust_high_share") == "% of residents"
     assert axis_label("trust_mean") == "mean, 0-100 scale"
+
+
+def test_a_coefficient_with_no_effect_is_not_among_an_answers_leaders():
+    """At a one-week horizon the assumptions study once named three coefficients with mu* 0 as an answer's top
+    three, and told an evaluator to measure them."""
+    from experiments.assumptions import leading_lines
+
+    indices = pd.DataFrame(
+        {
+            "answer": ["a", "a", "a", "b", "b", "b"],
+            "coefficient": ["x", "y", "z", "x", "y", "z"],
+            "mu_star": [0.02, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "rank": [1, 2, 3, 1, 2, 3],
+        }
+    )
+    text = "\n".join(leading_lines(indices, ["a", "b"], "mu_star"))
+    assert "- **a**: `x` (mu_star 0.02)." in text and "- **b**: none moves it here (every mu_star is 0)." in text
+    assert "`x` (among the top three for 1 of 2 answers)" in text and "`y`" not in text and "`z`" not in text
+    quiet = "\n".join(leading_lines(indices.assign(mu_star=0.0), ["a", "b"], "mu_star"))
+    assert "Nothing yet: no answer moves with the coefficients" in quiet
