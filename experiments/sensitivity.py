@@ -223,7 +223,13 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         "## Ranking by leverage",
         "",
     ]
-    lines += [f"- {ranking_sentence(indices, method, o)}" for o in OUTPUTS]
+    moved = {o: bool((indices[indices.output == o][key].fillna(0) > 0).any()) for o in OUTPUTS}
+    lines += [
+        f"- {ranking_sentence(indices, method, o)}"
+        if moved[o]
+        else f"- For the {OUTPUTS[o]}, no lever moves it here ({key} 0 for each lever)."
+        for o in OUTPUTS
+    ]
     d = indices[indices.output == "trust_mean_change"].sort_values("rank")
     cols = (
         ["rank", "lever", "ST", "ST_conf", "S1", "S1_conf"]
@@ -231,19 +237,26 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         else ["rank", "lever", "mu_star", "mu_star_conf", "sigma"]
     )
     lines += ["", "Change in trust at the horizon:", "", d[cols].round(3).to_markdown(index=False), ""]
-    stable = verdicts.stable.all()
+    ranked = verdicts[verdicts.output.map(moved)]  # an output no lever moves has no ranking to converge
+    stable = ranked.stable.all()
     notes = [
         f"{r.output} {r.spearman_half_vs_full:.2f}"
         + ("" if r.stable else " (unstable)")
         + ("" if r.same_top3_order else " (top three swap order: tied within their intervals)")
-        for r in verdicts.itertuples()
+        for r in ranked.itertuples()
     ]
+    unmoved = [o for o in OUTPUTS if not moved[o]]
     lines += [
         "## Convergence",
         "",
-        ("The ranking is **stable**" if stable else "The ranking is **not yet stable**")
-        + ": indices were computed at n/4, n/2 and n; stable means the same three levers lead at n/2 and at n "
-        "and the rank correlation between n/2 and n is at least 0.9. Rank correlation: " + ", ".join(notes) + ".",
+        (
+            ("The ranking is **stable**" if stable else "The ranking is **not yet stable**")
+            + ": indices were computed at n/4, n/2 and n; stable means the same three levers lead at n/2 and at n "
+            "and the rank correlation between n/2 and n is at least 0.9. Rank correlation: " + ", ".join(notes) + "."
+            if notes
+            else "Nothing to rank: no lever moves any output in this study."
+        )
+        + (f" Not ranked, as no lever moves them: {', '.join(unmoved)}." if notes and unmoved else ""),
         "",
     ]
     lines += ["## How leverage shifts over time", ""]
@@ -267,9 +280,18 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         ]
     for r in noise.itertuples():
         lines.append(
-            f"- {OUTPUTS[r.output]}: {100 * r.noise_share:.1f}% of the output variance is "
-            + ("variation between replications (noise and coefficients)" if posterior else "noise between replications")
-            + ", the rest comes from the levers."
+            f"- {OUTPUTS[r.output]}: "
+            + (
+                "the same in every run, so there is no variance to share out."
+                if pd.isna(r.noise_share)
+                else f"{100 * r.noise_share:.1f}% of the output variance is "
+                + (
+                    "variation between replications (noise and coefficients)"
+                    if posterior
+                    else "noise between replications"
+                )
+                + ", the rest comes from the levers."
+            )
         )
     lines += ["", "## Failures", ""]
     lines.append(

@@ -111,6 +111,19 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     assert refused.returncode == 2 and "holds another study" in refused.stderr and refused.stderr.count("\n") == 1
 
 
+def test_a_study_in_which_nothing_moves_says_so_instead_of_ranking_ties(tmp_path):
+    """At a one-week horizon no lever changes any output. The report once named three 'levers with most leverage'
+    (all mu* 0), called that ranking stable, and gave 'nan% of the output variance is noise'."""
+    base = 'study.base=["scenario=full_implementation","area=default","area.residents=300","horizon_weeks=1"]'
+    p = run_sensitivity("method=morris", "n=4", "executor=serial", base, f"output_dir={tmp_path}")
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = (tmp_path / "report.md").read_text()
+    ranking = report.split("## Ranking by leverage")[1].split("Change in trust")[0]
+    assert ranking.count("no lever moves it here (mu_star 0 for each lever)") == 6 and "most leverage" not in ranking
+    assert "Nothing to rank: no lever moves any output" in report and "stable" not in report.split("## Convergence")[1]
+    assert "nan%" not in report and "the same in every run, so there is no variance to share out" in report
+
+
 def test_morris_with_few_levers_completes_and_reports_direction_and_interactions(tmp_path):
     p = run_sensitivity(
         "method=morris", "n=16", "executor=serial", "noise_points=2", "noise_replications=2", f"output_dir={tmp_path}"
