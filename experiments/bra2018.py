@@ -100,6 +100,15 @@ def finding(obs: pd.Series, reference: str, label: str, week: int, replications:
     return [heading, "", f"{who} {shares}. {crime}"]
 
 
+def beats_words(higher: float, same: float, pairs: str) -> str:
+    """How often an arm's high-confidence share beats the observed implementation's, pair by pair; pairs that tie
+    (a recommendation that changed nothing yet) are said to be the same, not counted as losses."""
+    if same == 1:
+        return f"the same as the observed implementation in every paired {pairs.removesuffix('s')}"
+    ties = f" (the same in {100 * same:.0f}%)" if same > 0 else ""
+    return f"beats the observed implementation in {100 * higher:.0f}% of paired {pairs}{ties}"
+
+
 def analyse(ctx: Context) -> list[str]:
     st = ctx.s.cfg.study
     labels = [k for k in ctx.results if k != NO_PROMISE]
@@ -114,7 +123,9 @@ def analyse(ctx: Context) -> list[str]:
             v = ctx.change(label, m, week)
             row[m] = v.mean()
             row[f"{m}_p05"], row[f"{m}_p95"] = spread(v)
-            row[f"{m}_p_higher_than_observed"] = ctx.compare(label, observed, m, week)["p_higher"]
+            against = ctx.compare(label, observed, m, week)
+            row[f"{m}_p_higher_than_observed"] = against["p_higher"]
+            row[f"{m}_p_same_as_observed"] = against["p_ties"]
         row["trust_mean"] = ctx.change(label, "trust_mean", week).mean()
         crime = ctx.compare(label, NO_PROMISE, "recorded_crime", week)
         row["crime_vs_no_promise_pct"] = 100 * crime["difference"] / base_crime
@@ -159,7 +170,10 @@ def analyse(ctx: Context) -> list[str]:
     for c in SHOWN:
         shown[c] = shown[c].map(fmt_pp)
     shown["crime_vs_no_promise_pct"] = shown.crime_vs_no_promise_pct.map(lambda v: f"{v:+.1f}%")
-    beats = [f"{100 * v:.0f}%" for v in shown.trust_high_share_p_higher_than_observed]
+    beats = [
+        f"{100 * v:.0f}%" + (f" (same {100 * same:.0f}%)" if same > 0 else "")
+        for v, same in zip(table.trust_high_share_p_higher_than_observed, table.trust_high_share_p_same_as_observed)
+    ]
     shown["trust_high_share_p_higher_than_observed"] = ["—", *beats[1:]]  # the observed arm against itself
     shown.columns = [
         "arm",
@@ -190,8 +204,8 @@ def analyse(ctx: Context) -> list[str]:
     lines += [
         f"- {r.arm}: high confidence {fmt_pp(r.trust_high_share)} (90% range {fmt_pp(r.trust_high_share_p05)} to "
         f"{fmt_pp(r.trust_high_share_p95)}), 'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
-        f"{fmt_pp(r.unsafe_share)}; beats the observed implementation in "
-        f"{100 * r.trust_high_share_p_higher_than_observed:.0f}% of paired {band}"
+        f"{fmt_pp(r.unsafe_share)}; "
+        + beats_words(r.trust_high_share_p_higher_than_observed, r.trust_high_share_p_same_as_observed, band)
         for r in ranked.itertuples()
     ]
     lines += ["", "## Table", "", shown.to_markdown(index=False)]

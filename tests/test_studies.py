@@ -807,3 +807,17 @@ def test_a_coefficient_with_no_effect_is_not_among_an_answers_leaders():
     assert "`x` (among the top three for 1 of 2 answers)" in text and "`y`" not in text and "`z`" not in text
     quiet = "\n".join(leading_lines(indices.assign(mu_star=0.0), ["a", "b"], "mu_star"))
     assert "Nothing yet: no answer moves with the coefficients" in quiet
+
+
+@pytest.mark.parametrize(
+    "higher, same, says",
+    [
+        (0.0, 1.0, "the same as the observed implementation in every paired plausible world"),
+        (0.5, 0.25, "beats the observed implementation in 50% of paired plausible worlds (the same in 25%)"),
+        (0.9, 0.0, "beats the observed implementation in 90% of paired plausible worlds"),
+    ],
+)
+def test_bra2018_counts_pairs_that_tie_with_the_observed_arm_as_the_same(higher, same, says):
+    """At a one-week horizon every recommendation 'beats the observed implementation in 0%' of worlds: every pair
+    tied, and a tie read as a loss."""
+    assert bra2018.beats_words(higher, same, "plausible worlds") == says
