@@ -162,9 +162,13 @@ def kept_line(ctx: Context, quarterly: str, none: str) -> str:
     that follow the numbers: no gain to keep (a short run, a regime that loses), little kept, or most of it."""
     gain_q = ctx.change(quarterly, "trust_high_share")
     gain_none = ctx.change(none, "trust_high_share")
+    pairs = "plausible worlds" if ctx.posterior else "replications"
+    same = (gain_q == gain_none).mean()  # pairs in which feedback changed nothing yet
     beats = (
-        f"quarterly beats none in {100 * (gain_q - gain_none > 0).mean():.0f}% of paired "
-        f"{'plausible worlds' if ctx.posterior else 'replications'}"
+        f"quarterly and none are the same in every paired {pairs.removesuffix('s')}"
+        if same == 1
+        else f"quarterly beats none in {100 * (gain_q - gain_none > 0).mean():.0f}% of paired {pairs}"
+        + (f", the same in {100 * same:.0f}%" if same > 0 else "")
     )
     if gain_q.mean() <= 0:
         return (

@@ -246,6 +246,8 @@ class Changes:
     [
         ([-0.03, -0.01], [0.01, 0.02], "Quarterly feedback brings no gain in high confidence here (-2.0 pp;"),
         ([0.0, 0.0], [0.0, 0.0], "so there is no gain for the same work without feedback to keep"),
+        ([0.0, 0.0], [0.0, 0.0], "(+0.0 pp; quarterly and none are the same in every paired replication)"),
+        ([0.02, 0.01], [0.01, 0.01], "(quarterly beats none in 50% of paired replications, the same in 50%)"),
         (
             [0.04, 0.06],
             [0.01, 0.01],
@@ -256,7 +258,8 @@ class Changes:
             [0.04, 0.06],
             [0.04, 0.04],
             "keeps 80% of the gain in high confidence that quarterly feedback brings "
-            "(quarterly beats none in 50% of paired replications): here most of the gain comes from the work",
+            "(quarterly beats none in 50% of paired replications, the same in 50%): here most of the gain comes from "
+            "the work",
         ),
     ],
 )
