@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, spread, whole
+from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, pair_tally, spread, whole
 from sim.params import ConfigError
 from sim.words import counted
 
@@ -98,15 +98,6 @@ def finding(obs: pd.Series, reference: str, label: str, week: int, replications:
         )
     heading = "## The finding, reproduced" if small else "## The finding, not reproduced by this run"
     return [heading, "", f"{who} {shares}. {crime}"]
-
-
-def beats_words(higher: float, same: float, pairs: str) -> str:
-    """How often an arm's high-confidence share beats the observed implementation's, pair by pair; pairs that tie
-    (a recommendation that changed nothing yet) are said to be the same, not counted as losses."""
-    if same == 1:
-        return f"the same as the observed implementation in every paired {pairs.removesuffix('s')}"
-    ties = f" (the same in {100 * same:.0f}%)" if same > 0 else ""
-    return f"beats the observed implementation in {100 * higher:.0f}% of paired {pairs}{ties}"
 
 
 def analyse(ctx: Context) -> list[str]:
@@ -205,7 +196,14 @@ def analyse(ctx: Context) -> list[str]:
         f"- {r.arm}: high confidence {fmt_pp(r.trust_high_share)} (90% range {fmt_pp(r.trust_high_share_p05)} to "
         f"{fmt_pp(r.trust_high_share_p95)}), 'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
         f"{fmt_pp(r.unsafe_share)}; "
-        + beats_words(r.trust_high_share_p_higher_than_observed, r.trust_high_share_p_same_as_observed, band)
+        + pair_tally(
+            "",
+            "beats the observed implementation",
+            "the observed implementation",
+            r.trust_high_share_p_higher_than_observed,
+            r.trust_high_share_p_same_as_observed,
+            f"paired {band}",
+        )
         for r in ranked.itertuples()
     ]
     lines += ["", "## Table", "", shown.to_markdown(index=False)]

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 
 import sim
-from experiments.studies import Context, Settings, Study, arm_overrides, fmt_pp, main_wrapper, spread, whole
+from experiments.studies import Context, Settings, Study, arm_overrides, fmt_pp, main_wrapper, pair_tally, spread, whole
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError
 
@@ -163,27 +163,23 @@ def kept_line(ctx: Context, quarterly: str, none: str) -> str:
     gain_q = ctx.change(quarterly, "trust_high_share")
     gain_none = ctx.change(none, "trust_high_share")
     pairs = "plausible worlds" if ctx.posterior else "replications"
-    same = (gain_q == gain_none).mean()  # pairs in which feedback changed nothing yet
-    beats = (
-        f"quarterly and none are the same in every paired {pairs.removesuffix('s')}"
-        if same == 1
-        else f"quarterly beats none in {100 * (gain_q - gain_none > 0).mean():.0f}% of paired {pairs}"
-        + (f", the same in {100 * same:.0f}%" if same > 0 else "")
+    beats = pair_tally(
+        "quarterly", "beats none", "none", (gain_q > gain_none).mean(), (gain_q == gain_none).mean(), f"paired {pairs}"
     )
     if gain_q.mean() <= 0:
         return (
-            f"Quarterly feedback brings no gain in high confidence here ({fmt_pp(gain_q.mean())}; {beats}), so there "
-            "is no gain for the same work without feedback to keep."
+            f"Quarterly feedback brings no gain in high confidence here ({fmt_pp(gain_q.mean())}), so there is no gain "
+            f"for the same work without feedback to keep; {beats}."
         )
     kept = gain_none.mean() / gain_q.mean()
     why = (
-        "residents who do not know about the promise give the police little credit for what they see."
+        "residents who do not know about the promise give the police little credit for what they see"
         if kept < 0.5
-        else "here most of the gain comes from the work residents see, not from telling them about it."
+        else "here most of the gain comes from the work residents see, not from telling them about it"
     )
     return (
         f"Without feedback the same work keeps {100 * kept:.0f}% of the gain in high confidence that quarterly "
-        f"feedback brings ({beats}): {why}"
+        f"feedback brings: {why}; {beats}."
     )
 
 

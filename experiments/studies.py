@@ -572,12 +572,7 @@ class Context:
         pairs = "plausible worlds" if self.posterior else "replications"
         side, share = ("higher", d["p_higher"]) if d["difference"] >= 0 else ("lower", d["p_lower"])
         same = d["p_ties"]  # pairs with no difference at all (a lever that did nothing yet)
-        name = f"`{a}`" if who is None else who
-        if same == 1:
-            where = f"{name} the same as `{b}` in all {pairs}"
-        else:
-            where = f"{name} {side} in {100 * share:.0f}% of {pairs}"
-            where += f" (the same in {100 * same:.0f}%)" if same > 0 else ""
+        where = pair_tally(f"`{a}`" if who is None else who, side, f"`{b}`", share, same, pairs)
         text = (
             f"{f(d['difference'])} (95% interval of the mean {f(d['ci_low'])} to {f(d['ci_high'])}; one district "
             f"could see {f(d['range_low'])} to {f(d['range_high'])}); {where}"
@@ -678,6 +673,17 @@ def write_config(out: Path, s: Settings, arms: dict[str, list[str]], configs: di
         },
     }
     (out / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(doc)))
+
+
+def pair_tally(name: str, verb: str, other: str, share: float, same: float, pairs: str) -> str:
+    """In how many pairs ``name`` came out one way against ``other``, with the pairs that tied said to be the same
+    (a lever that changed nothing yet), never counted against it: 'A higher in 60% of replications (the same in
+    20%)', or 'A the same as B in all replications'; an empty ``name`` leaves the subject to the sentence."""
+    head = f"{name} " if name else ""
+    if same == 1:
+        return f"{head}the same as {other} in all {pairs}"
+    ties = f" (the same in {100 * same:.0f}%)" if same > 0 else ""
+    return f"{head}{verb} in {100 * share:.0f}% of {pairs}{ties}"
 
 
 def fmt_pp(x: float) -> str:
