@@ -33,6 +33,7 @@ from sim.params import PARAMS, ConfigError
 from sim.paths import output_path
 from sim.streams import PROCESSES, WORLD, Streams
 from sim.version import code_version
+from sim.words import counted
 
 CHANGES = {
     "police.effort 1.0 -> 0.8": ("police.effort=1.0", "police.effort=0.8"),
@@ -108,6 +109,7 @@ def measure(
     for name, (a, b) in CHANGES.items():
         x, y = trust_changes([*base, a], hold), trust_changes([*base, b], hold)
         ratio, (low, high) = paired_ratio(x, y), ratio_interval(x, y)
+        acted = bool(np.any(x != y))  # a change that made no difference in any pair has nothing to pair
         rows.append(
             {
                 "change": name,
@@ -121,7 +123,8 @@ def measure(
                 "ratio_low_90": low,
                 "ratio_high_90": high,
                 "goal": GOAL,
-                "met": ratio <= GOAL,
+                "lever_acted": acted,
+                "met": acted and ratio <= GOAL,
             }
         )
     return pd.DataFrame(rows)
@@ -153,12 +156,20 @@ def main(argv: list[str]) -> int:
     }
     (out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    missed = table[~table.met]
+    idle = table[~table.lever_acted]
+    missed = table[~table.met & table.lever_acted]
+    if len(idle):
+        says = "its ratio says" if len(idle) == 1 else "their ratios say"
+        print(
+            f"not measured: {', '.join(idle.change)} made no difference in any pair within "
+            f"{counted(values['horizon_weeks'], 'week')}, so {says} nothing about pairing (a longer horizon_weeks lets "
+            "the levers act)"
+        )
     if hold:
         print(f"held in every pair: {hold_label(hold)} (a diagnostic; the goal is for nothing held)")
     elif len(missed):
-        print(f"goal (ratio at most {GOAL}) not met for: {', '.join(map(str, missed.iloc[:, 0]))}")
-    else:
+        print(f"goal (ratio at most {GOAL}) not met for: {', '.join(missed.change)}")
+    elif len(idle) == 0:
         print(f"goal (ratio at most {GOAL}) met for all {len(table)} changes")
     print(f"Wrote {out} (ratios.csv, provenance.json)")
     return 0

@@ -129,3 +129,16 @@ def test_the_pairing_script_writes_its_ratios_with_their_provenance(tmp_path, ca
     printed = capsys.readouterr().out
     assert "paired_variance_ratio" in printed and "goal (ratio at most 0.3) " in printed
     assert printed.splitlines()[-1] == f"Wrote {tmp_path} (ratios.csv, provenance.json)"  # where to find them
+
+
+def test_a_lever_that_has_not_acted_yet_is_not_measured_not_met(tmp_path, capsys):
+    """Within one week no lever changes trust in any pair: every ratio is 0, and the script once said the goal was
+    met for all three changes."""
+    from experiments.crn import main
+
+    assert main(["pairs=3", "residents=200", "horizon_weeks=1", f"output_dir={tmp_path}"]) == 0
+    ratios = pd.read_csv(tmp_path / "ratios.csv")
+    assert not ratios.lever_acted.any() and not ratios.met.any()
+    printed = capsys.readouterr().out
+    assert "not measured: police.effort 1.0 -> 0.8, " in printed and "within 1 week, so their ratios say" in printed
+    assert "met for all" not in printed
