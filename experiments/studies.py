@@ -52,7 +52,7 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
-from sim.api import CONFIG_DIR, RunResult, config_error_message  # noqa: E402
+from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
@@ -269,6 +269,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
     """
     exit_with_help(argv, lambda: settings_text(config_name, argv))
+    checked_words(list(argv), otherwise="--help lists the settings")
     register()
     plain_argv, replace = [], []
     for arg in argv:

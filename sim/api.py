@@ -145,7 +145,7 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
     if overrides is None:
         return []
     if isinstance(overrides, str):
-        return overrides.split()
+        return checked_words(overrides.split())
     if isinstance(overrides, dict):
         out = []
         for key, value in flat_items(overrides):
@@ -157,7 +157,19 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
         raise ConfigError(
             f"invalid overrides: {overrides!r} (allowed: a list of 'key=value' strings, one string of them, or a dict)"
         )
-    return [str(o) for o in overrides]
+    return checked_words([str(o) for o in overrides])
+
+
+def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or police.effort=0.6") -> list[str]:
+    """Overrides as given, once each is known to be key=value (or Hydra's ~key, which deletes one): a bare word
+    such as 'suburb' is refused naming the preset it may mean (else ``otherwise``), instead of Hydra's 'missing
+    EQUAL' parse error."""
+    for word in overrides:
+        if "=" not in word and not word.startswith("~"):
+            groups = [g for g in ("area", "scenario") if (CONFIG_DIR / g / f"{word}.yaml").is_file()]
+            hint = "such as " + " or ".join(f"{g}={word}" for g in groups) if groups else otherwise
+            raise ConfigError(f"{word!r} needs a key: give key=value ({hint})")
+    return overrides
 
 
 def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "config") -> Config:
@@ -425,8 +437,15 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
     check_posterior_config(cfg)
     unknown = sorted(set(tables) - set(TABLE_OPTIONS))
     if unknown:
+        name = unknown[0].replace("__", ".")
+        where = (  # seed=5 or police__effort=0.6: a setting of the config, given where the tables' options go
+            f"; {name} is a setting of the config: put it there, as in sim.run({{..., '{name}': ...}})"
+            if name in PARAMS
+            else ""
+        )
         raise TypeError(
-            f"run() got an unexpected keyword argument {unknown[0]!r} (allowed: {', '.join(TABLE_OPTIONS)})"
+            f"run() got an unexpected keyword argument {unknown[0]!r} (allowed: replications, progress, "
+            f"{', '.join(TABLE_OPTIONS)}){where}"
         )
     # Read once here: a generator would otherwise be used up by the first replication.
     tables = {k: v if k == "survey_draws" else listed(k, v) for k, v in tables.items()}

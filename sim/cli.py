@@ -26,7 +26,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .api import CONFIG_DIR, load_config, run, to_config
+from .api import CONFIG_DIR, checked_words, load_config, run, to_config
 from .params import Config, ConfigError, register
 
 FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
@@ -73,7 +73,7 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
 def check(argv: list[str]) -> list[Config]:
     """Compose and validate every config the command line asks for; raise ConfigError on the first bad one."""
     overrides, multirun = config_overrides(argv)
-    combos = expand_sweeps(overrides) if multirun else [overrides]
+    combos = expand_sweeps(checked_words(overrides)) if multirun else [overrides]
     return [load_config(combo) for combo in combos]
 
 

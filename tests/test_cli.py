@@ -91,11 +91,15 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("area.name=../../../../x", "invalid value for area.name"),
         ("uncertainty=maybe", "allowed: one of fixed, posterior"),
         ("output_dir=x", "unknown parameter output_dir (top level: seed, replications, horizon_weeks, scenario"),
+        # a bare word once gave Hydra's "Error parsing override 'suburb' missing EQUAL at '<EOF>' See https://..."
+        ("suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
+        ("full_implementation", "(such as scenario=full_implementation)"),
+        ("-m suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
     out = tmp_path / "never"
-    p = run_sim(arg, f"hydra.run.dir={out}", cwd=tmp_path)
+    p = run_sim(*arg.split(), f"hydra.run.dir={out}", cwd=tmp_path)
     assert p.returncode == 2
     assert needle in p.stderr and p.stderr.count("\n") == 1 and len(p.stderr) < 400, p.stderr
     assert not out.exists()
@@ -236,6 +240,10 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
     shown = repr(result)
     assert shown.startswith("RunResult: observed_2018 on suburb, 1 replication of 2 weeks, seed 2018")
     assert len(shown.splitlines()) <= 4 and f"trajectories={len(result.trajectories)}" in shown
+    with pytest.raises(ConfigError, match=r"^'suburb' needs a key: give key=value \(such as area=suburb\)$"):
+        sim.run("suburb")  # as sim.whatif("suburb") reads; once Hydra's "missing EQUAL at '<EOF>'"
+    with pytest.raises(TypeError, match="seed is a setting of the config: put it there"):
+        sim.run(dotted, seed=5)
     one_week = sim.run({**dotted, "horizon_weeks": 1})  # once "of 1 weeks"; the printed summary said so too
     assert repr(one_week).startswith("RunResult: observed_2018 on suburb, 1 replication of 1 week, seed 2018")
     assert summary_text(one_week).startswith(
@@ -311,7 +319,9 @@ def test_a_nested_dict_of_overrides_reads_as_dotted_keys():
 
 
 def test_run_names_its_table_options_when_given_another():
-    with pytest.raises(TypeError, match="unexpected keyword argument 'nonsense' .allowed: survey_weeks"):
+    with pytest.raises(
+        TypeError, match="unexpected keyword argument 'nonsense' .allowed: replications, progress, survey_weeks"
+    ):
         sim.run({"replications": 1, "horizon_weeks": 2, "area.residents": 200}, nonsense=1)
 
 
