@@ -269,8 +269,15 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
     """
     exit_with_help(argv, lambda: settings_text(config_name, argv))
-    checked_words(list(argv), otherwise="--help lists the settings")
     register()
+    flags = [a for a in argv if a.startswith("-")]
+    if flags:  # --dry-run, --cfg: these commands take no options but --help
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            plain = compose(config_name=config_name)
+        key = flags[0].lstrip("-").split("=", 1)[0].replace("-", "_")
+        like = f"{key}=..." if key in plain else "key=value"
+        raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
+    checked_words(list(argv), otherwise="--help lists the settings")
     plain_argv, replace = [], []
     for arg in argv:
         key = arg.split("=", 1)[0].lstrip("+~")

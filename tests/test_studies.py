@@ -521,6 +521,8 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         # a bare word once gave Hydra's "Error parsing override 'suburb' missing EQUAL at '<EOF>' See https://..."
         ("compare", ["suburb"], "'suburb' needs a key: give key=value (such as area=suburb)"),
         ("sensitivity", ["morris"], "'morris' needs a key: give key=value (--help lists the settings)"),
+        ("sensitivity", ["--dry-run"], "unknown option --dry-run: settings are given as dry_run=... (--help lists"),
+        ("compare", ["--cfg", "job"], "unknown option --cfg: settings are given as key=value (--help lists them)"),
         ("compare", ["hydra.run.dir=x"], "hydra.run.dir: this command takes no Hydra settings"),
         ("feedback_demo", ["+hydra.job.chdir=true"], "hydra.job.chdir: this command takes no Hydra settings"),
         ("sensitivity", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
