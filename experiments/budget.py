@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -106,13 +107,20 @@ def analyse(ctx: GridContext) -> list[str]:
     lines += [f"- {said(r)}" for _, r in avoid.head(5).iterrows()]
     if len(avoid) > 5:
         lines.append(f"- and {len(avoid) - 5} more (ranking.csv)")
-    lines += ["", in_short(agg.iloc[0], dims, key, last, worlds)]
+    ties = int(np.isclose(agg[key], agg[key].iloc[0], rtol=0, atol=1e-12).sum()) - 1
+    lines += ["", in_short(agg.iloc[0], dims, key, last, worlds, ties)]
     return lines
 
 
-def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str) -> str:
+def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str, ties: int = 0) -> str:
     """The answer in one sentence, in words that follow the numbers: the best design, whether it gains at all,
-    and whether its interval leaves room for no gain."""
+    whether its interval leaves room for no gain, and how many designs do exactly as well (``ties``), so that its
+    being first says nothing."""
+    tied = (
+        f" {counted(ties, 'other design')} {'does' if ties == 1 else 'do'} exactly as well in high confidence."
+        if ties
+        else ""
+    )
     result = (
         f"high confidence {fmt_pp(top[key])} after {counted(last, 'year')} "
         f"({OUTCOMES['delaktighet_high_share']} "
@@ -122,14 +130,14 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str) 
     if top[key] <= 0:
         return (
             f"**In short:** with this budget no design gains high confidence against no promise; the best, "
-            f"`{setting_words(top, dims)}`, gives {result}."
+            f"`{setting_words(top, dims)}`, gives {result}.{tied}"
         )
     doubt = (
         f"; its 95% interval reaches {fmt_pp(top[key + '_ci_low'])}, so it may not beat no promise"
         if top[key + "_ci_low"] <= 0
         else ""
     )
-    return f"**In short:** with this budget, `{setting_words(top, dims)}` gives the most: {result}{doubt}."
+    return f"**In short:** with this budget, `{setting_words(top, dims)}` gives the most: {result}{doubt}.{tied}"
 
 
 STUDY = GridStudy(

@@ -731,6 +731,13 @@ def test_the_budget_answer_follows_its_numbers(gain, low, says):
     )
     line = budget.in_short(top, ["promise.actions"], key, 2, "plausible worlds")
     assert says in line and ("gives the most" in line) == (gain > 0), line
+    # at 5 hours a week six designs once tied at +0.0 pp and the report called the first of them "the best"
+    assert "exactly as well" not in line
+    tied = budget.in_short(top, ["promise.actions"], key, 2, "plausible worlds", ties=5)
+    assert tied.endswith(". 5 other designs do exactly as well in high confidence."), tied
+    assert budget.in_short(top, ["promise.actions"], key, 2, "worlds", ties=1).endswith(
+        "1 other design does exactly as well in high confidence."
+    )
 
 
 def interrupt_once_running(args: list[str], cwd: Path) -> tuple[int, str]:
