@@ -29,7 +29,25 @@ from omegaconf import DictConfig, OmegaConf
 from .api import CONFIG_DIR, checked_words, load_config, run, to_config
 from .params import Config, ConfigError, register
 
-FLAGS_WITH_VALUE = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun"}
+# Hydra's own options (`python -m sim --hydra-help` lists them): those that take the next argument as their value,
+# --info whose value may be left out, and the rest. Any other option is refused before anything runs.
+FLAGS_WITH_VALUE = {
+    "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun", "--cfg", "-c",
+    "--package", "-p",
+}  # fmt: skip
+INFO = {"--info", "-i"}
+INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
+FLAGS = FLAGS_WITH_VALUE | INFO | {
+    "--help", "-h", "--hydra-help", "--version", "--resolve", "--run", "-r", "--multirun", "-m", "--shell-completion",
+    "-sc",
+}  # fmt: skip
+MODES = {  # Hydra runs in one of these at a time
+    "--run": {"--run", "-r"},
+    "--multirun": {"--multirun", "-m"},
+    "--cfg": {"--cfg", "-c"},
+    "--info": INFO,
+    "--shell-completion": {"--shell-completion", "-sc"},
+}
 UID = uuid.uuid4().hex[:6]  # one per process: the suffix of this process's default folder names
 
 
@@ -42,7 +60,7 @@ def register_resolvers() -> None:
 def config_overrides(argv: list[str]) -> tuple[list[str], bool]:
     """The config overrides among the arguments (hydra.* and flags left out), and whether it is a multirun."""
     overrides, skip, multirun = [], False, False
-    for arg in argv:
+    for i, arg in enumerate(argv):
         if skip:
             skip = False
             continue
@@ -50,6 +68,8 @@ def config_overrides(argv: list[str]) -> tuple[list[str], bool]:
             multirun = True
         elif arg in FLAGS_WITH_VALUE:
             skip = True
+        elif arg in INFO:
+            skip = i + 1 < len(argv) and argv[i + 1] in INFO_VALUES
         elif arg.startswith("-") or arg.startswith("hydra.") or arg.startswith("hydra/") or arg.startswith("+hydra"):
             continue
         else:
@@ -129,9 +149,35 @@ def hydra_main(cfg: DictConfig) -> None:
         print(f"Wrote {out}")
 
 
+def option_problem(argv: list[str]) -> str | None:
+    """What is wrong with the options, in one line (None: nothing): one that is neither Hydra's nor a value
+    (``--dry-run``), or two of Hydra's modes at once (``-m --cfg job``). Hydra would print its usage, or a traceback,
+    after the run had said it started."""
+    for arg in argv:
+        if arg.startswith("-") and arg.split("=", 1)[0] not in FLAGS:
+            return (
+                f"unknown option {arg} (python -m sim takes key=value overrides, see --help; Hydra's options: "
+                "--hydra-help)"
+            )
+    modes = {m for a in argv for m, spellings in MODES.items() if a.split("=", 1)[0] in spellings}
+    if len(modes) > 1:
+        return f"{' and '.join(sorted(modes))} cannot be combined: give one of {', '.join(MODES)}"
+    return None
+
+
 def main(argv: list[str]) -> int:
     register()
     register_resolvers()
+    problem = option_problem(argv)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if "--version" in argv:  # the product's version (Hydra's own would answer "Hydra 1.3.8")
+        from . import __version__
+        from .version import code_version
+
+        print(f"promise-sim {__version__} (model code {code_version()})")
+        return 0
     try:
         configs = check(argv)
     except ConfigError as exc:
@@ -145,7 +191,7 @@ def main(argv: list[str]) -> int:
     if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
         print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)
         return 2
-    if multirun or any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
+    if multirun or any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
         sys.argv = [sys.argv[0], *argv]
         hydra_main()
         if multirun:

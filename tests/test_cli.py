@@ -95,6 +95,10 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
         ("full_implementation", "(such as scenario=full_implementation)"),
         ("-m suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
+        # an unknown option once printed Hydra's usage, then "the run failed: nothing was written to results/..."
+        ("--dry-run", "error: unknown option --dry-run (python -m sim takes key=value overrides, see --help;"),
+        # two of Hydra's modes once ended in a traceback ("Only one of --run, --multirun, --cfg, ...")
+        ("-m --cfg job police.effort=0.5,0.6", "error: --cfg and --multirun cannot be combined: give one of"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
@@ -104,6 +108,16 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
     assert needle in p.stderr and p.stderr.count("\n") == 1 and len(p.stderr) < 400, p.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_hydras_options_print_and_run_nothing_and_version_names_the_product(tmp_path):
+    """`--cfg job` once failed on its own value ('job' read as an override); `--version` answered 'Hydra 1.3.8'."""
+    for args in (["--cfg", "job", "area=suburb"], ["--cfg=job", "area=suburb"], ["--info", "config", "area=suburb"]):
+        p = run_sim(*args, cwd=tmp_path)
+        assert p.returncode == 0 and "suburb" in p.stdout, (args, p.stderr[-500:])
+    p = run_sim("--version", cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout.startswith("promise-sim ") and "model code" in p.stdout, p.stdout
+    assert list(tmp_path.iterdir()) == []  # printing a config or a version runs nothing and writes nothing
 
 
 def test_two_runs_started_in_the_same_second_get_their_own_whole_folders(tmp_path):
