@@ -149,7 +149,8 @@ def analyse(ctx: GridContext) -> list[str]:
         worst = backfire.iloc[0]
         lines += ["", *why_it_backfires(ctx, {d: worst[d] for d in dims}, dims, f"trust_high_share_change_y{last}")]
     yearly = [c for c in gains if c.startswith("gain_trust_high_share")]
-    lines += ["", "## By year (high confidence, the three best settings)", ""]
+    best = "the best setting" if len(most) == 1 else f"the {len(most)} best settings"
+    lines += ["", f"## By year (high confidence, {best})", ""]
     for _, r in most.iterrows():
         lines.append(f"- {setting_words(r, dims)}: " + ", ".join(f"year {c[-1]} {fmt_pp(r[c])}" for c in yearly))
     return lines

@@ -142,6 +142,8 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
             f"effort {r['police.effort']:g}: high confidence"
         )
         assert f"- {words}" in section, (words, section)
+    by_year = text.split("## By year (high confidence, the 3 best settings)\n\n")[1]  # once "the three" for any
+    assert by_year.count("\n- ") + by_year.startswith("- ") == 3, by_year
 
 
 def test_ambition_names_settings_that_lose_on_average_though_not_clearly(tmp_path):
