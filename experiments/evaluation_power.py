@@ -163,14 +163,19 @@ def analyse(ctx: Context) -> list[str]:
             y2 = d[d.year == min(2, d.year.max())]
             years = counted(int(y2.year.iloc[0]), "year")
             enough = y2[y2.power >= 0.8]
+            one_size = y2.sample_size.nunique() == 1  # "across the sample sizes", "even": only with several
             if not promise:
-                share = f"{100 * y2.power.min():.0f}–{100 * y2.power.max():.0f}%"
-                need = f"detected in {share} of surveys after {years}, across the sample sizes"
+                low, high = 100 * y2.power.min(), 100 * y2.power.max()
+                share = f"{high:.0f}%" if one_size else f"{low:.0f}–{high:.0f}%"
+                sizes = f"with {invited(int(y2.sample_size.iloc[0]))}" if one_size else "across the sample sizes"
+                need = f"detected in {share} of surveys after {years}, {sizes}"
             elif len(enough):
                 need = f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {years}"
             else:
                 best = f"{100 * y2.power.max():.0f}% power"
-                need = f"even {invited(int(y2.sample_size.max()))} give only {best} after {years}"
+                need = (
+                    f"{'' if one_size else 'even '}{invited(int(y2.sample_size.max()))} give only {best} after {years}"
+                )
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
     null = power[power.arm == "no_promise"]

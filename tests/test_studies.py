@@ -348,6 +348,16 @@ def test_evaluation_power_says_when_a_sample_size_is_more_than_the_area_has(tmp_
     assert "after 1 year," in null and "1 years" not in report  # a 52-week horizon: its one year, in words
 
 
+def test_evaluation_power_with_one_sample_size_speaks_of_that_size(tmp_path):
+    """With study.sample_sizes=[100] the report once said "even 100 invited" and "detected in 8–8% of surveys ...,
+    across the sample sizes"."""
+    out = run(evaluation_power, "evaluation_power", tmp_path, "horizon_weeks=52", "study.sample_sizes=[100]")
+    report = (out / "report.md").read_text()
+    null = report.split("## no_promise")[1].split("With no promise at all")[0]
+    assert "across the sample sizes" not in null and "% of surveys after 1 year, with 100 invited." in null
+    assert "even 100" not in report and re.search(r"; 100 invited (give only \d+% power|are enough)", report)
+
+
 def test_bra2018_headline(tmp_path):
     out = run(bra2018, "bra2018", tmp_path, "horizon_weeks=104")
     t = pd.read_csv(out / "table.csv").set_index("arm")
