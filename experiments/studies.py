@@ -52,7 +52,7 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
-from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message  # noqa: E402
+from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, grammar_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
@@ -291,6 +291,9 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
         else:
             plain_argv.append(arg)
+    unreadable = grammar_message(plain_argv)
+    if unreadable:
+        raise ConfigError(unreadable)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=plain_argv)

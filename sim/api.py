@@ -119,13 +119,14 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
     if key:
         return unknown_message(key)
     missing = re.search(
-        r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path",
+        r"Could not find '([^/']+)/([^']*)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path",
         str(exc),
         re.S,
     )
     if missing:
         group, name, options = missing.groups()
-        return f"unknown {group} preset {name!r} (available: {', '.join(options.split())})"
+        what = f"unknown {group} preset {name!r}" if name else f"{group}= needs a preset"
+        return f"{what} (available: {', '.join(options.split())})"
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
 
@@ -165,8 +166,9 @@ def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or
     such as 'suburb' is refused naming the preset it may mean (else ``otherwise``), instead of Hydra's 'missing
     EQUAL' parse error."""
     for word in overrides:
-        if "=" not in word and not word.startswith("~"):
-            groups = [g for g in ("area", "scenario") if (CONFIG_DIR / g / f"{word}.yaml").is_file()]
+        if ("=" not in word and not word.startswith("~")) or word.startswith("="):
+            named = re.fullmatch(r"[\w-]+", word) is not None  # a preset's name, not a path
+            groups = [g for g in ("area", "scenario") if named and (CONFIG_DIR / g / f"{word}.yaml").is_file()]
             hint = "such as " + " or ".join(f"{g}={word}" for g in groups) if groups else otherwise
             raise ConfigError(f"{word!r} needs a key: give key=value ({hint})")
     return overrides
@@ -179,12 +181,32 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     """
     overrides = as_overrides(overrides)
     register()
+    unreadable = grammar_message(overrides)
+    if unreadable:
+        raise ConfigError(unreadable)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except Exception as exc:
         raise ConfigError(config_error_message(exc)) from exc
     return to_config(cfg)
+
+
+def grammar_message(overrides: Sequence[str]) -> str | None:
+    """The first override Hydra's parser cannot read, named, with what it found there (None: all read); Hydra's own
+    message may not name it, and lists the parser's tokens and a link."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for o in overrides:
+        try:
+            parser.parse_overrides([o])
+        except Exception as exc:
+            text = " ".join(str(exc).split()).split(" See https://")[0]
+            found = re.sub(r" expecting (\{[^}]*\}|\S+)", "", re.sub(r"^Error parsing override '.*?' ", "", text))
+            found = "" if found.startswith("LexerNoViableAltException") else f": {found}"
+            return f"cannot read the override {o!r}{found} (an override is key=value, a list key=[a,b])"
+    return None
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:

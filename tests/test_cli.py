@@ -95,6 +95,12 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
         ("full_implementation", "(such as scenario=full_implementation)"),
         ("-m suburb", "error: 'suburb' needs a key: give key=value (such as area=suburb)"),
+        # Hydra's parser errors once came with its token list and a link, and some did not name the override
+        ("police.effort=[0.5", "error: cannot read the override 'police.effort=[0.5': no viable alternative at"),
+        ("police..effort=0.5", "error: cannot read the override 'police..effort=0.5' (an override is key=value"),
+        ("police.effort==0.5", "error: cannot read the override 'police.effort==0.5': extraneous input '=' (an"),
+        ("area=", "error: area= needs a preset (available: default, small_town, suburb, vulnerable_district)"),
+        ("=0.5", "error: '=0.5' needs a key: give key=value"),
         # an unknown option once printed Hydra's usage, then "the run failed: nothing was written to results/..."
         ("--dry-run", "error: unknown option --dry-run (python -m sim takes key=value overrides, see --help;"),
         # two of Hydra's modes once ended in a traceback ("Only one of --run, --multirun, --cfg, ...")

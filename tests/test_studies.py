@@ -534,6 +534,7 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("compare", ["suburb"], "'suburb' needs a key: give key=value (such as area=suburb)"),
         ("sensitivity", ["morris"], "'morris' needs a key: give key=value (--help lists the settings)"),
         ("sensitivity", ["--dry-run"], "unknown option --dry-run: settings are given as dry_run=... (--help lists"),
+        ("sensitivity", ["n=16)"], "cannot read the override 'n=16)': extraneous input ')' (an override is"),
         ("compare", ["--cfg", "job"], "unknown option --cfg: settings are given as key=value (--help lists them)"),
         ("compare", ["hydra.run.dir=x"], "hydra.run.dir: this command takes no Hydra settings"),
         ("feedback_demo", ["+hydra.job.chdir=true"], "hydra.job.chdir: this command takes no Hydra settings"),
