@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -22,12 +21,14 @@ from experiments.studies import (
     GridContext,
     GridStudy,
     Settings,
+    as_well_words,
     declared,
     fmt_pp,
     heatmaps,
     main_wrapper,
     one_or_more,
     summarise_gains,
+    tied_with,
 )
 from sim.params import ConfigError
 from sim.words import counted
@@ -107,8 +108,7 @@ def analyse(ctx: GridContext) -> list[str]:
     lines += [f"- {said(r)}" for _, r in avoid.head(5).iterrows()]
     if len(avoid) > 5:
         lines.append(f"- and {len(avoid) - 5} more (ranking.csv)")
-    ties = int(np.isclose(agg[key], agg[key].iloc[0], rtol=0, atol=1e-12).sum()) - 1
-    lines += ["", in_short(agg.iloc[0], dims, key, last, worlds, ties)]
+    lines += ["", in_short(agg.iloc[0], dims, key, last, worlds, tied_with(agg, agg.iloc[0], [key]))]
     return lines
 
 
@@ -116,11 +116,7 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str, 
     """The answer in one sentence, in words that follow the numbers: the best design, whether it gains at all,
     whether its interval leaves room for no gain, and how many designs do exactly as well (``ties``), so that its
     being first says nothing."""
-    tied = (
-        f" {counted(ties, 'other design')} {'does' if ties == 1 else 'do'} exactly as well in high confidence."
-        if ties
-        else ""
-    )
+    tied = as_well_words(ties, "in high confidence")
     result = (
         f"high confidence {fmt_pp(top[key])} after {counted(last, 'year')} "
         f"({OUTCOMES['delaktighet_high_share']} "

@@ -34,6 +34,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.studies import (  # noqa: E402
+    as_well_words,
     check_a_promise_to_vary,
     check_settings,
     compose_settings,
@@ -44,6 +45,7 @@ from experiments.studies import (  # noqa: E402
     one_of,
     optional,
     text,
+    tied_with,
     whole,
 )
 from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402
@@ -211,16 +213,8 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
 def tie_words(pool: pd.DataFrame, choice: pd.Series) -> str:
     """How many other designs do exactly as well as the choice on both things it is chosen by (the worst tenth of
     worlds, then the mean), so the study cannot choose between them; empty when none does."""
-    same = sum(
-        np.isclose(pool[f"{OBJECTIVE}_{k}"], choice[f"{OBJECTIVE}_{k}"], rtol=0, atol=1e-12) for k in ("p10", "mean")
-    )
-    others = int((same == 2).sum()) - 1
-    if others < 1:
-        return ""
-    return (
-        f" {counted(others, 'other design')} {'does' if others == 1 else 'do'} exactly as well in the worst 10% of "
-        "worlds and on average, so the study cannot choose between them."
-    )
+    others = tied_with(pool, choice, [f"{OBJECTIVE}_p10", f"{OBJECTIVE}_mean"])
+    return as_well_words(others, "in the worst 10% of worlds and on average, so the study cannot choose between them")
 
 
 def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:

@@ -697,6 +697,22 @@ def pair_tally(name: str, verb: str, other: str, share: float, same: float, pair
     return f"{head}{verb} in {100 * share:.0f}% of {pairs}{ties}"
 
 
+def tied_with(frame: pd.DataFrame, row: pd.Series, columns: Sequence[str]) -> int:
+    """How many other rows of ``frame`` equal ``row`` on every one of ``columns`` (to 1e-12): designs a ranking
+    cannot tell apart from the one it puts first."""
+    same = np.logical_and.reduce([np.isclose(frame[c], row[c], rtol=0, atol=1e-12) for c in columns])
+    return int(same.sum()) - 1
+
+
+def as_well_words(others: int, where: str) -> str:
+    """' 3 other designs do exactly as well {where}.', or nothing when no other design does."""
+    return (
+        f" {counted(others, 'other design')} {'does' if others == 1 else 'do'} exactly as well {where}."
+        if others
+        else ""
+    )
+
+
 def fmt_pp(x: float) -> str:
     """A change on the 0-1 scale in percentage points."""
     return f"{100 * x:+.1f} pp"
