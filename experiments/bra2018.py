@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, main_wrapper, pair_tally, spread, whole
+from experiments.studies import Context, Settings, Study, fmt_pp, labelled_arms, main_wrapper, pair_tally, spread, whole
 from sim.params import ConfigError
 from sim.words import counted
 
@@ -37,10 +37,11 @@ def very_small(arm: pd.Series) -> bool:
 
 def arms(s: Settings) -> dict[str, str]:
     st = s.cfg.study
-    if len(st.arms) < 2:
+    given = labelled_arms(st.arms)
+    if len(given) < 2:
         raise ConfigError(
             f"study.arms needs at least two arms (the first is the reference, the last the full implementation), "
-            f"got {len(st.arms)}"
+            f"got {len(given)}"
         )
     try:
         counterfactual = sim.load_config([f"scenario={st.counterfactual}"])
@@ -51,7 +52,7 @@ def arms(s: Settings) -> dict[str, str]:
             f"invalid value for study.counterfactual: {st.counterfactual!r} (allowed: a scenario without a promise, "
             "such as no_promise; crime and its year-to-year change are measured against it)"
         )
-    out = {label: f"scenario={st.reference} {st.arms[label]}".strip() for label in st.arms}
+    out = {label: f"scenario={st.reference} {own}".strip() for label, own in given.items()}
     out[NO_PROMISE] = f"scenario={st.counterfactual}"
     return out
 

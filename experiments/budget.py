@@ -41,6 +41,8 @@ def base(s: Settings) -> str:
 def grid(s: Settings) -> dict:
     st = s.cfg.study
     designs = OmegaConf.to_container(st.grid) or {}
+    if not designs:
+        raise ConfigError("study.grid is empty: name at least one promise lever and its values")
     effort = OmegaConf.to_container(st.effort) if OmegaConf.is_list(st.effort) else [st.effort]
     if "police.effort" in designs or "police.planned_hours_per_week" in designs:
         raise ConfigError("study.grid holds promise designs; set study.effort and study.hours_per_week instead")

@@ -24,10 +24,10 @@ from experiments.studies import (
     Settings,
     Study,
     fmt_pp,
+    labelled_arms,
     main_wrapper,
     plot_arms,
     spread,
-    unique_labels,
 )
 from sim.params import ConfigError
 
@@ -35,14 +35,10 @@ PLOTTED = ["trust_high_share", "delaktighet_high_share", "unsafe_share", "partic
 
 
 def arms(s: Settings) -> dict[str, str]:
-    given = s.cfg.study.arms
-    if isinstance(given, str) or given is None:
-        raise ConfigError("study.arms must be a list of overrides or a mapping label: overrides")
-    items = list(given.items()) if hasattr(given, "items") else [(a, a) for a in given]
-    if len(items) < 2:
-        raise ConfigError(f"study.arms needs at least two arms, got {len(items)}")
-    labels = unique_labels([str(k) for k, _ in items])
-    return {label: str(v) for label, (_, v) in zip(labels, items)}
+    out = labelled_arms(s.cfg.study.arms)
+    if len(out) < 2:
+        raise ConfigError(f"study.arms needs at least two arms, got {len(out)}")
+    return out
 
 
 def analyse(ctx: Context) -> list[str]:

@@ -16,9 +16,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
+from omegaconf import OmegaConf
 from scipy import stats
 
 from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
+from sim.params import ConfigError
 from sim.words import counted
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
@@ -64,6 +66,13 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def arms(s: Settings) -> dict[str, str]:
+    given = s.cfg.study.arms
+    if not OmegaConf.is_list(given) or not all(isinstance(a, str) for a in given):
+        shown = OmegaConf.to_container(given) if OmegaConf.is_config(given) else given
+        raise ConfigError(
+            f"invalid value for study.arms: {shown!r} (allowed: a list of scenario names, such as "
+            "[observed_2018, no_promise])"
+        )
     return {a: f"scenario={a}" for a in s.cfg.study.arms}
 
 

@@ -20,7 +20,18 @@ import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 
 import sim
-from experiments.studies import Context, Settings, Study, arm_overrides, fmt_pp, main_wrapper, pair_tally, spread, whole
+from experiments.studies import (
+    Context,
+    Settings,
+    Study,
+    arm_overrides,
+    fmt_pp,
+    labelled_arms,
+    main_wrapper,
+    pair_tally,
+    spread,
+    whole,
+)
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError
 
@@ -144,7 +155,8 @@ def animation(on, labels, path: Path, horizon: int, every: int) -> None:
 
 def arms(s: Settings) -> dict[str, str]:
     st = s.cfg.study
-    labels = list(st.arms)
+    given = labelled_arms(st.arms)
+    labels = list(given)
     if len(labels) != 3:
         raise ConfigError(f"study.arms must name three arms (none, quarterly, monthly), got {len(labels)}")
     if not sim.load_config(arm_overrides(s, f"scenario={st.scenario}")).promise.active:
@@ -152,8 +164,8 @@ def arms(s: Settings) -> dict[str, str]:
             f"feedback_demo compares feedback about a promise, but scenario={st.scenario} with these settings has "
             "none (promise.active=false); choose a scenario with a promise (full_implementation, observed_2018)"
         )
-    out = {label: f"scenario={st.scenario} {st.arms[label]} {st.staff_on}" for label in labels}
-    out.update({f"{label}{OFF}": f"scenario={st.scenario} {st.arms[label]} {st.staff_off}" for label in labels})
+    out = {label: f"scenario={st.scenario} {given[label]} {st.staff_on}" for label in labels}
+    out.update({f"{label}{OFF}": f"scenario={st.scenario} {given[label]} {st.staff_off}" for label in labels})
     return out
 
 
@@ -217,8 +229,8 @@ def analyse(ctx: Context) -> list[str]:
     none, quarterly, monthly = labels
     lines = [
         f"Scenario `{st.scenario}`: the same promise work (hours, actions, partners) in every arm; only the "
-        f"feedback to residents differs ({', '.join(f'{k}: `{v}`' for k, v in st.arms.items())}), with and without "
-        "feedback to staff.",
+        f"feedback to residents differs ({', '.join(f'{k}: `{v}`' for k, v in labelled_arms(st.arms).items())}), "
+        "with and without feedback to staff.",
         "",
         f"## What happens to confidence in the police by week {horizon}",
         "",

@@ -311,6 +311,8 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
 def study_space(cfg: DictConfig):
     """The study's base config (fixed values applied) and its parameter space; ConfigError on a bad one."""
     study = cfg.study
+    if not study.vary:
+        raise ConfigError("study.vary is empty: name at least one parameter and its range ([low, high] or null)")
     space = make_space(OmegaConf.to_container(study.vary), OmegaConf.to_container(study.fixed))
     base = apply_params(sim.load_config(list(study.base) + ["replications=1"]), dict(space.fixed))
     return base, space

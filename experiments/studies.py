@@ -81,6 +81,14 @@ KEY_OUTCOMES = [
 ]
 # study entries replaced whole, or one key at a time
 REPLACEABLE = ("grid", "arms", "vary", "fixed", "designs", "conditions")
+MAPPINGS = {  # the replaceable entries that are mappings, each with an example a user can copy
+    "grid": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
+    "designs": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
+    "vary": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
+    "conditions": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
+    "fixed": "a mapping parameter: value, such as {police.effort: 0.8}",
+}
+ARMS = "a list of overrides or a mapping label: overrides, such as {Today: scenario=observed_2018}"
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -277,23 +285,24 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         key = flags[0].lstrip("-").split("=", 1)[0].replace("-", "_")
         like = f"{key}=..." if key in plain else "key=value"
         raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
-    checked_words(list(argv), otherwise="--help lists the settings")
     plain_argv, replace = [], []
     for arg in argv:
+        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", arg.split("=", 1)[0].lstrip("+~"))
+        if m and "=" in arg:  # read by replaced() below, not by Hydra's parser
+            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
+        else:
+            plain_argv.append(arg)
+    checked_words(plain_argv, otherwise="--help lists the settings")
+    unreadable = grammar_message(plain_argv)
+    if unreadable:
+        raise ConfigError(unreadable)
+    for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
         if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it
             with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
                 plain = compose(config_name=config_name)
             where = "output_root" if "output_root" in plain else "output_dir"
             raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
-        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", key)
-        if m and "=" in arg:
-            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
-        else:
-            plain_argv.append(arg)
-    unreadable = grammar_message(plain_argv)
-    if unreadable:
-        raise ConfigError(unreadable)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=plain_argv)
@@ -322,6 +331,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
                 current = OmegaConf.to_container(node) if node is not None else {}
                 current[sub] = parsed
                 cfg.study[entry] = current
+        if entry in MAPPINGS and not OmegaConf.is_dict(cfg.study[entry]):  # arms: each study's arms() checks
+            raise ConfigError(f"invalid value for study.{entry}: {value} (allowed: {MAPPINGS[entry]})")
     return cfg
 
 
@@ -430,6 +441,21 @@ def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, s
 
 def unique_labels(arms: Sequence[str]) -> list[str]:
     return [a if arms.count(a) == 1 else f"{a} #{arms[: i + 1].count(a)}" for i, a in enumerate(arms)]
+
+
+def labelled_arms(given: Any) -> dict[str, str]:
+    """study.arms as label -> overrides: a mapping as it is, a list labelled by its own overrides (repeats
+    numbered). Anything else is refused with the two shapes allowed."""
+    if OmegaConf.is_dict(given) or isinstance(given, Mapping):
+        items = list(given.items())
+    elif OmegaConf.is_list(given) or isinstance(given, (list, tuple)):
+        items = [(a, a) for a in given]
+    else:
+        raise ConfigError(f"invalid value for study.arms: {given!r} (allowed: {ARMS})")
+    plain = [
+        " ".join(map(str, v)) if OmegaConf.is_list(v) or isinstance(v, (list, tuple)) else str(v) for _, v in items
+    ]
+    return dict(zip(unique_labels([str(k) for k, _ in items]), plain))
 
 
 # ---- statistics ------------------------------------------------------------------------------------------

@@ -542,6 +542,20 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("robust", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
         ("assumptions", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
         ("calibrate", ["hydra.run.dir=x"], "its output folder is output_dir=PATH"),
+        # a whole entry of the wrong shape once crashed in the study: "Input cfg is not an OmegaConf config
+        # object (int)", "'list' object has no attribute 'items'", "No group keys passed!", "IndexError: too many
+        # indices", "string indices must be integers"
+        ("ambition", ["study.grid=1"], "invalid value for study.grid: 1 (allowed: a mapping parameter: [values],"),
+        ("ambition", ["study.grid=[1,2]"], "invalid value for study.grid: [1,2] (allowed: a mapping"),
+        ("budget", ["study.grid={}"], "study.grid is empty: name at least one promise lever and its values"),
+        ("robust", ["study.designs=abc"], "invalid value for study.designs: abc (allowed: a mapping"),
+        ("sensitivity", ["study.vary={}"], "study.vary is empty: name at least one parameter and its range"),
+        ("sensitivity", ["study.fixed=[]"], "invalid value for study.fixed: [] (allowed: a mapping parameter: value"),
+        ("bra2018", ["study.arms=abc"], "invalid value for study.arms: 'abc' (allowed: a list of overrides or a"),
+        ("feedback_demo", ["study.arms=1"], "invalid value for study.arms: 1 (allowed: a list of overrides or a"),
+        ("compare", ["study.arms={Thin:1,Wide:2}"], "arm 'Thin' (1): '1' needs a key: give key=value"),
+        ("evaluation_power", ["study.arms={a:1}"], "invalid value for study.arms: {'a': 1} (allowed: a list of scen"),
+        ("evaluation_power", ["study.arms=[1,2]"], "invalid value for study.arms: [1, 2] (allowed: a list of scena"),
     ],
 )
 def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
