@@ -52,7 +52,7 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
-from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, grammar_message  # noqa: E402
+from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
@@ -109,6 +109,11 @@ def optional(rule):
 
 def one_of(*choices):
     return (lambda v: v in choices), "one of " + ", ".join(map(str, choices))
+
+
+def preset(group: str):
+    """A rule: the name of one of the presets in configs/<group>/ (a scenario or an area)."""
+    return one_of(*sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml")))
 
 
 def fraction():
@@ -293,9 +298,6 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         else:
             plain_argv.append(arg)
     checked_words(plain_argv, otherwise="--help lists the settings")
-    unreadable = grammar_message(plain_argv)
-    if unreadable:
-        raise ConfigError(unreadable)
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
         if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it

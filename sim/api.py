@@ -127,6 +127,12 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
         group, name, options = missing.groups()
         what = f"unknown {group} preset {name!r}" if name else f"{group}= needs a preset"
         return f"{what} (available: {', '.join(options.split())})"
+    several = re.search(r"(?:Ambiguous value for argument|Sweep parameters) '([^']*)'", str(exc))
+    if several:  # Hydra's own words list three ways out, some of which this command does not take
+        word = several.group(1)
+        return (
+            f"{word!r} gives several values where one is needed (a list is key=[a,b]; python -m sim -m {word} sweeps)"
+        )
     text = " ".join(str(exc).split())
     return text if len(text) <= 300 else text[:297] + "..."
 
@@ -153,7 +159,7 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
             if isinstance(value, bool):
                 value = str(value).lower()
             out.append(f"{key}={value}")
-        return out
+        return checked_words(out)
     if not isinstance(overrides, Iterable):
         raise ConfigError(
             f"invalid overrides: {overrides!r} (allowed: a list of 'key=value' strings, one string of them, or a dict)"
@@ -162,15 +168,22 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
 
 
 def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or police.effort=0.6") -> list[str]:
-    """Overrides as given, once each is known to be key=value (or Hydra's ~key, which deletes one): a bare word
-    such as 'suburb' is refused naming the preset it may mean (else ``otherwise``), instead of Hydra's 'missing
-    EQUAL' parse error."""
+    """Overrides as given, once each is known to be key=value (or Hydra's ~key, which deletes one) that Hydra's
+    parser can read. A bare word such as 'suburb' is refused naming the preset it may mean (else ``otherwise``),
+    instead of Hydra's 'missing EQUAL' parse error; anything else the parser cannot read, by grammar_message."""
     for word in overrides:
         if ("=" not in word and not word.startswith("~")) or word.startswith("="):
             named = re.fullmatch(r"[\w-]+", word) is not None  # a preset's name, not a path
             groups = [g for g in ("area", "scenario") if named and (CONFIG_DIR / g / f"{word}.yaml").is_file()]
             hint = "such as " + " or ".join(f"{g}={word}" for g in groups) if groups else otherwise
             raise ConfigError(f"{word!r} needs a key: give key=value ({hint})")
+        key, _, value = word.partition("=")
+        if key.lstrip("+") in ("area", "scenario") and value in ("null", "~"):  # Hydra: 'Got NoneType'
+            names = sorted(f.stem for f in (CONFIG_DIR / key.lstrip("+")).glob("*.yaml"))
+            raise ConfigError(f"{word} needs a preset (available: {', '.join(names)})")
+    unreadable = grammar_message(overrides)
+    if unreadable:
+        raise ConfigError(unreadable)
     return overrides
 
 
@@ -181,9 +194,6 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     """
     overrides = as_overrides(overrides)
     register()
-    unreadable = grammar_message(overrides)
-    if unreadable:
-        raise ConfigError(unreadable)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))

@@ -23,13 +23,19 @@ from .words import counted
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
 
 
+def is_study(folder: Path) -> bool:
+    """A study's output folder (report.md and its tables beside its config.yaml), not a run's."""
+    return (folder / "report.md").is_file() and not (folder / "run.json").exists()
+
+
 def run_folders(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Whole run folders under the given paths (searched recursively), and incomplete ones found on the way."""
+    """Whole run folders under the given paths (searched recursively), and incomplete ones found on the way;
+    a study's folders are neither."""
     whole, incomplete = [], []
     for root in paths:
         candidates = [root] if (root / "config.yaml").exists() else sorted(p.parent for p in root.rglob("config.yaml"))
         for folder in candidates:
-            if folder.name.startswith("."):
+            if folder.name.startswith(".") or is_study(folder):
                 continue
             info = folder / "run.json"
             ok = info.exists() and json.loads(info.read_text()).get("complete", False)
@@ -54,6 +60,12 @@ def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
     if table not in TABLES:
         raise ValueError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
     folders, _ = run_folders(paths)
+    studies = [f for root in paths for f in [root, *(p.parent for p in root.rglob("report.md"))] if is_study(f)]
+    if not folders and studies:
+        raise ValueError(
+            f"{studies[0]} is a study's folder (report.md and its tables), not a run's: collect reads the folders "
+            "python -m sim writes (results/runs/..., a multirun's folder); a study's tables are its CSV files"
+        )
     if not folders:
         raise ValueError("no whole run folders found (a folder is whole when its run.json says so)")
     params = pd.DataFrame([flat_params(f / "config.yaml") for f in folders])
@@ -89,8 +101,9 @@ def main(argv: list[str]) -> int:
         print(f"error: --out {args.out}: give a file name ending in .parquet or .csv", file=sys.stderr)
         return 2
     for f in args.folders:
-        if not f.exists():
-            print(f"error: {f} does not exist", file=sys.stderr)
+        if not f.is_dir():
+            why = "is a file: give run folders or folders that hold them" if f.exists() else "does not exist"
+            print(f"error: {f} {why}", file=sys.stderr)
             return 2
     try:
         df = collect(args.folders, args.table)

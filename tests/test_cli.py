@@ -99,6 +99,11 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("police.effort=[0.5", "error: cannot read the override 'police.effort=[0.5': no viable alternative at"),
         ("police..effort=0.5", "error: cannot read the override 'police..effort=0.5' (an override is key=value"),
         ("police.effort==0.5", "error: cannot read the override 'police.effort==0.5': extraneous input '=' (an"),
+        ("-m police.effort=[0.5", "error: cannot read the override 'police.effort=[0.5': no viable alternative"),
+        # Hydra once answered these with its three ways out, or "Got NoneType", and no preset named
+        ("police.effort=0.5,0.6", "error: 'police.effort=0.5,0.6' gives several values where one is needed (a list"),
+        ("scenario=null", "error: scenario=null needs a preset (available: full_implementation, no_promise,"),
+        ("-m area=null", "error: area=null needs a preset (available: default, small_town, suburb, vulnerable_d"),
         ("area=", "error: area= needs a preset (available: default, small_town, suburb, vulnerable_district)"),
         ("=0.5", "error: '=0.5' needs a key: give key=value"),
         # an unknown option once printed Hydra's usage, then "the run failed: nothing was written to results/..."
@@ -406,6 +411,20 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     shutil.copytree(next((tmp_path / "sweep").glob("0_*")), half.parent / "0_x")
     c = subprocess.run(one, capture_output=True, text=True)  # once "Collected 1 runs"
     assert c.returncode == 0 and c.stdout.startswith("Collected 1 run, "), c.stdout
+    # a study's folder (config.yaml, report.md, tables) is not a run: it was once counted an incomplete run, and
+    # alone gave "no whole run folders found"; a file once gave the same
+    study = tmp_path / "sweep" / "a_study"
+    study.mkdir()
+    shutil.copy(half / "config.yaml", study / "config.yaml")
+    (study / "report.md").write_text("# A study\n")
+    c = collect(tmp_path / "again.csv")
+    assert c.returncode == 0 and c.stdout.strip().endswith("; skipped 1 incomplete folder"), c.stdout
+    for given, needle in (
+        (study, f"error: {study} is a study's folder (report.md and its tables), not a run's"),
+        (tmp_path / "all.csv", f"error: {tmp_path / 'all.csv'} is a file: give run folders"),
+    ):
+        c = subprocess.run([sys.executable, "-m", "sim.collect", str(given)], capture_output=True, text=True)
+        assert c.returncode == 2 and c.stderr.startswith(needle) and c.stderr.count("\n") == 1, c.stderr
 
 
 def test_help_lists_only_what_python_m_sim_takes():
