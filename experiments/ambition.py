@@ -30,6 +30,7 @@ from experiments.studies import (
     heatmaps,
     interval,
     main_wrapper,
+    preset,
     summarise_gains,
     sweep_design,
 )
@@ -226,7 +227,13 @@ def grid(s: Settings) -> dict:
 
 
 STUDY = GridStudy(
-    "ambition", "Ambition and periodicity (Brå 2018:14, recommendation 4)", base, grid, analyse, min_horizon_weeks=52
+    "ambition",
+    "Ambition and periodicity (Brå 2018:14, recommendation 4)",
+    base,
+    grid,
+    analyse,
+    min_horizon_weeks=52,
+    settings={"study.scenario": preset("scenario")},
 )
 
 

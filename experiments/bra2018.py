@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 
 import sim
-from experiments.studies import Context, Settings, Study, fmt_pp, labelled_arms, main_wrapper, pair_tally, spread, whole
+from experiments.studies import (
+    Context,
+    Settings,
+    Study,
+    fmt_pp,
+    labelled_arms,
+    main_wrapper,
+    pair_tally,
+    preset,
+    spread,
+    whole,
+)
 from sim.params import ConfigError
 from sim.words import counted
 
@@ -216,7 +227,11 @@ STUDY = Study(
     "Observed versus possible (Brå 2018:14)",
     arms,
     analyse,
-    settings={"study.report_week": whole(1, 1040)},  # a week past the horizon reports at the horizon
+    settings={
+        "study.report_week": whole(1, 1040),  # a week past the horizon reports at the horizon
+        "study.reference": preset("scenario"),
+        "study.counterfactual": preset("scenario"),
+    },
 )
 
 

@@ -27,6 +27,7 @@ from experiments.studies import (
     heatmaps,
     main_wrapper,
     one_or_more,
+    preset,
     summarise_gains,
     tied_with,
 )
@@ -69,7 +70,7 @@ def analyse(ctx: GridContext) -> list[str]:
         f"{key}_pp",
         "heatmap_high_confidence.png",
         f"Gain in the high-confidence share after {counted(last, 'year')}, against no promise "
-        f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {list(ctx.s.cfg.study.effort)})",
+        f"({ctx.s.cfg.study.hours_per_week:g} h/week planned, effort {grid(ctx.s)['police.effort']})",
         "percentage points of residents",
         x,
         y,
@@ -146,6 +147,7 @@ STUDY = GridStudy(
     analyse,
     min_horizon_weeks=52,  # designs are ranked by their gain at a year's end
     settings={
+        "study.scenario": preset("scenario"),
         "study.hours_per_week": declared("police.planned_hours_per_week"),
         "study.effort": one_or_more(declared("police.effort")),
     },

@@ -29,6 +29,7 @@ from experiments.studies import (
     labelled_arms,
     main_wrapper,
     pair_tally,
+    preset,
     spread,
     whole,
 )
@@ -261,7 +262,7 @@ STUDY = Study(
     "Why feedback matters (återkoppling)",
     arms,
     analyse,
-    settings={"study.gif_every_weeks": whole(1, 1040)},
+    settings={"study.gif_every_weeks": whole(1, 1040), "study.scenario": preset("scenario")},
 )
 
 

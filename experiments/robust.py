@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import (  # noqa: E402
+from experiments.studies import (
     as_well_words,
     check_a_promise_to_vary,
     check_settings,
@@ -44,6 +44,7 @@ from experiments.studies import (  # noqa: E402
     number,
     one_of,
     optional,
+    preset,  # noqa: E402
     text,
     tied_with,
     whole,
@@ -84,6 +85,7 @@ def load_settings(argv: list[str]) -> DictConfig:
             "workers": optional(whole(1)),
             "scheduler": optional(text()),
             "output_dir": optional(text()),
+            "study.scenario": preset("scenario"),
             "study.gain_at_least": number(-1, 1),
             "study.hours_budget": declared("police.planned_hours_per_week"),
         },

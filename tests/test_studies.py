@@ -218,6 +218,23 @@ def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
     assert avoid.count("\n- ") == min(len(bad), 5) and ("None. The least gain" in avoid) == bad.empty, avoid
 
 
+def test_budget_takes_one_effort_value(tmp_path):
+    """study.effort=0.6 (one value, as its help allows) once crashed after the whole grid had run:
+    "TypeError: 'int' object is not iterable" (list() of a number) while writing the report."""
+    out = run(
+        budget,
+        "budget",
+        tmp_path,
+        "horizon_weeks=52",
+        "study.executor=serial",
+        "study.effort=0.6",
+        "study.grid={promise.actions:[1,3]}",
+    )
+    assert (out / "heatmap_high_confidence.png").is_file() and "expected effort 0.6 (" in (
+        out / "report.md"
+    ).read_text()
+
+
 def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
     out = run(feedback_demo, "feedback_demo", tmp_path, "horizon_weeks=60", "study.gif_every_weeks=10")
     for name in ("feedback_matters.png", "feedback_matters.gif", "maps_horizon.png", "report.md", "levels.csv"):
@@ -488,7 +505,7 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("bra2018", ["study.arms={}"], "study.arms"),
         # the report measured crime 'against no promise at all' against a scenario with a promise
         ("bra2018", ["study.counterfactual=full_implementation"], "study.counterfactual: 'full_implementation'"),
-        ("bra2018", ["study.counterfactual=nosuch"], "study.counterfactual: unknown scenario preset 'nosuch'"),
+        ("bra2018", ["study.counterfactual=nosuch"], "study.counterfactual: 'nosuch' (allowed: one of full_implementa"),
         ("ambition", ["study.executor=foo"], "study.executor"),
         ("ambition", ["study.workers=-1"], "study.workers"),
         ("budget", ["study.effort=abc"], "study.effort"),
@@ -555,6 +572,13 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("feedback_demo", ["study.arms=1"], "invalid value for study.arms: 1 (allowed: a list of overrides or a"),
         ("compare", ["study.arms={Thin:1,Wide:2}"], "arm 'Thin' (1): '1' needs a key: give key=value"),
         ("evaluation_power", ["study.arms={a:1}"], "invalid value for study.arms: {'a': 1} (allowed: a list of scen"),
+        # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
+        ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
+        ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
+        ("feedback_demo", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implem"),
+        ("bra2018", ["study.reference=[]"], "invalid value for study.reference: [] (allowed: one of full_implement"),
+        ("bra2018", ["study.counterfactual=0"], "invalid value for study.counterfactual: 0 (allowed: one of full_im"),
+        ("robust", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementat"),
         ("evaluation_power", ["study.arms=[1,2]"], "invalid value for study.arms: [1, 2] (allowed: a list of scena"),
     ],
 )
