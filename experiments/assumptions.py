@@ -101,6 +101,12 @@ class Contrasts:
         return {a: float(change[x][m] - change[y][m]) for a, (x, y, m) in self.answers.items()}
 
 
+SHAPES = {
+    "arms": "a mapping name: scenario and overrides, such as {full: scenario=full_implementation}",
+    "answers": "a mapping name: [arm, minus arm, outcome], such as {gain: [full, observed, trust_high_share]}",
+}
+
+
 def load_settings(argv: list[str]) -> DictConfig:
     cfg = compose_settings("assumptions", argv)
     check_settings(
@@ -122,6 +128,10 @@ def load_settings(argv: list[str]) -> DictConfig:
     )
     if cfg.method == "sobol":
         check_sobol_size("n", cfg.n)
+    for key, shape in SHAPES.items():  # Hydra lets a whole mapping be replaced by a number or a list
+        if not OmegaConf.is_dict(cfg[key]) or not cfg[key]:
+            shown = OmegaConf.to_container(cfg[key]) if OmegaConf.is_config(cfg[key]) else cfg[key]
+            raise ConfigError(f"invalid value for {key}: {shown!r} (allowed: {shape})")
     arms = OmegaConf.to_container(cfg.arms)
     for name, answer in OmegaConf.to_container(cfg.answers).items():
         if not isinstance(answer, list) or len(answer) != 3:

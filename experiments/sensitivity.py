@@ -65,6 +65,7 @@ def load_settings(argv: list[str]) -> DictConfig:
         fraction,
         one_of,
         optional,
+        overrides_list,
         text,
         whole,
     )
@@ -91,6 +92,7 @@ def load_settings(argv: list[str]) -> DictConfig:
             "shard": optional(text()),
             "dry_run": ((lambda v: isinstance(v, bool)), "true or false"),
             "cores": optional(whole(1)),
+            "study.base": overrides_list(),
         },
     )
     if cfg.shard is not None:

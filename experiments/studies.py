@@ -194,6 +194,13 @@ def folder_arg(text_value: str) -> str:
     return text_value
 
 
+def overrides_list():
+    """A rule: a list of key=value overrides, possibly empty (the model's defaults)."""
+    return (
+        lambda v: isinstance(v, Sequence) and not isinstance(v, str) and all(isinstance(x, str) for x in v)
+    ), "a list of overrides, such as [scenario=observed_2018, area=suburb]"
+
+
 def one_or_more(rule):
     """A rule: one value following ``rule``, or a non-empty list of them."""
     ok, words = rule

@@ -572,6 +572,10 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("feedback_demo", ["study.arms=1"], "invalid value for study.arms: 1 (allowed: a list of overrides or a"),
         ("compare", ["study.arms={Thin:1,Wide:2}"], "arm 'Thin' (1): '1' needs a key: give key=value"),
         ("evaluation_power", ["study.arms={a:1}"], "invalid value for study.arms: {'a': 1} (allowed: a list of scen"),
+        # these once ended in "Input cfg is not an OmegaConf config object (int)" or "'int' object is not iterable"
+        ("assumptions", ["answers=1"], "invalid value for answers: 1 (allowed: a mapping name: [arm, minus arm, o"),
+        ("assumptions", ["arms=abc"], "invalid value for arms: 'abc' (allowed: a mapping name: scenario and overri"),
+        ("sensitivity", ["study.base=1"], "invalid value for study.base: 1 (allowed: a list of overrides, such as ["),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
