@@ -6,7 +6,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 ARGS  ?=
 
-.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity calibrate app clean setup
+.PHONY: run test test-slow docs benchmark sweep-benchmark sensitivity calibrate app clean setup help
 
 run: $(STAMP)                 ## run the default scenario on the default area
 	$(PY) -m sim $(ARGS)
@@ -21,7 +21,10 @@ test-slow: $(STAMP)           ## the slow studies left out of the default suite
 docs: $(STAMP)                ## regenerate the parameter and target tables in docs/model.md and docs/evidence.md
 	$(PY) -m sim.docs
 
-setup: $(STAMP)
+setup: $(STAMP)                ## build .venv and install the project (run and test do this first)
+
+help:                         ## list these targets and what each does
+	@awk -F ':[^#]*## ' '/^[a-z-]+:.*## /{printf "make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@PYTHON_BIN="$$(PYTHON="$(PYTHON)" scripts/find-python)" || exit 1; \
@@ -32,7 +35,7 @@ $(STAMP): pyproject.toml
 	scripts/offline-assets $(VENV)
 	touch $(STAMP)
 
-clean:
+clean:                        ## remove .venv and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 benchmark: $(STAMP)           ## speed and memory by size, against the per-agent reference

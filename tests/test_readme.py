@@ -124,6 +124,8 @@ def shrink(cmd: str, tmp: Path) -> tuple[list[str], dict]:
             given = re.search(r'ARGS="([^"]*)"', cmd)
             args = (given.group(1).split() if given else []) + args
             return ["make", "--no-print-directory", "run", f"ARGS={' '.join(args)}"], env
+        if target == "help":
+            return ["make", "--no-print-directory", "help"], env
         if target == "benchmark":
             return ["make", "--no-print-directory", "benchmark", f"ARGS=--quick --out {tmp / 'bench'}"], env
         if target == "sweep-benchmark":
@@ -322,3 +324,13 @@ def test_the_app_command_serves_the_page():
     make = (ROOT / "Makefile").read_text()
     assert "solara run sim/app.py" in make
     assert '"run", "sim/app.py"' in (ROOT / "scripts" / "headless.py").read_text()
+
+
+def test_make_help_lists_every_target_with_what_it_does():
+    """`make help` (a README command) names each target of the Makefile once, each with its description."""
+    make = (ROOT / "Makefile").read_text()
+    targets = re.search(r"^\.PHONY: (.*)$", make, flags=re.M).group(1).split()
+    p = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = [line.split(None, 2) for line in p.stdout.splitlines()]
+    assert sorted(r[1] for r in rows) == sorted(targets) and all(len(r) == 3 and r[0] == "make" for r in rows), rows
