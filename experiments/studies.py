@@ -300,7 +300,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     plain_argv, replace = [], []
     for arg in argv:
         m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", arg.split("=", 1)[0].lstrip("+~"))
-        if m and "=" in arg:  # read by replaced() below, not by Hydra's parser
+        if m and "=" in arg:  # read by parse_value below, not by Hydra's parser
             replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
         else:
             plain_argv.append(arg)
@@ -316,8 +316,12 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=plain_argv)
     except Exception as exc:
+        chosen = [a for a in plain_argv if "@" in a.split("=", 1)[0]]  # experiment@study=...: that study's keys
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            plain = compose(config_name=config_name)
+            try:
+                plain = compose(config_name=config_name, overrides=chosen)
+            except Exception:
+                plain = compose(config_name=config_name)
         known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
         raise ConfigError(config_error_message(exc, known)) from exc
     for key in ("output_dir", "output_root"):

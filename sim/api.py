@@ -50,11 +50,14 @@ def unknown_message(key: str) -> str:
 
     from .params import PARAMS
 
+    group = key.split(".", 1)[0]
+    known = sorted(n for n in PARAMS if n.startswith(group + "."))
+    if key == group and known:  # police=0.5: a group given a value
+        shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
+        return f"{key} is a group, not a parameter: give one of its parameters as {key}.<name>=value ({shown})"
     close = difflib.get_close_matches(key, list(PARAMS), n=3, cutoff=0.6)
     if close:
         return f"unknown parameter {key} (did you mean {' or '.join(close)}?)"
-    group = key.split(".", 1)[0]
-    known = sorted(n for n in PARAMS if n.startswith(group + "."))
     if known:
         shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
         return f"unknown parameter {key} (parameters in {group}: {shown}; all are listed in docs/model.md §9)"
@@ -65,16 +68,30 @@ def unknown_message(key: str) -> str:
     return f"unknown parameter {key} (groups: {groups}; see docs/model.md §9)"
 
 
-def to_config(cfg: Any) -> Config:
-    """A validated Config from a Hydra/OmegaConf config, a dict of overrides or a Config; raises ConfigError.
+def config_of(cfg: Any) -> Any:
+    """``cfg`` itself when it has a config's attributes (a Config, or a stand-in with the same ones), else
+    ``to_config(cfg)``: overrides, a Hydra config, or a ConfigError naming what was given."""
+    if isinstance(cfg, (str, list, tuple, dict)) or cfg is None or OmegaConf.is_config(cfg):
+        return to_config(cfg)
+    return cfg if hasattr(cfg, "horizon_weeks") else to_config(cfg)
 
-    A plain dict is composed as overrides (``load_config``), so a partial one gets its scenario's values for
-    everything it leaves out, not the schema's defaults, which are no scenario's values."""
+
+def to_config(cfg: Any) -> Config:
+    """A validated Config from a Hydra/OmegaConf config, overrides (a dict, a list or one string) or a Config;
+    raises ConfigError.
+
+    Overrides are composed as `python -m sim` would (``load_config``), so a partial dict gets its scenario's values
+    for everything it leaves out, not the schema's defaults, which are no scenario's values."""
     if isinstance(cfg, Config):
         validate(cfg)
         return cfg
-    if isinstance(cfg, dict):
+    if isinstance(cfg, (str, list, tuple, dict)):  # overrides, as sim.run takes them
         return load_config(cfg)
+    if not OmegaConf.is_config(cfg):
+        raise ConfigError(
+            f"a config is a sim.Config, a Hydra config, or overrides (a dict, a list or one string of key=value), "
+            f"not {type(cfg).__name__} {cfg!r}"[:300]
+        )
     container = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
     if isinstance(container, dict):
         extra = unknown_keys({k: v for k, v in container.items() if k != "hydra"})
@@ -116,6 +133,11 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
         value = getattr(cause, "value", None)
         spec = PARAMS[key]
         return f"invalid value for {key}: {value!r} (allowed: {allowed(spec)}; unit: {spec.unit})"
+    if key and known is not None and key in known:  # a known setting given a mapping for a list, or the like
+        given = re.search(r"Error merging override [^=]*=(.*)", str(exc))
+        kind = {list: "a list", dict: "a mapping"}.get(getattr(cause, "object_type", None), "another kind of value")
+        shown = given.group(1).strip() if given else "this value"
+        return f"invalid value for {key}: {shown} (allowed: {kind}, as its default; --help shows it)"
     if key:
         return unknown_message(key)
     missing = re.search(
@@ -305,7 +327,7 @@ def check_tables(
 
 
 def run_replication(
-    cfg: Config,
+    cfg: Config | Sequence[str] | str | dict,
     seed: int,
     replication: int = 0,
     survey_weeks: Iterable[int] | int | None = None,
@@ -314,12 +336,14 @@ def run_replication(
     map_weeks: Iterable[int] | int = (),
     map_fields: Iterable[str] | str = ("trust",),
 ) -> dict[str, pd.DataFrame]:
-    """Run one replication over the horizon and return its tables.
+    """Run one replication over the horizon and return its tables (``cfg``: a Config, or overrides as sim.run
+    takes them).
 
     Surveys (the virtual survey, its own random stream) are taken at ``survey_weeks`` (default:
     week 0 and the horizon) for each sample size in ``survey_sizes`` (default: the configured
     one), ``survey_draws`` times each. ``map_weeks`` asks for per-cell maps of ``map_fields``.
     """
+    cfg = config_of(cfg)
     survey_weeks, survey_sizes = listed("survey_weeks", survey_weeks), listed("survey_sizes", survey_sizes)
     map_weeks, map_fields = listed("map_weeks", map_weeks), listed("map_fields", map_fields)
     check_tables(cfg.horizon_weeks, survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields)

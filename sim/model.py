@@ -55,6 +55,9 @@ class PromiseModel(mesa.Model):
     """
 
     def __init__(self, cfg: Any, seed: int | None = None, streams: Streams | None = None) -> None:
+        from .api import config_of  # api runs models: imported here, not at the top
+
+        cfg = config_of(cfg)
         seed = cfg.seed if seed is None else seed
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
             raise ConfigError(f"invalid value for seed: {seed!r} (allowed: a whole number from 0)")

@@ -102,6 +102,7 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("-m police.effort=[0.5", "error: cannot read the override 'police.effort=[0.5': no viable alternative"),
         # Hydra once answered these with its three ways out, or "Got NoneType", and no preset named
         ("police.effort=0.5,0.6", "error: 'police.effort=0.5,0.6' gives several values where one is needed (a list"),
+        ("police=0.5", "error: police is a group, not a parameter: give one of its parameters as police.<name>=val"),
         ("scenario=null", "error: scenario=null needs a preset (available: full_implementation, no_promise,"),
         ("-m area=null", "error: area=null needs a preset (available: default, small_town, suburb, vulnerable_d"),
         ("area=", "error: area= needs a preset (available: default, small_town, suburb, vulnerable_district)"),

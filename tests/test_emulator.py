@@ -121,6 +121,10 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     with pytest.raises(ValueError, match="promise.actions must be a whole number, not 2.5"):
         sim.whatif("default", promise__actions=2.5)
     assert sim.whatif("default", promise__actions=2.0).equals(sim.whatif("default", promise__actions=np.int64(2)))
+    # levers given where the area goes once gave "unhashable type: 'dict'" or a parse error about 'area=police...'
+    for area in ({"police.effort": 0.6}, "police.effort=0.6", None):
+        with pytest.raises(ValueError, match=r"area must name an area preset \(default, small_town, .*levers are keyw"):
+            sim.whatif(area)
     # Printed (the README's example), it shows every gain and interval within 80 columns, says what the interval
     # covers and which levers were set; a plain table would be cut to its first and last columns in a terminal.
     text = str(a)

@@ -73,3 +73,22 @@ def test_to_config_accepts_dicts_and_rejects_out_of_range():
     assert sim.to_config({"police": {"effort": 0.3}}) == sim.load_config(["police.effort=0.3"])
     with pytest.raises(ConfigError):
         sim.to_config(dataclasses.replace(Config(), replications=0))
+    # a list or one string is overrides too, as sim.run takes them (both once gave OmegaConf's "Invalid input.
+    # Supports one of [dict,list,...]" or "Cannot merge DictConfig with ListConfig")
+    assert (
+        sim.to_config(["police.effort=0.3"])
+        == sim.to_config("police.effort=0.3")
+        == sim.to_config({"police": {"effort": 0.3}})
+    )
+
+
+@pytest.mark.parametrize("given", [None, 3, "suburb"])
+def test_a_model_or_replication_of_no_config_is_refused_in_one_line(given):
+    """sim.PromiseModel(None) and sim.run_replication("x", 1) once ended in "AttributeError: 'NoneType' object has
+    no attribute 'seed'" (or 'horizon_weeks'), naming neither the argument nor what it takes."""
+    for call in (lambda: sim.PromiseModel(given), lambda: sim.run_replication(given, 1)):
+        with pytest.raises(ConfigError, match=r"a config is a sim.Config|'suburb' needs a key: give key=value") as e:
+            call()
+        assert "\n" not in str(e.value)
+    small = {"area.residents": 200, "horizon_weeks": 2}
+    assert sim.run_replication(small, 1)["trajectories"].week.max() == 2  # overrides, as sim.run takes them

@@ -576,6 +576,11 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("assumptions", ["answers=1"], "invalid value for answers: 1 (allowed: a mapping name: [arm, minus arm, o"),
         ("assumptions", ["arms=abc"], "invalid value for arms: 'abc' (allowed: a mapping name: scenario and overri"),
         ("sensitivity", ["study.base=1"], "invalid value for study.base: 1 (allowed: a list of overrides, such as ["),
+        # a mapping for a list once gave "unknown parameter study.sample_sizes (did you mean survey.sample_size?)",
+        # and a study's own key was looked up among another study's
+        ("evaluation_power", ["study.sample_sizes={a:1}"], "invalid value for study.sample_sizes: {a:1} (allowed: a"),
+        ("sensitivity", ["study.base={a:1}"], "invalid value for study.base: {a:1} (allowed: a list, as its default;"),
+        ("budget", ["study.efort=1"], "unknown setting study.efort (did you mean study.effort or study.executor?)"),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
