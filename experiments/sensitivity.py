@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -54,6 +56,55 @@ from sim.words import counted  # noqa: E402
 
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
 DEFAULT_NOISE_POINTS = 32  # design points rerun for the noise check unless the study is smaller
+
+
+def check_cluster(cfg: DictConfig) -> None:
+    """cluster=slurm's settings (configs/cluster/slurm.yaml), checked before any job is submitted: dask-jobqueue
+    would take jobs=0 or memory=abc and fail, or wait, only once the sweep starts. A Slurm cluster serves only
+    executor=dask: with another executor it would be taken and ignored."""
+    from experiments.studies import check_settings, optional, text, whole
+
+    if cfg.cluster.get("kind") != "slurm":
+        return
+    if cfg.executor != "dask":
+        raise ConfigError(f"cluster=slurm starts Dask workers: add executor=dask (executor is {cfg.executor})")
+
+    def memory(v: Any) -> bool:
+        from dask.utils import parse_bytes  # how dask-jobqueue reads it
+
+        try:
+            return isinstance(v, str) and parse_bytes(v) > 0
+        except ValueError:
+            return False
+
+    slurm_time = r"\d+(:\d{2}){0,2}|\d+-\d+(:\d{2}){0,2}"  # minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
+    walltime = (
+        (
+            lambda v: (
+                isinstance(v, (str, int)) and not isinstance(v, bool) and re.fullmatch(slurm_time, str(v)) is not None
+            )
+        ),
+        "Slurm's time format, such as 02:00:00, 90 (minutes) or 1-12:00:00",
+    )
+    check_settings(
+        cfg,
+        {
+            "cluster.jobs": whole(1),
+            "cluster.cores": whole(1),
+            "cluster.processes": optional(whole(1)),
+            "cluster.memory": (memory, "a size, such as 2GB or 500MB"),
+            "cluster.walltime": walltime,
+            "cluster.adaptive": ((lambda v: isinstance(v, bool)), "true or false"),
+            "cluster.minimum_jobs": whole(0),
+            "cluster.maximum_jobs": whole(1),
+            **{f"cluster.{k}": optional(text()) for k in ("queue", "account", "interface", "log_directory")},
+        },
+    )
+    if cfg.cluster.minimum_jobs > cfg.cluster.maximum_jobs:
+        raise ConfigError(
+            f"invalid value for cluster.minimum_jobs: {cfg.cluster.minimum_jobs} (allowed: at most "
+            f"cluster.maximum_jobs = {cfg.cluster.maximum_jobs})"
+        )
 
 
 def load_settings(argv: list[str]) -> DictConfig:
@@ -100,6 +151,7 @@ def load_settings(argv: list[str]) -> DictConfig:
             parse_shard(cfg.shard)
         except ValueError as exc:
             raise ConfigError(f"invalid value for shard: {cfg.shard!r} ({exc})") from None
+    check_cluster(cfg)
     if cfg.method == "sobol":
         check_sobol_size("n", cfg.n)
     if cfg.method == "morris" and cfg.num_levels % 2:

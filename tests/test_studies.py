@@ -491,6 +491,9 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
     assert list(tmp_path.iterdir()) == []
 
 
+SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old code printed its plan, exit 0
+
+
 @pytest.mark.parametrize(
     "module, args, key",
     [
@@ -581,6 +584,19 @@ def test_the_key_value_scripts_refuse_bad_values_before_running(tmp_path, script
         ("evaluation_power", ["study.sample_sizes={a:1}"], "invalid value for study.sample_sizes: {a:1} (allowed: a"),
         ("sensitivity", ["study.base={a:1}"], "invalid value for study.base: {a:1} (allowed: a list, as its default;"),
         ("budget", ["study.efort=1"], "unknown setting study.efort (did you mean study.effort or study.executor?)"),
+        # cluster=slurm was taken and ignored without executor=dask; its jobs=0 or memory=abc reached dask-jobqueue
+        ("sensitivity", ["cluster=slurm", "dry_run=true"], "cluster=slurm starts Dask workers: add executor=dask (exe"),
+        ("sensitivity", [*SLURM, "cluster.jobs=0"], "invalid value for cluster.jobs: 0 (allowed: a whole number of at"),
+        (
+            "sensitivity",
+            [*SLURM, "cluster.memory=abc"],
+            "invalid value for cluster.memory: 'abc' (allowed: a size, such",
+        ),
+        (
+            "sensitivity",
+            [*SLURM, "cluster.walltime=2h"],
+            "invalid value for cluster.walltime: '2h' (allowed: Slurm's ti",
+        ),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
