@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import shutil
 import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -77,21 +79,77 @@ def config_overrides(argv: list[str]) -> tuple[list[str], bool]:
     return overrides, multirun
 
 
+def sweep_values(o: Any) -> list[str]:
+    """The values one parsed override sweeps over, as Hydra's basic sweeper would launch them; ConfigError naming
+    the override when there are none or it cannot be enumerated (interval() is for optimising sweepers)."""
+    from hydra.core.override_parser.types import ValueType
+
+    if not o.is_sweep_override():
+        return [o.get_value_element_as_str()]
+    if o.value_type == ValueType.INTERVAL_SWEEP:
+        raise ConfigError(
+            f"{o.input_line}: interval() is for sweepers that search; a multirun here sweeps listed values "
+            "(0.5,0.6), choice(...) or range(start,stop,step)"
+        )
+    if o.value_type == ValueType.GLOB_CHOICE_SWEEP:  # Hydra matches a group's presets; our check has no loader
+        group = o.get_key_element().lstrip("+")
+        presets = sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml"))
+        if not presets:
+            raise ConfigError(f"{o.input_line}: glob() picks presets of a group (area, scenario), not values")
+        values = o.value().filter(presets)
+    else:
+        try:
+            values = list(o.sweep_string_iterator())
+        except Exception as exc:  # range(0.5,1,0): "Invalid range values (...)"
+            raise ConfigError(f"{o.input_line}: {exc}") from None
+    if not values:
+        raise ConfigError(f"{o.input_line} gives no values to sweep, so nothing would run")
+    return values
+
+
 def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     """Every combination a multirun would launch (Hydra's basic sweeper: the cartesian product)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
-    choices = []
-    for o in parsed:
-        key = o.get_key_element()
-        values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
-        choices.append([f"{key}={v}" for v in values])
+    choices = [[f"{o.get_key_element()}={v}" for v in sweep_values(o)] for o in parsed]
     return [list(c) for c in itertools.product(*choices)]
+
+
+def check_hydra_settings(argv: list[str]) -> None:
+    """Hydra's own settings on the command line (hydra.run.dir=..., hydra/launcher=...), composed as Hydra will
+    compose them; ConfigError in one line for one it does not know (Hydra would print a stack of its own and the
+    run would end in 'the run failed'), and for hydra.mode, which -m sets."""
+    from hydra import compose, initialize_config_dir
+
+    given = [a for a in argv if a.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    for arg in given:
+        if arg.lstrip("+~").split("=", 1)[0] == "hydra.mode":
+            raise ConfigError(f"{arg}: give -m (--multirun) for a sweep; the mode follows from it")
+    if not given:
+        return
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            compose(config_name="config", overrides=given, return_hydra_config=True)
+    except Exception as exc:
+        text = " ".join(str(exc).split())
+        unknown = re.search(r"Could not override '(hydra[^']*)'", text)
+        option = re.search(
+            r"Could not find '(hydra/[^']*)/([^'/]*)' Available options in '[^']*': (.*?) Config search", text
+        )
+        if unknown:
+            why = f"unknown Hydra setting {unknown.group(1)} (python -m sim --hydra-help lists them)"
+        elif option:
+            group, name, options = option.groups()
+            why = f"unknown {group} option {name!r} (available: {', '.join(options.split())})"
+        else:
+            why = f"cannot use {' '.join(given)}: {text[:200]}"
+        raise ConfigError(why) from None
 
 
 def check(argv: list[str]) -> list[Config]:
     """Compose and validate every config the command line asks for; raise ConfigError on the first bad one."""
+    check_hydra_settings(argv)
     overrides, multirun = config_overrides(argv)
     combos = expand_sweeps(checked_words(overrides)) if multirun else [overrides]
     return [load_config(combo) for combo in combos]

@@ -102,6 +102,16 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("-m police.effort=[0.5", "error: cannot read the override 'police.effort=[0.5': no viable alternative"),
         # Hydra once answered these with its three ways out, or "Got NoneType", and no preset named
         ("police.effort=0.5,0.6", "error: 'police.effort=0.5,0.6' gives several values where one is needed (a list"),
+        # a sweep with no values once launched 0 jobs and said how to collect them; glob() and interval() ended in
+        # "ConfigLoader is not set" and "Can only enumerate CHOICE and RANGE sweeps"
+        ("-m police.effort=range(1,0.5)", "error: police.effort=range(1,0.5) gives no values to sweep, so nothing"),
+        ("-m police.effort=interval(0.5,1)", "error: police.effort=interval(0.5,1): interval() is for sweepers that"),
+        ("-m police.effort=glob(*)", "error: police.effort=glob(*): glob() picks presets of a group (area, scenario)"),
+        # Hydra's own settings: an unknown one printed Hydra's stack and "the run failed"; hydra.mode=MULTIRUN ran a
+        # sweep into ./results/multirun, then said "the run failed: nothing was written"
+        ("hydra.nosuch=1", "error: unknown Hydra setting hydra.nosuch (python -m sim --hydra-help lists them)"),
+        ("hydra/launcher=nosuch", "error: unknown hydra/launcher option 'nosuch' (available: basic"),
+        ("hydra.mode=MULTIRUN", "error: hydra.mode=MULTIRUN: give -m (--multirun) for a sweep; the mode follows"),
         ("police=0.5", "error: police is a group, not a parameter: give one of its parameters as police.<name>=val"),
         ("scenario=null", "error: scenario=null needs a preset (available: full_implementation, no_promise,"),
         ("-m area=null", "error: area=null needs a preset (available: default, small_town, suburb, vulnerable_d"),
@@ -355,6 +365,16 @@ def test_multirun_checks_every_point_first(tmp_path):
     p = run_sim("-m", "feedback.interval_weeks=0,4,400", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert p.returncode == 2 and "feedback.interval_weeks: 400" in p.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+def test_a_multirun_over_presets_by_glob_runs_each_preset_it_matches(tmp_path):
+    """Hydra's glob() picks a group's presets; the check before a multirun once failed on it ("ConfigLoader is not
+    set"), so `-m area=glob(s*)` could not run at all."""
+    tiny = ("replications=1", "horizon_weeks=2", "area.residents=200")
+    p = run_sim("-m", "area=glob(s*)", *tiny, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    areas = sorted(json.loads(f.read_text())["area"] for f in (tmp_path / "sweep").glob("*/run.json"))
+    assert areas == ["small_town", "suburb"]
 
 
 def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
