@@ -282,6 +282,25 @@ def settings_text(config_name: str, argv: Sequence[str]) -> str:
     return "\n\n".join([head, *(f"# {f.parent.name}/{f.name}\n{f.read_text().strip()}" for f in files)])
 
 
+def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The overrides Hydra should compose, and the settings to set after it: a setting named like a config group
+    (robust's ``area``, the emulator's ``scenario``) holds a plain value, but Hydra reads ``area=suburb`` as a group
+    choice and refuses it ("No match in the defaults list")."""
+    groups = {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()}
+    if not any(a.split("=", 1)[0] in groups for a in argv):
+        return argv, []
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        plain = compose(config_name=config_name)
+    direct = [a.split("=", 1) for a in argv if a.split("=", 1)[0] in groups and "=" in a]
+    for key, _ in direct:
+        if key not in plain:  # Hydra would answer "Could not override ... No match in the defaults list"
+            near = [k for k in plain.get("study", {}) if k == key]
+            hint = f"did you mean study.{key}?" if near else "--help lists the settings"
+            raise ConfigError(f"unknown setting {key} ({hint})")
+    direct = [(k, v) for k, v in direct if not OmegaConf.is_config(plain[k])]
+    return [a for a in argv if a.split("=", 1)[0] not in {k for k, _ in direct}], direct
+
+
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
@@ -312,6 +331,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
                 plain = compose(config_name=config_name)
             where = "output_root" if "output_root" in plain else "output_dir"
             raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
+    plain_argv, direct = plain_values(config_name, plain_argv)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=plain_argv)
@@ -329,6 +349,9 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
     if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
         raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
+    for key, value in direct:
+        with _open(cfg):
+            cfg[key] = parse_value(value)
     for entry, sub, value in replace:
         try:
             parsed = parse_value(value)

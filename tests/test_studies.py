@@ -597,6 +597,7 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             [*SLURM, "cluster.walltime=2h"],
             "invalid value for cluster.walltime: '2h' (allowed: Slurm's ti",
         ),
+        ("robust", ["scenario=x"], "unknown setting scenario (did you mean study.scenario?)"),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
@@ -918,3 +919,14 @@ def test_pairs_that_tie_are_said_to_be_the_same_not_counted_as_losses(name, high
         pair_tally(name, "beats the observed implementation", "the observed implementation", higher, same, pairs)
         == says
     )
+
+
+def test_a_setting_named_like_a_config_group_takes_its_value():
+    """robust's `area` and the emulator's `scenario` are plain settings, but Hydra read `area=suburb` as a choice in
+    the config group of that name: "Could not override 'area'. No match in the defaults list", so neither could be
+    set from the command line."""
+    from experiments.studies import compose_settings
+
+    assert compose_settings("robust", ["area=suburb"]).area == "suburb"
+    assert compose_settings("emulator", ["scenario=observed_2018"]).scenario == "observed_2018"
+    assert compose_settings("sensitivity", ["cluster=slurm"]).cluster.kind == "slurm"  # a real group: still a choice
