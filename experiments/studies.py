@@ -282,6 +282,17 @@ def settings_text(config_name: str, argv: Sequence[str]) -> str:
     return "\n\n".join([head, *(f"# {f.parent.name}/{f.name}\n{f.read_text().strip()}" for f in files)])
 
 
+def default_settings(config_name: str, argv: Sequence[str] = ()) -> DictConfig:
+    """The settings file as composed with none of the user's values, only their choices of group
+    (experiment@study=...), so a study's own keys are there: what messages name and suggest."""
+    chosen = [a for a in argv if "@" in a.split("=", 1)[0]]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        try:
+            return compose(config_name=config_name, overrides=chosen)
+        except Exception:  # a bad choice is reported by the compose that failed
+            return compose(config_name=config_name)
+
+
 def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
     """The overrides Hydra should compose, and the settings to set after it: a setting named like a config group
     (robust's ``area``, the emulator's ``scenario``) holds a plain value, but Hydra reads ``area=suburb`` as a group
@@ -289,8 +300,7 @@ def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tup
     groups = {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()}
     if not any(a.split("=", 1)[0] in groups for a in argv):
         return argv, []
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        plain = compose(config_name=config_name)
+    plain = default_settings(config_name, argv)
     direct = [a.split("=", 1) for a in argv if a.split("=", 1)[0] in groups and "=" in a]
     for key, _ in direct:
         if key not in plain:  # Hydra would answer "Could not override ... No match in the defaults list"
@@ -311,8 +321,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     register()
     flags = [a for a in argv if a.startswith("-")]
     if flags:  # --dry-run, --cfg: these commands take no options but --help
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            plain = compose(config_name=config_name)
+        plain = default_settings(config_name, argv)
         key = flags[0].lstrip("-").split("=", 1)[0].replace("-", "_")
         like = f"{key}=..." if key in plain else "key=value"
         raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
@@ -327,21 +336,14 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
         if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it
-            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-                plain = compose(config_name=config_name)
-            where = "output_root" if "output_root" in plain else "output_dir"
+            where = "output_root" if "output_root" in default_settings(config_name, argv) else "output_dir"
             raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
     plain_argv, direct = plain_values(config_name, plain_argv)
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=plain_argv)
     except Exception as exc:
-        chosen = [a for a in plain_argv if "@" in a.split("=", 1)[0]]  # experiment@study=...: that study's keys
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            try:
-                plain = compose(config_name=config_name, overrides=chosen)
-            except Exception:
-                plain = compose(config_name=config_name)
+        plain = default_settings(config_name, plain_argv)
         known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
         raise ConfigError(config_error_message(exc, known)) from exc
     for key in ("output_dir", "output_root"):
@@ -402,8 +404,7 @@ def check_horizon(s: Settings, study: str, min_weeks: int) -> None:
 def load_study(name: str, argv: Sequence[str]) -> Settings:
     """Split the command line into study settings and model overrides, compose and check both."""
     register()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        plain = compose(config_name="study", overrides=[f"experiment@study={name}"])
+    plain = default_settings("study", [f"experiment@study={name}"])
     setting_keys = {k for k in plain if k != "study"}
     model_keys = {n.split(".", 1)[0] for n in PARAMS}  # scenario, area, police, ...: what a model override starts with
     settings, model = [f"experiment@study={name}"], []
