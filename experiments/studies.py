@@ -52,7 +52,7 @@ from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
-from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message  # noqa: E402
+from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
@@ -113,7 +113,7 @@ def one_of(*choices):
 
 def preset(group: str):
     """A rule: the name of one of the presets in configs/<group>/ (a scenario or an area)."""
-    return one_of(*sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml")))
+    return one_of(*presets(group))
 
 
 def fraction():

@@ -28,6 +28,11 @@ OUTCOMES = ["trust_mean", "trust_high_share", "delaktighet_mean", "participation
 GROUP_KEYS = ("area", "scenario", "experiment")  # config groups: a text value names a preset
 
 
+def presets(group: str) -> list[str]:
+    """The names of the presets in configs/<group>/ (areas, scenarios, studies), sorted; [] for no such group."""
+    return sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml"))
+
+
 def unknown_keys(node: Any, prefix: str = "") -> list[str]:
     """Dotted keys of a plain config tree that the declaration does not know (hydra's own are ignored)."""
     from .params import PARAMS
@@ -41,6 +46,15 @@ def unknown_keys(node: Any, prefix: str = "") -> list[str]:
             found += unknown_keys(value, name + ".")
         else:
             found.append(name)
+    return found
+
+
+def leaf_keys(node: dict, prefix: str = "") -> list[str]:
+    """The dotted names of a plain config tree's values (police.effort, seed, ...)."""
+    found = []
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        found += leaf_keys(value, name + ".") if isinstance(value, dict) else [name]
     return found
 
 
@@ -81,7 +95,8 @@ def to_config(cfg: Any) -> Config:
     raises ConfigError.
 
     Overrides are composed as `python -m sim` would (``load_config``), so a partial dict gets its scenario's values
-    for everything it leaves out, not the schema's defaults, which are no scenario's values."""
+    for everything it leaves out, not the schema's defaults, which are no scenario's values; so does a partial
+    OmegaConf config (one that leaves out any parameter)."""
     if isinstance(cfg, Config):
         validate(cfg)
         return cfg
@@ -94,6 +109,8 @@ def to_config(cfg: Any) -> Config:
         )
     container = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
     if isinstance(container, dict):
+        if set(PARAMS) - set(leaf_keys(container)):  # a partial config: overrides of its scenario, as a dict is
+            return load_config({k: v for k, v in container.items() if k != "hydra"})
         extra = unknown_keys({k: v for k, v in container.items() if k != "hydra"})
         if extra:
             raise ConfigError(unknown_message(extra[0]))
@@ -111,7 +128,7 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
     when it is not the model's own config)."""
     import difflib
 
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, InterpolationResolutionError
 
     from .params import PARAMS, allowed
 
@@ -129,6 +146,8 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
         and getattr(cause, "value", 1) is None
     ):
         return f"{key} is not a setting of this command"
+    if key and isinstance(cause, InterpolationResolutionError):  # ${...} naming nothing: not an invalid value None
+        return f"cannot resolve {key}: {str(cause).splitlines()[0]}"
     if key in PARAMS:
         value = getattr(cause, "value", None)
         spec = PARAMS[key]
@@ -201,8 +220,7 @@ def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or
             raise ConfigError(f"{word!r} needs a key: give key=value ({hint})")
         key, _, value = word.partition("=")
         if key.lstrip("+") in ("area", "scenario") and value in ("null", "~"):  # Hydra: 'Got NoneType'
-            names = sorted(f.stem for f in (CONFIG_DIR / key.lstrip("+")).glob("*.yaml"))
-            raise ConfigError(f"{word} needs a preset (available: {', '.join(names)})")
+            raise ConfigError(f"{word} needs a preset (available: {', '.join(presets(key.lstrip('+')))})")
     unreadable = grammar_message(overrides)
     if unreadable:
         raise ConfigError(unreadable)
@@ -484,7 +502,7 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
 
     from .posterior import check_posterior_config, replication_config
 
-    cfg = load_config(cfg) if isinstance(cfg, (str, list, tuple, dict)) else to_config(cfg)
+    cfg = to_config(cfg)
     n = cfg.replications if replications is None else replications
     spec = PARAMS["replications"]
     if not accepts(spec, n):  # NumPy whole numbers count, as they do in a config

@@ -28,7 +28,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .api import CONFIG_DIR, checked_words, load_config, run, to_config
+from .api import CONFIG_DIR, checked_words, load_config, presets, run, to_config
 from .params import Config, ConfigError, register
 
 # Hydra's own options (`python -m sim --hydra-help` lists them): those that take the next argument as their value,
@@ -93,10 +93,10 @@ def sweep_values(o: Any) -> list[str]:
         )
     if o.value_type == ValueType.GLOB_CHOICE_SWEEP:  # Hydra matches a group's presets; our check has no loader
         group = o.get_key_element().lstrip("+")
-        presets = sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml"))
-        if not presets:
+        names = presets(group)
+        if not names:
             raise ConfigError(f"{o.input_line}: glob() picks presets of a group (area, scenario), not values")
-        values = o.value().filter(presets)
+        values = o.value().filter(names)
     else:
         try:
             values = list(o.sweep_string_iterator())

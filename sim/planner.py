@@ -79,9 +79,9 @@ def _defaults(area: str) -> tuple[tuple[str, float], ...]:
 def defaults(area: str = "default") -> dict[str, float]:
     """The emulator's levers at the scenario it was trained on (composed once per area)."""
     if not isinstance(area, str) or "=" in area:  # whatif({"police.effort": 0.6}) or whatif("police.effort=0.6")
-        from .api import CONFIG_DIR, ConfigError
+        from .api import ConfigError, presets
 
-        names = ", ".join(sorted(f.stem for f in (CONFIG_DIR / "area").glob("*.yaml")))
+        names = ", ".join(presets("area"))
         raise ConfigError(
             f"area must name an area preset ({names}), not {area!r}; levers are keyword arguments, "
             "such as whatif('suburb', **{'police.effort': 0.6})"

@@ -82,6 +82,22 @@ def test_to_config_accepts_dicts_and_rejects_out_of_range():
     )
 
 
+def test_a_partial_omegaconf_config_gets_its_scenarios_values_as_a_dict_does():
+    """A partial OmegaConf config was merged onto the schema's defaults, which are no scenario's values (feedback
+    every 13 weeks, not observed_2018's 52), while the same dict got the default scenario's."""
+    partial = {"police": {"effort": 0.3}}
+    assert sim.to_config(OmegaConf.create(partial)) == sim.to_config(partial) == sim.load_config(["police.effort=0.3"])
+    full = sim.to_config(OmegaConf.create({"scenario": "full_implementation", "area": "suburb"}))
+    assert full == sim.load_config(["scenario=full_implementation", "area=suburb"])
+    # an interpolation resolves against the whole config, and one naming nothing is named, not 'invalid value None'
+    linked = sim.to_config(OmegaConf.create({"police": {"effort": "${police.priority}"}}))
+    assert linked.police.effort == linked.police.priority
+    with pytest.raises(ConfigError, match=r"^cannot resolve police.effort: Interpolation key 'nope' not found$"):
+        sim.to_config(OmegaConf.create({"police": {"effort": "${nope}"}}))
+    complete = sim.load_config(["scenario=full_implementation"])  # a whole config is taken as it is
+    assert sim.to_config(OmegaConf.structured(complete)) == complete
+
+
 @pytest.mark.parametrize("given", [None, 3, "suburb"])
 def test_a_model_or_replication_of_no_config_is_refused_in_one_line(given):
     """sim.PromiseModel(None) and sim.run_replication("x", 1) once ended in "AttributeError: 'NoneType' object has
