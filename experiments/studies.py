@@ -79,15 +79,18 @@ KEY_OUTCOMES = [
     "trygghet_mean",
     "recorded_crime",
 ]
-# study entries replaced whole, or one key at a time
-REPLACEABLE = ("grid", "arms", "vary", "fixed", "designs", "conditions")
+# entries keyed by dotted parameter names, replaced whole or one parameter at a time (Hydra would read
+# study.grid.promise.actions as nested keys, and merge study.grid={...} into the default instead of replacing it)
+REPLACEABLE = ("study.grid", "study.arms", "study.vary", "study.fixed", "study.designs", "study.conditions", "levers")
 MAPPINGS = {  # the replaceable entries that are mappings, each with an example a user can copy
-    "grid": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
-    "designs": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
-    "vary": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
-    "conditions": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
-    "fixed": "a mapping parameter: value, such as {police.effort: 0.8}",
+    "study.grid": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
+    "study.designs": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
+    "study.vary": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
+    "study.conditions": "a mapping parameter: [low, high] or null, such as {police.effort: [0.3, 1.1]}",
+    "study.fixed": "a mapping parameter: value, such as {police.effort: 0.8}",
+    "levers": "a mapping lever: [low, high], such as {police.effort: [0.3, 1.2]}",
 }
+MERGED = ("levers",)  # given whole, these are merged into the default: the emulator must keep every planner's lever
 ARMS = "a list of overrides or a mapping label: overrides, such as {Today: scenario=observed_2018}"
 
 
@@ -314,8 +317,10 @@ def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tup
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
-    ``study.<entry>=...`` for a mapping entry (grid, arms, vary, fixed, designs, conditions) replaces it whole, and
-    ``study.<entry>.<parameter>=[...]`` replaces or adds one key (dotted parameter names stay whole).
+    ``study.<entry>=...`` for an entry keyed by parameters (grid, arms, vary, fixed, designs, conditions) replaces
+    it whole (the emulator's ``levers``: merged, MERGED), and ``study.<entry>.<parameter>=[...]`` replaces or adds
+    one key (dotted parameter names stay whole). An entry the settings file does not have is refused, not added
+    unread.
     """
     exit_with_help(argv, lambda: settings_text(config_name, argv))
     register()
@@ -326,8 +331,9 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         like = f"{key}=..." if key in plain else "key=value"
         raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
     plain_argv, replace = [], []
+    pattern = "(" + "|".join(map(re.escape, REPLACEABLE)) + r")(?:\.(.+))?"
     for arg in argv:
-        m = re.fullmatch(r"study\.(" + "|".join(REPLACEABLE) + r")(?:\.(.+))?", arg.split("=", 1)[0].lstrip("+~"))
+        m = re.fullmatch(pattern, arg.split("=", 1)[0].lstrip("+~"))
         if m and "=" in arg:  # read by parse_value below, not by Hydra's parser
             replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
         else:
@@ -355,22 +361,35 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         with _open(cfg):
             cfg[key] = parse_value(value)
     for entry, sub, value in replace:
+        named = f"{entry}.{sub}" if sub else entry
+        where, _, name = entry.rpartition(".")
+        parent = cfg.get(where) if where else cfg
+        if not isinstance(parent, DictConfig) or name not in parent:  # another study's entry: taken, never read
+            own = [e for e in REPLACEABLE if OmegaConf.select(cfg, e, default=None) is not None]
+            hint = f"it has {' and '.join(own)}" if own else "--help lists the settings"
+            raise ConfigError(f"unknown setting {named}: this command has no {entry} ({hint})")
         try:
             parsed = parse_value(value)
         except Exception as exc:
-            raise ConfigError(f"cannot read study.{entry}{'.' + sub if sub else ''}={value}: {exc}") from exc
+            raise ConfigError(f"cannot read {named}={value}: {exc}") from exc
         with _open(cfg):
-            if sub is None:
-                cfg.study[entry] = parsed
+            if sub is None and entry in MERGED and isinstance(parsed, dict):
+                if not parsed:
+                    raise ConfigError(
+                        f"{entry}={value} changes nothing: give ranges, such as {entry}.police.effort=[0.4,1]"
+                    )
+                parent[name] = {**OmegaConf.to_container(parent[name]), **parsed}
+            elif sub is None:
+                parent[name] = parsed
             else:
-                node = cfg.study.get(entry)  # an empty mapping (``fixed: {}``) is falsy, so test its type
+                node = parent.get(name)  # an empty mapping (``fixed: {}``) is falsy, so test its type
                 if node is not None and not isinstance(node, DictConfig):
-                    raise ConfigError(f"study.{entry} is {node!r}, not a mapping, so study.{entry}.{sub} cannot be set")
+                    raise ConfigError(f"{entry} is {node!r}, not a mapping, so {named} cannot be set")
                 current = OmegaConf.to_container(node) if node is not None else {}
                 current[sub] = parsed
-                cfg.study[entry] = current
-        if entry in MAPPINGS and not OmegaConf.is_dict(cfg.study[entry]):  # arms: each study's arms() checks
-            raise ConfigError(f"invalid value for study.{entry}: {value} (allowed: {MAPPINGS[entry]})")
+                parent[name] = current
+        if entry in MAPPINGS and not OmegaConf.is_dict(parent[name]):  # arms: each study's arms() checks
+            raise ConfigError(f"invalid value for {entry}: {value} (allowed: {MAPPINGS[entry]})")
     return cfg
 
 

@@ -279,6 +279,10 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
         (["build", "levers={police.effort:[0.3,5]}"], "levers.police.effort: [0.3, 5]"),  # crashed mid-sweep
         (["build", "levers={promise.actions:[4,2]}"], "levers.promise.actions: [4, 2]"),
         (["build", "+levers.nope=[0.1,0.2]"], "unknown lever levers.nope"),
+        (["build", "levers.nope=[0.1,0.2]"], "unknown lever levers.nope"),
+        (["build", "levers.police.effort=[0.3,5]"], "levers.police.effort: [0.3, 5]"),
+        (["build", "levers={}"], "levers={} changes nothing: give ranges, such as levers.police.effort="),  # ran it all
+        (["build", "study.grid.x=1"], "unknown setting study.grid.x: this command has no study.grid (it has levers)"),
         (["build", "areas=[]"], "areas: []"),  # ZeroDivisionError
         (["build", "areas=[default,default]"], "areas: ['default', 'default']"),
         (["build", "areas=[default,nowhere]"], "unknown area preset 'nowhere'"),  # after the first area had run
@@ -306,3 +310,6 @@ def test_one_levers_range_is_set_on_the_command_line_and_merges_with_the_others(
     default = OmegaConf.to_container(load_settings(["build"])[1].levers)
     mode, cfg = load_settings(["build", "levers={police.effort:[0.3,1.0]}"])
     assert mode == "build" and OmegaConf.to_container(cfg.levers) == {**default, "police.effort": [0.3, 1.0]}
+    # the dotted form was read by Hydra as nesting: "unknown setting levers.police (did you mean levers?)"
+    _, cfg = load_settings(["build", "levers.police.effort=[0.3,1.0]", "levers.feedback.reach=[0.1,0.5]"])
+    assert OmegaConf.to_container(cfg.levers) == {**default, "police.effort": [0.3, 1.0], "feedback.reach": [0.1, 0.5]}

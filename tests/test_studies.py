@@ -584,6 +584,14 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("evaluation_power", ["study.sample_sizes={a:1}"], "invalid value for study.sample_sizes: {a:1} (allowed: a"),
         ("sensitivity", ["study.base={a:1}"], "invalid value for study.base: {a:1} (allowed: a list, as its default;"),
         ("budget", ["study.efort=1"], "unknown setting study.efort (did you mean study.effort or study.executor?)"),
+        # another study's entry was added and never read: reach ran its arms, budget its grid, as if not given
+        (
+            "reach",
+            ["study.grid={promise.actions:[1]}"],
+            "unknown setting study.grid: this command has no study.grid (it",
+        ),
+        ("budget", ["study.vary.police.effort=[0.3,1]"], "unknown setting study.vary.police.effort: this command has "),
+        ("sensitivity", ["study.arms={a:b}"], "this command has no study.arms (it has study.vary and study.fixed)"),
         # cluster=slurm was taken and ignored without executor=dask; its jobs=0 or memory=abc reached dask-jobqueue
         ("sensitivity", ["cluster=slurm", "dry_run=true"], "cluster=slurm starts Dask workers: add executor=dask (exe"),
         ("sensitivity", [*SLURM, "cluster.jobs=0"], "invalid value for cluster.jobs: 0 (allowed: a whole number of at"),
