@@ -30,9 +30,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import re
 import shutil
 import sys
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -162,6 +164,24 @@ def is_a_file(value: Any) -> bool:
     return path.exists() and not path.is_dir()
 
 
+def cannot_make(value: Any) -> str | None:
+    """Why no folder can be written where an output folder setting points (a read-only or system place, a path
+    under a file), or None. Tried by making and removing an empty folder in the nearest existing parent, so the
+    answer is the file system's own, before anything runs (a traceback once came after all the runs)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    parent = output_path(value)
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".promise-sim-check-", dir=parent))
+    except OSError as exc:
+        return f"making a folder in {parent} failed: {exc.strerror or exc}"
+    return None
+
+
 OUTPUT_MARK = ".promise-sim-output"  # in every folder a command writes into, so a rerun may write there again
 
 
@@ -194,6 +214,8 @@ def folder_arg(text_value: str) -> str:
         raise argparse.ArgumentTypeError(f"must name a folder, new or existing, not {text_value!r}")
     if is_foreign(text_value):
         raise argparse.ArgumentTypeError(f"{text_value!r} {FOREIGN}")
+    if cannot_make(text_value):
+        raise argparse.ArgumentTypeError(f"no folder can be written at {text_value!r} ({cannot_make(text_value)})")
     return text_value
 
 
@@ -258,6 +280,8 @@ def key_values(
             raise ConfigError(f"{key}={v} is a file; name a folder, new or existing")
         if key == "output_dir" and is_foreign(v):
             raise ConfigError(f"{key}={v} {FOREIGN}")
+        if key == "output_dir" and cannot_make(v):
+            raise ConfigError(f"{key}={v}: no folder can be written there ({cannot_make(v)})")
         values[key] = v
     return values
 
@@ -355,6 +379,11 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     for key in ("output_dir", "output_root"):
         if is_a_file(cfg.get(key)):
             raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
+        if cannot_make(cfg.get(key)):
+            raise ConfigError(
+                f"invalid value for {key}: {cfg.get(key)!r} (no folder can be written there: "
+                f"{cannot_make(cfg.get(key))})"
+            )
     if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
         raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
     for key, value in direct:

@@ -729,6 +729,34 @@ def test_an_output_folder_that_names_a_file_is_refused_before_anything_runs(tmp_
 @pytest.mark.parametrize(
     "module, args",
     [
+        ("compare", ["output_root={}"]),
+        ("sensitivity", ["output_dir={}"]),
+        ("robust", ["output_dir={}"]),
+        ("emulator", ["build", "output_dir={}"]),
+        ("crn", ["output_dir={}"]),
+        ("cluster_benchmark", ["output_dir={}"]),
+        ("benchmark", ["--out", "{}"]),
+    ],
+)
+@pytest.mark.parametrize("where", ["under a file", "/proc"])
+def test_an_output_folder_that_cannot_be_made_is_refused_before_anything_runs(tmp_path, capsys, module, args, where):
+    """A folder under a file, or in a place the system refuses (/proc), once ran the whole command and then ended
+    in a traceback from mkdir (FileNotFoundError, NotADirectoryError)."""
+    if where == "/proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc on this system")
+    notes = tmp_path / "notes.md"
+    notes.write_text("mine")
+    target = notes / "out" if where == "under a file" else Path("/proc/promise-sim-out")
+    code = exit_code(module, [a.format(target) for a in args])
+    err = capsys.readouterr().err
+    why = "notes.md is a file" if where == "under a file" else "making a folder in /proc failed: No such file"
+    assert code == 2 and why in err and err.count("\n") <= 2, err  # argparse adds its usage line
+    assert list(tmp_path.iterdir()) == [notes] and not target.exists()
+
+
+@pytest.mark.parametrize(
+    "module, args",
+    [
         ("sensitivity", ["experiment@study=sensitivity_tiny", "output_dir={}"]),
         ("robust", ["output_dir={}"]),
         ("calibrate", ["output_dir={}"]),
