@@ -39,12 +39,14 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
+from sim.params import PARAMS, UNCERTAIN, ConfigError, accepts  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import ENSEMBLE_DIR  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError, SweepStore, available_cores, plan, run_sweep  # noqa: E402
 from sim.targets import Target, distance, load_targets, simulate  # noqa: E402
 from sim.version import code_version  # noqa: E402
+
+MIN_INSTALLED = 200  # draws an installed ensemble has at least, so posterior runs spread over many worlds
 
 
 def load_settings(argv: list[str]) -> DictConfig:
@@ -67,10 +69,17 @@ def load_settings(argv: list[str]) -> DictConfig:
         ("workers", lambda v: v is None or (isinstance(v, int) and v >= 1), "empty or a whole number of at least 1"),
         ("install", lambda v: isinstance(v, bool), "true or false"),
         ("output_dir", lambda v: isinstance(v, str) and v.strip() != "", "a folder path"),
+        # the name is a folder under results/calibration/: name=../x wrote elsewhere, name= into that folder itself
+        ("name", lambda v: accepts(PARAMS["area.name"], v), "a name of letters, digits, '_' and '-'"),
     ]
     for key, ok, allowed in checks:
         if not ok(cfg[key]):
             raise ConfigError(f"invalid value for {key}: {cfg[key]!r} (allowed: {allowed})")
+    if cfg.install and cfg.ensemble_size < MIN_INSTALLED:  # studies and the emulator draw a world per run from it
+        raise ConfigError(
+            f"invalid value for ensemble_size: {cfg.ensemble_size} with install=true (allowed: at least "
+            f"{MIN_INSTALLED}, the draws uncertainty=posterior runs spread over; a smaller one without install)"
+        )
     return cfg
 
 
@@ -172,13 +181,19 @@ def sampler(cfg: DictConfig):
     else:
         from dask.distributed import Client, LocalCluster
 
-        client = (
-            Client(cfg.scheduler)
-            if cfg.scheduler
-            else Client(
-                LocalCluster(n_workers=cfg.workers or available_cores(), threads_per_worker=1, dashboard_address=":0")
+        if cfg.scheduler:
+            try:
+                client = Client(cfg.scheduler)
+            except (OSError, ValueError) as exc:  # nothing answers there, or not an address: once a traceback
+                raise ConfigError(
+                    f"scheduler={cfg.scheduler}: no Dask scheduler could be reached ({exc}); start one "
+                    "(docs/cluster.md) or leave scheduler empty for a local cluster"
+                ) from None
+        else:
+            cluster = LocalCluster(
+                n_workers=cfg.workers or available_cores(), threads_per_worker=1, dashboard_address=":0"
             )
-        )
+            client = Client(cluster)
         s = DaskDistributedSampler(dask_client=client, batch_size=4)
     s.show_progress = True
     return s

@@ -152,3 +152,38 @@ def test_a_sweep_that_cannot_start_stops_calibration_with_one_line(tmp_path, cap
     monkeypatch.setattr(calibrate, "calibrate", refuses)
     assert calibrate.main([f"output_dir={tmp_path}"]) == 2
     assert capsys.readouterr().err == "error: Dask workers run code abc, the client def\n"
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        # the name is the run's folder: ../x wrote beside results/calibration/, an empty one into it
+        (["name=../x"], "invalid value for name: '../x' (allowed: a name of letters, digits, '_' and '-')"),
+        (["name="], "invalid value for name: '' (allowed: a name of letters"),
+        (["name=a/b"], "invalid value for name: 'a/b'"),
+        # an installed ensemble of 100 draws: posterior runs would spread over fewer worlds than the docs promise
+        (["ensemble_size=100", "install=true"], "invalid value for ensemble_size: 100 with install=true (allowed: at"),
+    ],
+)
+def test_calibration_settings_are_refused_before_anything_runs(tmp_path, capsys, monkeypatch, args, named):
+    from experiments import calibrate
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(calibrate, "calibrate", lambda cfg, argv: pytest.fail(f"ran with {args}"))
+    assert calibrate.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {named}") and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+    assert calibrate.load_settings(["ensemble_size=100"]).ensemble_size == 100  # without install, for a quick look
+
+
+def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice():
+    """pyabc's Dask sampler connected without a guard: an OSError traceback after 30 s."""
+    import dask
+
+    from experiments import calibrate
+
+    cfg = calibrate.load_settings(["executor=dask", "scheduler=tcp://127.0.0.1:1"])
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        with pytest.raises(ConfigError, match=r"^scheduler=tcp://127.0.0.1:1: no Dask scheduler could be reached"):
+            calibrate.sampler(cfg)
