@@ -180,6 +180,7 @@ def test_calibration_settings_are_refused_before_anything_runs(tmp_path, capsys,
 def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice():
     """pyabc's Dask sampler connected without a guard: an OSError traceback after 30 s."""
     import dask
+    import distributed  # noqa: F401  (its defaults must be loaded before dask.config.set, or leaving it drops them)
 
     from experiments import calibrate
 

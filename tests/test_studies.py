@@ -584,9 +584,9 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("evaluation_power", ["study.sample_sizes={a:1}"], "invalid value for study.sample_sizes: {a:1} (allowed: a"),
         ("sensitivity", ["study.base={a:1}"], "invalid value for study.base: {a:1} (allowed: a list, as its default;"),
         ("budget", ["study.efort=1"], "unknown setting study.efort (did you mean study.effort or study.executor?)"),
-        # another study's entry was added and never read: reach ran its arms, budget its grid, as if not given
+        # another study's entry was added and never read: compare and reach ran their arms, budget its grid
         (
-            "reach",
+            "compare",
             ["study.grid={promise.actions:[1]}"],
             "unknown setting study.grid: this command has no study.grid (it",
         ),
