@@ -211,7 +211,13 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
     key = settings_key(cfg, fit)
     db = out / "abc.db"
     state_path = out / "abc_state.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    try:
+        state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # cut short: once a traceback on every rerun
+        raise ConfigError(
+            f"{state_path} is damaged ({exc.__class__.__name__}), so the calibration in {out} cannot be resumed: "
+            "use another name= or remove the folder"
+        ) from None
     if db.exists() and state.get("key") not in (None, key):
         raise ConfigError(
             f"{out} holds a calibration with other targets, priors or settings (key {state['key']}, now {key}): "

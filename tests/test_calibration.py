@@ -188,3 +188,19 @@ def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice():
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         with pytest.raises(ConfigError, match=r"^scheduler=tcp://127.0.0.1:1: no Dask scheduler could be reached"):
             calibrate.sampler(cfg)
+
+
+def test_a_damaged_calibration_state_is_one_line_with_advice(tmp_path, capsys):
+    """abc_state.json cut short (a full disk, a kill while writing) once gave a JSONDecodeError on every rerun."""
+    from experiments import calibrate
+    from experiments.studies import make_output_folder
+
+    make_output_folder(tmp_path)  # an earlier calibration's folder
+    (tmp_path / "abc_state.json").write_text('{"key": "ab')
+    args = ["population=10", "residents=200", "predictive_draws=4", "ensemble_size=10", "executor=serial"]
+    assert calibrate.main([*args, f"output_dir={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {tmp_path / 'abc_state.json'} is damaged (JSONDecodeError), so the calibration in {tmp_path} "
+        "cannot be resumed: use another name= or remove the folder\n"
+    )
