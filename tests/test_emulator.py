@@ -287,6 +287,7 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
         (["build", "areas=[default,default]"], "areas: ['default', 'default']"),
         (["build", "areas=[default,nowhere]"], "unknown area preset 'nowhere'"),  # after the first area had run
         (["sensitivity", "sobol_n=100"], "sobol_n: 100"),
+        (["sensitivity", "lever_study=robust"], "lever_study: 'robust' (allowed: a sensitivity study, sensitivity_l"),
         (["sensitivity", "direct=no/such/study"], "direct: 'no/such/study'"),  # crashed after the whole study
     ],
 )
