@@ -30,11 +30,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import re
 import shutil
 import sys
-import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -56,7 +54,7 @@ import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
-from sim.paths import output_path  # noqa: E402
+from sim.paths import cannot_make, output_path  # noqa: E402
 from sim.sweep import EXECUTORS, StoreError  # noqa: E402
 from sim.words import counted  # noqa: E402
 
@@ -162,24 +160,6 @@ def is_a_file(value: Any) -> bool:
         return False
     path = output_path(value)
     return path.exists() and not path.is_dir()
-
-
-def cannot_make(value: Any) -> str | None:
-    """Why no folder can be written where an output folder setting points (a read-only or system place, a path
-    under a file), or None. Tried by making and removing an empty folder in the nearest existing parent, so the
-    answer is the file system's own, before anything runs (a traceback once came after all the runs)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    parent = output_path(value)
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"{parent} is a file"
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".promise-sim-check-", dir=parent))
-    except OSError as exc:
-        return f"making a folder in {parent} failed: {exc.strerror or exc}"
-    return None
 
 
 OUTPUT_MARK = ".promise-sim-output"  # in every folder a command writes into, so a rerun may write there again

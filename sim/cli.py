@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .api import CONFIG_DIR, checked_words, load_config, presets, run, to_config
 from .params import Config, ConfigError, register
+from .paths import cannot_make
 
 # Hydra's own options (`python -m sim --hydra-help` lists them): those that take the next argument as their value,
 # --info whose value may be left out, and the rest. Any other option is refused before anything runs.
@@ -166,7 +167,8 @@ def not_replaceable(final: Path) -> str | None:
     """Why ``final`` may not receive a run's folder (None: it may). Only a new path, an empty folder or an
     earlier run's folder (it has a run.json) is replaced: a run never moves aside or deletes anything else."""
     if not final.exists():
-        return None
+        why = cannot_make(final)
+        return f"no folder can be written there ({why})" if why else None
     if not final.is_dir():
         return "it is a file, not a folder"
     if (final / "run.json").is_file() or not any(final.iterdir()):
@@ -248,6 +250,12 @@ def main(argv: list[str]) -> int:
     sweep_dirs = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
     if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
         print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)
+        return 2
+    if multirun and sweep_dirs and cannot_make(sweep_dirs[-1]):  # Hydra's mkdir raised after composing
+        print(
+            f"error: hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({cannot_make(sweep_dirs[-1])})",
+            file=sys.stderr,
+        )
         return 2
     if multirun or any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
         sys.argv = [sys.argv[0], *argv]

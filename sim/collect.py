@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from .params import PARAMS
+from .paths import cannot_make
 from .words import counted
 
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
@@ -26,6 +27,14 @@ TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "fee
 def is_study(folder: Path) -> bool:
     """A study's output folder (report.md and its tables beside its config.yaml), not a run's."""
     return (folder / "report.md").is_file() and not (folder / "run.json").exists()
+
+
+def is_whole(info: Path) -> bool:
+    """Whether a run.json marks its run whole; a damaged one (cut short, edited) does not."""
+    try:
+        return bool(json.loads(info.read_text()).get("complete", False))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def run_folders(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -37,15 +46,16 @@ def run_folders(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         for folder in candidates:
             if folder.name.startswith(".") or is_study(folder):
                 continue
-            info = folder / "run.json"
-            ok = info.exists() and json.loads(info.read_text()).get("complete", False)
-            (whole if ok else incomplete).append(folder)
+            (whole if is_whole(folder / "run.json") else incomplete).append(folder)
     return whole, incomplete
 
 
 def flat_params(config_file: Path) -> dict:
-    """The run's parameter values by dotted name, from its config.yaml."""
-    doc = yaml.safe_load("\n".join(line for line in config_file.read_text().splitlines() if not line.startswith("#")))
+    """The run's parameter values by dotted name, from its config.yaml (ValueError naming it when damaged)."""
+    try:
+        doc = yaml.safe_load("\n".join(ln for ln in config_file.read_text().splitlines() if not ln.startswith("#")))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{config_file} cannot be read ({' '.join(str(exc).split())[:120]})") from None
     out = {}
     for name in PARAMS:
         node = doc
@@ -72,7 +82,14 @@ def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
     varying = [c for c in params.columns if params[c].astype(str).nunique() > 1]
     parts = []
     for i, folder in enumerate(folders):
-        t = pd.read_csv(folder / f"{table}.csv")
+        if not (folder / f"{table}.csv").is_file():
+            raise ValueError(f"{folder} is marked whole but has no {table}.csv: rerun it, or move it aside")
+        try:
+            t = pd.read_csv(folder / f"{table}.csv")
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:  # cut short or edited by hand
+            raise ValueError(
+                f"{folder / (table + '.csv')} cannot be read ({' '.join(str(exc).split())[:120]})"
+            ) from None
         for c in varying:
             t[c] = params.loc[i, c]
         t.insert(0, "folder", str(folder))
@@ -100,6 +117,11 @@ def main(argv: list[str]) -> int:
     if args.out is not None and (args.out.suffix not in WRITERS or args.out.is_dir()):
         print(f"error: --out {args.out}: give a file name ending in .parquet or .csv", file=sys.stderr)
         return 2
+    if args.out is not None and cannot_make(args.out.parent):  # once a traceback, after reading every run
+        print(
+            f"error: --out {args.out}: no file can be written there ({cannot_make(args.out.parent)})", file=sys.stderr
+        )
+        return 2
     for f in args.folders:
         if not f.is_dir():
             why = "is a file: give run folders or folders that hold them" if f.exists() else "does not exist"
@@ -110,12 +132,13 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    _, incomplete = run_folders(args.folders)
+    folders, incomplete = run_folders(args.folders)
     out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     WRITERS[out.suffix](df, out)
     extra = f"; skipped {counted(len(incomplete), 'incomplete folder')}" if incomplete else ""
-    print(f"Collected {counted(df.folder.nunique(), 'run')}, {counted(len(df), 'row')}, into {out}{extra}")
+    empty = f" (every run's {args.table} table is empty)" if df.empty else ""  # once "Collected 0 runs"
+    print(f"Collected {counted(len(folders), 'run')}, {counted(len(df), 'row')}{empty}, into {out}{extra}")
     return 0
 
 

@@ -7,7 +7,10 @@ them at build time). Outputs go under the current directory, never inside the in
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent
@@ -24,3 +27,23 @@ def output_path(path: str | Path) -> Path:
     """An output location: absolute as given, relative ones under the current directory."""
     p = Path(path)
     return p if p.is_absolute() else Path.cwd() / p
+
+
+def cannot_make(value: Any) -> str | None:
+    """Why no folder can be written where an output folder setting points (a read-only or system place, a path
+    under a file), or None. Tried by making and removing an empty folder in the nearest existing parent, so the
+    answer is the file system's own, before anything runs (a traceback once came after all the runs)."""
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    parent = output_path(value)
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".promise-sim-check-", dir=parent))
+    except OSError as exc:
+        return f"making a folder in {parent} failed: {exc.strerror or exc}"
+    return None

@@ -189,6 +189,17 @@ def test_a_run_never_replaces_a_file_or_a_folder_that_is_not_a_run(tmp_path):
     assert notes.read_text() == "mine" and (folder / "keep.txt").read_text() == "mine too"
     assert sorted(x.name for x in tmp_path.iterdir()) == ["docs", "notes.md"]
     assert sorted(x.name for x in folder.iterdir()) == ["keep.txt"]
+    # a folder that cannot be made (under a file; /proc refuses too) was a mkdir traceback and exit 1, for a sweep
+    # once Hydra had composed every point
+    under = notes / "run"
+    p = run_sim("replications=1", "horizon_weeks=2", "area.residents=100", f"hydra.run.dir={under}")
+    assert (
+        p.returncode == 2
+        and p.stderr == f"error: hydra.run.dir={under}: no folder can be written there ({notes} is a file)\n"
+    )
+    p = run_sim("-m", "police.effort=0.5,0.6", "replications=1", "horizon_weeks=2", f"hydra.sweep.dir={under}")
+    assert p.returncode == 2 and p.stderr.startswith(f"error: hydra.sweep.dir={under}: no folder can be written there")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["docs", "notes.md"] and notes.read_text() == "mine"
 
 
 def ctrl_c_as_in_a_terminal() -> None:
@@ -446,6 +457,26 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     ):
         c = subprocess.run([sys.executable, "-m", "sim.collect", str(given)], capture_output=True, text=True)
         assert c.returncode == 2 and c.stderr.startswith(needle) and c.stderr.count("\n") == 1, c.stderr
+    # --out where no file can be written was a traceback after reading every run
+    c = collect(tmp_path / "all.csv" / "x.csv")
+    why = f"no file can be written there ({tmp_path / 'all.csv'} is a file)"
+    assert c.returncode == 2 and c.stderr == f"error: --out {tmp_path / 'all.csv' / 'x.csv'}: {why}\n", c.stderr
+    # damaged folders: a run.json cut short is not whole (it was a JSONDecodeError traceback); a whole run's
+    # table or config.yaml cut short, or missing, is named (pandas' "No columns to parse from file", or a traceback)
+    (half / "run.json").write_text('{"complete": tr')
+    assert collect(tmp_path / "cut.csv").stdout.strip().endswith("; skipped 1 incomplete folder")
+    whole = half.parent / "0_x"
+    for name, text, needle in (
+        ("summary.csv", "", f"{whole / 'summary.csv'} cannot be read (No columns to parse from file)"),
+        ("config.yaml", "seed: [1,\n", f"{whole / 'config.yaml'} cannot be read ("),
+        ("summary.csv", None, f"{whole} is marked whole but has no summary.csv"),
+    ):
+        kept = (whole / name).read_text()
+        (whole / name).unlink() if text is None else (whole / name).write_text(text)
+        c = collect(tmp_path / "damaged.csv")
+        assert c.returncode == 2 and c.stderr.startswith(f"error: {needle}") and c.stderr.count("\n") == 1, c.stderr
+        (whole / name).write_text(kept)
+    assert not (tmp_path / "damaged.csv").exists()
 
 
 def test_help_lists_only_what_python_m_sim_takes():
