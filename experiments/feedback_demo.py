@@ -31,6 +31,7 @@ from experiments.studies import (
     pair_tally,
     preset,
     spread,
+    text,
     whole,
 )
 from experiments.studies import per_replication as changes
@@ -262,7 +263,13 @@ STUDY = Study(
     "Why feedback matters (återkoppling)",
     arms,
     analyse,
-    settings={"study.gif_every_weeks": whole(1, 1040), "study.scenario": preset("scenario")},
+    settings={
+        "study.gif_every_weeks": whole(1, 1040),
+        "study.scenario": preset("scenario"),
+        # empty, an 'off' arm ran on the scenario's own staff feedback, still labelled as without it
+        "study.staff_on": (text()[0], "overrides that turn staff feedback on, such as feedback.staff=0.8"),
+        "study.staff_off": (text()[0], "overrides that turn staff feedback off, such as feedback.staff=0.0"),
+    },
 )
 
 

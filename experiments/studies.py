@@ -342,6 +342,13 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
         else:
             plain_argv.append(arg)
+    for arg in plain_argv:  # study.staff_on=feedback.staff=0.8: Hydra's "mismatched input '='" does not say why
+        key, _, value = arg.partition("=")
+        if "=" in value and value[:1] not in "[{'\"":
+            raise ConfigError(f"{arg}: a value that holds '=' is quoted, such as '{key}=\"{value}\"'")
+        if "=" in value and value.startswith("[") and value.endswith("]") and not set("'\"") & set(value):
+            quoted = ",".join(f'"{x.strip()}"' for x in value[1:-1].split(","))
+            raise ConfigError(f"{arg}: each override in a list is quoted, such as '{key}=[{quoted}]'")
     checked_words(plain_argv, otherwise="--help lists the settings")
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")

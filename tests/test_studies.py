@@ -584,6 +584,15 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("evaluation_power", ["study.sample_sizes={a:1}"], "invalid value for study.sample_sizes: {a:1} (allowed: a"),
         ("sensitivity", ["study.base={a:1}"], "invalid value for study.base: {a:1} (allowed: a list, as its default;"),
         ("budget", ["study.efort=1"], "unknown setting study.efort (did you mean study.effort or study.executor?)"),
+        # empty, the 'off' arms ran on the scenario's own staff feedback, still labelled as without it
+        ("feedback_demo", ["study.staff_off="], "invalid value for study.staff_off: '' (allowed: overrides that turn"),
+        # a value holding '=' gave Hydra's "mismatched input '='" or "no viable alternative", not how to quote it
+        (
+            "feedback_demo",
+            ["study.staff_on=feedback.staff=0.8"],
+            "is quoted, such as 'study.staff_on=\"feedback.staff=0.8\"'",
+        ),
+        ("sensitivity", ["study.base=[area=suburb,seed=3]"], 'quoted, such as \'study.base=["area=suburb","seed=3"]\''),
         # another study's entry was added and never read: compare and reach ran their arms, budget its grid
         (
             "compare",
