@@ -63,6 +63,11 @@ def arms(s: Settings) -> dict[str, str]:
             f"invalid value for study.counterfactual: {st.counterfactual!r} (allowed: a scenario without a promise, "
             "such as no_promise; crime and its year-to-year change are measured against it)"
         )
+    if not sim.load_config([f"scenario={st.reference}"]).promise.active:  # its arms are changes to a promise
+        raise ConfigError(
+            f"invalid value for study.reference: {st.reference!r} (allowed: a scenario with a promise, such as "
+            "observed_2018; each arm changes how its promise is kept, and no promise is the counterfactual)"
+        )
     out = {label: f"scenario={st.reference} {own}".strip() for label, own in given.items()}
     out[NO_PROMISE] = f"scenario={st.counterfactual}"
     return out

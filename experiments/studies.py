@@ -318,6 +318,17 @@ def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tup
     return [a for a in argv if a.split("=", 1)[0] not in {k for k, _ in direct}], direct
 
 
+def quoting(value: str) -> str:
+    """How to quote the overrides in a list or mapping given unquoted ([scenario=x], {A: seed=1}), else ''."""
+    inner = value.strip()[1:-1]
+    if "=" not in inner or set("'\"") & set(value) or value.strip()[:1] + value.strip()[-1:] not in ("[]", "{}"):
+        return ""
+    if value.strip().startswith("["):
+        return "; quote each override: [" + ",".join(f'"{x.strip()}"' for x in inner.split(",")) + "]"
+    pairs = (x.partition(":") for x in inner.split(","))
+    return "; quote each override: {" + ", ".join(f'{k.strip()}: "{v.strip()}"' for k, _, v in pairs) + "}"
+
+
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
@@ -387,7 +398,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         try:
             parsed = parse_value(value)
         except Exception as exc:
-            raise ConfigError(f"cannot read {named}={value}: {exc}") from exc
+            raise ConfigError(f"cannot read {named}={value}: {exc}{quoting(value)}") from exc
         with _open(cfg):
             if sub is None and entry in MERGED and isinstance(parsed, dict):
                 if not parsed:
@@ -697,7 +708,8 @@ class Context:
 @dataclass
 class Study:
     """A ready-made study: its name, arms and analysis. ``run_kwargs`` are extra tables for sim.run;
-    ``settings`` are the rules for the study's own ``study.*`` values, checked before anything runs."""
+    ``settings`` are the rules for the study's own ``study.*`` values, checked before anything runs; ``needs``
+    are the arm labels the analysis compares by name, so arms without them are refused before the runs."""
 
     name: str
     title: str
@@ -707,6 +719,7 @@ class Study:
     noise_runs: bool = True
     settings: Mapping[str, tuple] = field(default_factory=dict)
     min_horizon_weeks: int = 1  # a study that reports by year needs at least one year
+    needs: Sequence[str] = ()
 
     def prepare(self, s: Settings) -> dict[str, sim.Config]:
         """Check the study's own settings and every arm's config; raise ConfigError before anything is written."""
@@ -715,6 +728,12 @@ class Study:
         arms = self.arms(s)
         if len(arms) < 1:
             raise ConfigError("the study has no arms")
+        missing = [label for label in self.needs if label not in arms]
+        if missing:  # once a KeyError after every run
+            raise ConfigError(
+                f"study.arms has no arm labelled {missing[0]!r}, which the {self.name} study compares "
+                f"(needs {', '.join(self.needs)}; given {', '.join(arms)})"
+            )
         return check_arms(s, arms)
 
     def run(self, s: Settings, progress: bool = True) -> Path:

@@ -188,6 +188,18 @@ def test_a_study_mapping_takes_one_dotted_parameter_from_the_command_line(args, 
     assert expected in got and all("." in k for k in got), got
 
 
+def test_arms_without_the_labels_an_analysis_compares_are_refused_before_the_runs(tmp_path, monkeypatch):
+    """reach compares 'Wide' with 'Thin': other labels once ran every arm, then ended in KeyError: 'Wide'."""
+    import experiments.studies as studies
+    from experiments import reach
+    from sim.params import ConfigError
+
+    monkeypatch.setattr(studies.sim, "run", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(ConfigError, match=r"^study.arms has no arm labelled 'Thin', which the reach study compares"):
+        run(reach, "reach", tmp_path, 'study.arms={A: "seed=1", B: "seed=2"}')
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_grid_key_names_the_valid_ones(tmp_path):
     with pytest.raises(Exception, match="unknown parameter promise.colour"):
         run(ambition, "ambition", tmp_path, "study.grid.promise.colour=[1,2]")
@@ -593,6 +605,11 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             "is quoted, such as 'study.staff_on=\"feedback.staff=0.8\"'",
         ),
         ("sensitivity", ["study.base=[area=suburb,seed=3]"], 'quoted, such as \'study.base=["area=suburb","seed=3"]\''),
+        # unquoted overrides in a list or mapping: Hydra's "no viable alternative", now with the quoted form
+        ("compare", ["study.arms=[seed=1,seed=2]"], '\'[seed=\'; quote each override: ["seed=1","seed=2"]'),
+        ("compare", ["study.arms={A:seed=1,B:seed=2}"], 'quote each override: {A: "seed=1", B: "seed=2"}'),
+        # a reference without a promise ran, every arm then a change to a promise that was not there
+        ("bra2018", ["study.reference=no_promise"], "invalid value for study.reference: 'no_promise' (allowed: a sce"),
         # another study's entry was added and never read: compare and reach ran their arms, budget its grid
         (
             "compare",
