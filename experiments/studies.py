@@ -319,14 +319,20 @@ def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tup
 
 
 def quoting(value: str) -> str:
-    """How to quote the overrides in a list or mapping given unquoted ([scenario=x], {A: seed=1}), else ''."""
-    inner = value.strip()[1:-1]
-    if "=" not in inner or set("'\"") & set(value) or value.strip()[:1] + value.strip()[-1:] not in ("[]", "{}"):
+    """What to quote in a list or mapping of overrides given unquoted ([scenario=x], {A: seed=1}), else ''."""
+    v = value.strip()
+    if "=" not in v or set("'\"") & set(v) or v[:1] + v[-1:] not in ("[]", "{}"):
         return ""
-    if value.strip().startswith("["):
-        return "; quote each override: [" + ",".join(f'"{x.strip()}"' for x in inner.split(",")) + "]"
-    pairs = (x.partition(":") for x in inner.split(","))
-    return "; quote each override: {" + ", ".join(f'{k.strip()}: "{v.strip()}"' for k, _, v in pairs) + "}"
+    return "each override in a list is quoted" if v.startswith("[") else "each override in a mapping is quoted"
+
+
+def quoted(value: str) -> str:
+    """``value`` (a list or mapping of unquoted overrides) with each override quoted."""
+    v = value.strip()
+    if v.startswith("["):
+        return "[" + ",".join(f'"{x.strip()}"' for x in v[1:-1].split(",")) + "]"
+    pairs = (x.partition(":") for x in v[1:-1].split(","))
+    return "{" + ", ".join(f'{k.strip()}: "{w.strip()}"' for k, _, w in pairs) + "}"
 
 
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
@@ -357,9 +363,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         key, _, value = arg.partition("=")
         if "=" in value and value[:1] not in "[{'\"":
             raise ConfigError(f"{arg}: a value that holds '=' is quoted, such as '{key}=\"{value}\"'")
-        if "=" in value and value.startswith("[") and value.endswith("]") and not set("'\"") & set(value):
-            quoted = ",".join(f'"{x.strip()}"' for x in value[1:-1].split(","))
-            raise ConfigError(f"{arg}: each override in a list is quoted, such as '{key}=[{quoted}]'")
+        if quoting(value):
+            raise ConfigError(f"{arg}: {quoting(value)}, such as '{key}={quoted(value)}'")
     checked_words(plain_argv, otherwise="--help lists the settings")
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
@@ -398,7 +403,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         try:
             parsed = parse_value(value)
         except Exception as exc:
-            raise ConfigError(f"cannot read {named}={value}: {exc}{quoting(value)}") from exc
+            hint = f"; {quoting(value)}: {quoted(value)}" if quoting(value) else ""
+            raise ConfigError(f"cannot read {named}={value}: {exc}{hint}") from exc
         with _open(cfg):
             if sub is None and entry in MERGED and isinstance(parsed, dict):
                 if not parsed:

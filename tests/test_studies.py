@@ -606,8 +606,13 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ),
         ("sensitivity", ["study.base=[area=suburb,seed=3]"], 'quoted, such as \'study.base=["area=suburb","seed=3"]\''),
         # unquoted overrides in a list or mapping: Hydra's "no viable alternative", now with the quoted form
-        ("compare", ["study.arms=[seed=1,seed=2]"], '\'[seed=\'; quote each override: ["seed=1","seed=2"]'),
-        ("compare", ["study.arms={A:seed=1,B:seed=2}"], 'quote each override: {A: "seed=1", B: "seed=2"}'),
+        ("compare", ["study.arms=[seed=1,seed=2]"], '\'[seed=\'; each override in a list is quoted: ["seed=1","s'),
+        ("compare", ["study.arms={A:seed=1,B:seed=2}"], 'in a mapping is quoted: {A: "seed=1", B: "seed=2"}'),
+        (
+            "assumptions",
+            ["arms={A:seed=1}"],
+            "arms={A:seed=1}: each override in a mapping is quoted, such as 'arms={A:",
+        ),
         # a reference without a promise ran, every arm then a change to a promise that was not there
         ("bra2018", ["study.reference=no_promise"], "invalid value for study.reference: 'no_promise' (allowed: a sce"),
         # another study's entry was added and never read: compare and reach ran their arms, budget its grid
