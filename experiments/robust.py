@@ -45,6 +45,7 @@ from experiments.studies import (
     one_of,
     optional,
     preset,  # noqa: E402
+    repeats,
     text,
     tied_with,
     whole,
@@ -100,6 +101,8 @@ def designs(cfg: DictConfig) -> pd.DataFrame:
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"study.designs.{name} must be a non-empty list of values, got {values!r}")
+        if repeats(values):  # [1, 1] ran each design twice and ranked it twice
+            raise ConfigError(f"study.designs.{name} repeats {repeats(values)!r}: give each value once, got {values!r}")
     names = list(grid)
     return pd.DataFrame(list(itertools.product(*[grid[n] for n in names])), columns=names)
 

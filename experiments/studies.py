@@ -110,6 +110,17 @@ def optional(rule):
     return (lambda v: v is None or ok(v)), f"empty (null) or {words}"
 
 
+def repeats(values: Sequence[Any]) -> Any:
+    """The first value a grid's list gives twice (1 and 1.0 are the same), else None."""
+    seen = set()
+    for v in values:
+        key = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else repr(v)
+        if key in seen:
+            return v
+        seen.add(key)
+    return None
+
+
 def one_of(*choices):
     return (lambda v: v in choices), "one of " + ", ".join(map(str, choices))
 
@@ -981,6 +992,10 @@ class GridStudy:
         for name, values in grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"study.grid.{name} must be a list of values, got {values!r}")
+            if repeats(values):  # [1, 1] ran each design twice and reported it twice
+                raise ConfigError(
+                    f"study.grid.{name} repeats {repeats(values)!r}: give each value once, got {values!r}"
+                )
         check_a_promise_to_vary(base, grid, self.name)
         points = grid_points(grid)
         for row in points.to_dict("records"):  # every grid point must be valid before anything runs
