@@ -53,7 +53,7 @@ from experiments.studies import (
 from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.robustness import box_words, cart_rules, pareto, prim_box, recommend, robustness  # noqa: E402
-from sim.space import apply_params, make_space  # noqa: E402
+from sim.space import apply_params, check_variable, make_space  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
 from sim.words import counted  # noqa: E402
 
@@ -101,6 +101,7 @@ def designs(cfg: DictConfig) -> pd.DataFrame:
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"study.designs.{name} must be a non-empty list of values, got {values!r}")
+        check_variable(name, "study.designs")
         if repeats(values):  # [1, 1] ran each design twice and ranked it twice
             raise ConfigError(f"study.designs.{name} repeats {repeats(values)!r}: give each value once, got {values!r}")
     names = list(grid)

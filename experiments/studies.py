@@ -973,7 +973,7 @@ class GridStudy:
     settings: Mapping[str, tuple] = field(default_factory=dict)  # rules for the study's own study.* values
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
-        from sim.space import apply_params
+        from sim.space import apply_params, check_variable
 
         check_settings(
             s.cfg,
@@ -992,6 +992,7 @@ class GridStudy:
         for name, values in grid.items():
             if not isinstance(values, (list, tuple)) or not values:
                 raise ConfigError(f"study.grid.{name} must be a list of values, got {values!r}")
+            check_variable(name, "study.grid")
             if repeats(values):  # [1, 1] ran each design twice and reported it twice
                 raise ConfigError(
                     f"study.grid.{name} repeats {repeats(values)!r}: give each value once, got {values!r}"

@@ -30,6 +30,19 @@ class ParameterSpace:
         return {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(b) for b in self.bounds]}
 
 
+RUN_SETTINGS = ("seed", "replications", "horizon_weeks")  # how a study runs, set once for all its runs
+
+
+def check_variable(name: str, label: str) -> None:
+    """Refuse a run setting as a study's varied parameter (ConfigError): a sweep sets each run's seed and runs one
+    replication a point, and its outputs are read at one horizon, so varying these ran and reported nonsense."""
+    if name in RUN_SETTINGS:
+        raise ConfigError(
+            f"{name} cannot be varied in {label}: it sets how the study runs, for all its runs "
+            f"(give {name}=... on the command line)"
+        )
+
+
 def make_space(
     vary: Mapping[str, Any], fixed: Mapping[str, Any] | None = None, label: str = "study.vary"
 ) -> ParameterSpace:
@@ -39,6 +52,7 @@ def make_space(
     for name, narrowed in vary.items():
         if name not in PARAMS:
             raise ConfigError(f"unknown parameter {name} in {label}")
+        check_variable(name, label)
         spec = PARAMS[name]
         if spec.type not in (int, float):
             raise ConfigError(f"{name} is {spec.type.__name__} and cannot be varied continuously")

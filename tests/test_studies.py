@@ -613,6 +613,10 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             ["arms={A:seed=1}"],
             "arms={A:seed=1}: each override in a mapping is quoted, such as 'arms={A:",
         ),
+        # a run setting varied like a parameter: study.vary.seed=[1,5] planned 9,134 runs, each on a drawn seed
+        ("sensitivity", ["study.vary.seed=[1,5]"], "seed cannot be varied in study.vary: it sets how the study runs"),
+        ("ambition", ["study.grid.horizon_weeks=[52,104]"], "horizon_weeks cannot be varied in study.grid: it sets"),
+        ("robust", ["study.conditions.replications=[1,3]"], "replications cannot be varied in study.conditions: it"),
         # a value given twice ran each design twice and reported (or ranked) it twice
         ("ambition", ["study.grid.promise.actions=[1,1.0]"], "study.grid.promise.actions repeats 1.0: give each value"),
         ("robust", ["study.designs.promise.actions=[1,2,1]"], "study.designs.promise.actions repeats 1: give each"),
