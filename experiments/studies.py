@@ -81,7 +81,10 @@ KEY_OUTCOMES = [
 ]
 # entries keyed by dotted parameter names, replaced whole or one parameter at a time (Hydra would read
 # study.grid.promise.actions as nested keys, and merge study.grid={...} into the default instead of replacing it)
-REPLACEABLE = ("study.grid", "study.arms", "study.vary", "study.fixed", "study.designs", "study.conditions", "levers")
+REPLACEABLE = (
+    *("study.grid", "study.arms", "study.vary", "study.fixed", "study.designs", "study.conditions"),
+    *("levers", "arms", "answers"),  # the emulator's training ranges; the assumptions study's arms and answers
+)
 MAPPINGS = {  # the replaceable entries that are mappings, each with an example a user can copy
     "study.grid": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
     "study.designs": "a mapping parameter: [values], such as {promise.actions: [1, 3]}",
@@ -346,6 +349,15 @@ def quoted(value: str) -> str:
     return "{" + ", ".join(f'{k.strip()}: "{w.strip()}"' for k, _, w in pairs) + "}"
 
 
+def quote_hint(key: str, value: str) -> str:
+    """How to quote a setting's value that holds '=' unquoted (Hydra says only "mismatched input '='"), else ''."""
+    if "=" in value and value[:1] not in "[{'\"":
+        return f"a value that holds '=' is quoted, such as '{key}=\"{value}\"'"
+    if quoting(value):
+        return f"{quoting(value)}, such as '{key}={quoted(value)}'"
+    return ""
+
+
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """Compose one of the settings files in configs/ with the user's overrides; ConfigError on a bad one.
 
@@ -372,10 +384,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             plain_argv.append(arg)
     for arg in plain_argv:  # study.staff_on=feedback.staff=0.8: Hydra's "mismatched input '='" does not say why
         key, _, value = arg.partition("=")
-        if "=" in value and value[:1] not in "[{'\"":
-            raise ConfigError(f"{arg}: a value that holds '=' is quoted, such as '{key}=\"{value}\"'")
-        if quoting(value):
-            raise ConfigError(f"{arg}: {quoting(value)}, such as '{key}={quoted(value)}'")
+        if quote_hint(key, value):
+            raise ConfigError(f"{arg}: {quote_hint(key, value)}")
     checked_words(plain_argv, otherwise="--help lists the settings")
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
@@ -414,7 +424,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         try:
             parsed = parse_value(value)
         except Exception as exc:
-            hint = f"; {quoting(value)}: {quoted(value)}" if quoting(value) else ""
+            hint = f"; {quote_hint(named, value)}" if quote_hint(named, value) else ""
             raise ConfigError(f"cannot read {named}={value}: {exc}{hint}") from exc
         with _open(cfg):
             if sub is None and entry in MERGED and isinstance(parsed, dict):

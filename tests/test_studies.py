@@ -606,12 +606,21 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ),
         ("sensitivity", ["study.base=[area=suburb,seed=3]"], 'quoted, such as \'study.base=["area=suburb","seed=3"]\''),
         # unquoted overrides in a list or mapping: Hydra's "no viable alternative", now with the quoted form
-        ("compare", ["study.arms=[seed=1,seed=2]"], '\'[seed=\'; each override in a list is quoted: ["seed=1","s'),
-        ("compare", ["study.arms={A:seed=1,B:seed=2}"], 'in a mapping is quoted: {A: "seed=1", B: "seed=2"}'),
+        ("compare", ["study.arms=[seed=1,seed=2]"], "'[seed='; each override in a list is quoted, such as 'study.a"),
+        ("compare", ["study.arms={A:seed=1,B:seed=2}"], 'quoted, such as \'study.arms={A: "seed=1", B: "seed=2"}\''),
+        # one arm or answer added by name was "unknown setting answers.x (did you mean answers?)", and an empty
+        # mapping merged nothing: answers={} ran the default answers
+        (
+            "assumptions",
+            ["arms.x=scenario=no_promise"],
+            "a value that holds '=' is quoted, such as 'arms.x=\"scenario=",
+        ),
+        ("assumptions", ["answers.x=[full,nosuch,trust_high_share]"], "answer x names an arm that is not in arms"),
+        ("assumptions", ["answers={}"], "invalid value for answers: {} (allowed: a mapping name: [arm, minus arm,"),
         (
             "assumptions",
             ["arms={A:seed=1}"],
-            "arms={A:seed=1}: each override in a mapping is quoted, such as 'arms={A:",
+            "cannot read arms={A:seed=1}: no viable alternative at input '{A:seed='; each override in a mapping is q",
         ),
         # a run setting varied like a parameter: study.vary.seed=[1,5] planned 9,134 runs, each on a drawn seed
         ("sensitivity", ["study.vary.seed=[1,5]"], "seed cannot be varied in study.vary: it sets how the study runs"),
@@ -1004,3 +1013,16 @@ def test_a_setting_named_like_a_config_group_takes_its_value():
     assert compose_settings("robust", ["area=suburb"]).area == "suburb"
     assert compose_settings("emulator", ["scenario=observed_2018"]).scenario == "observed_2018"
     assert compose_settings("sensitivity", ["cluster=slurm"]).cluster.kind == "slurm"  # a real group: still a choice
+
+
+def test_the_assumptions_study_takes_one_arm_or_answer_by_name():
+    """answers.x=... once needed Hydra's + (without it: "unknown setting answers.x"); arms={...} replaces the arms
+    as study.arms does, so answers naming arms no longer there are refused by name."""
+    from experiments.assumptions import load_settings
+    from sim.params import ConfigError
+
+    cfg = load_settings(["answers.unsafe=[full,observed,unsafe_share]", 'arms.none="scenario=no_promise"'])
+    assert list(cfg.answers.unsafe) == ["full", "observed", "unsafe_share"] and cfg.arms.none == "scenario=no_promise"
+    assert "full_minus_observed" in cfg.answers and "observed" in cfg.arms  # the others stay
+    with pytest.raises(ConfigError, match=r"^answer full_minus_observed names an arm that is not in arms: full, ob"):
+        load_settings(['arms={a: "scenario=no_promise"}'])
