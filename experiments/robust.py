@@ -36,6 +36,7 @@ import sim  # noqa: E402
 from experiments.studies import (
     as_well_words,
     check_a_promise_to_vary,
+    check_grid,
     check_settings,
     compose_settings,
     declared,
@@ -45,7 +46,6 @@ from experiments.studies import (
     one_of,
     optional,
     preset,  # noqa: E402
-    repeats,
     text,
     tied_with,
     whole,
@@ -53,7 +53,7 @@ from experiments.studies import (
 from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.robustness import box_words, cart_rules, pareto, prim_box, recommend, robustness  # noqa: E402
-from sim.space import apply_params, check_variable, make_space  # noqa: E402
+from sim.space import apply_params, make_space  # noqa: E402
 from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
 from sim.words import counted  # noqa: E402
 
@@ -98,12 +98,7 @@ def designs(cfg: DictConfig) -> pd.DataFrame:
     grid = OmegaConf.to_container(cfg.study.designs) or {}
     if not grid:
         raise ConfigError("study.designs is empty: name at least one promise lever and its values")
-    for name, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"study.designs.{name} must be a non-empty list of values, got {values!r}")
-        check_variable(name, "study.designs")
-        if repeats(values):  # [1, 1] ran each design twice and ranked it twice
-            raise ConfigError(f"study.designs.{name} repeats {repeats(values)!r}: give each value once, got {values!r}")
+    check_grid(grid, "study.designs")
     names = list(grid)
     return pd.DataFrame(list(itertools.product(*[grid[n] for n in names])), columns=names)
 

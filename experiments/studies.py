@@ -124,6 +124,20 @@ def repeats(values: Sequence[Any]) -> Any:
     return None
 
 
+def check_grid(grid: Mapping[str, Any], label: str) -> None:
+    """Each entry of a grid (``parameter: [values]``, study.grid or study.designs) is a non-empty list of values
+    of a parameter a study may vary, each value once ([1, 1] ran each design twice and reported it twice)."""
+    from sim.space import check_variable
+
+    for name, values in grid.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ConfigError(f"{label}.{name} must be a non-empty list of values, got {values!r}")
+        check_variable(name, label)
+        twice = repeats(values)
+        if twice is not None:  # 0 or 0.0 given twice is a repeat too
+            raise ConfigError(f"{label}.{name} repeats {twice!r}: give each value once, got {values!r}")
+
+
 def one_of(*choices):
     return (lambda v: v in choices), "one of " + ", ".join(map(str, choices))
 
@@ -208,8 +222,8 @@ def folder_arg(text_value: str) -> str:
         raise argparse.ArgumentTypeError(f"must name a folder, new or existing, not {text_value!r}")
     if is_foreign(text_value):
         raise argparse.ArgumentTypeError(f"{text_value!r} {FOREIGN}")
-    if cannot_make(text_value):
-        raise argparse.ArgumentTypeError(f"no folder can be written at {text_value!r} ({cannot_make(text_value)})")
+    if why := cannot_make(text_value):
+        raise argparse.ArgumentTypeError(f"no folder can be written at {text_value!r} ({why})")
     return text_value
 
 
@@ -274,8 +288,8 @@ def key_values(
             raise ConfigError(f"{key}={v} is a file; name a folder, new or existing")
         if key == "output_dir" and is_foreign(v):
             raise ConfigError(f"{key}={v} {FOREIGN}")
-        if key == "output_dir" and cannot_make(v):
-            raise ConfigError(f"{key}={v}: no folder can be written there ({cannot_make(v)})")
+        if key == "output_dir" and (why := cannot_make(v)):
+            raise ConfigError(f"{key}={v}: no folder can be written there ({why})")
         values[key] = v
     return values
 
@@ -325,8 +339,7 @@ def plain_values(config_name: str, argv: list[str]) -> tuple[list[str], list[tup
     direct = [a.split("=", 1) for a in argv if a.split("=", 1)[0] in groups and "=" in a]
     for key, _ in direct:
         if key not in plain:  # Hydra would answer "Could not override ... No match in the defaults list"
-            near = [k for k in plain.get("study", {}) if k == key]
-            hint = f"did you mean study.{key}?" if near else "--help lists the settings"
+            hint = f"did you mean study.{key}?" if key in plain.get("study", {}) else "--help lists the settings"
             raise ConfigError(f"unknown setting {key} ({hint})")
     direct = [(k, v) for k, v in direct if not OmegaConf.is_config(plain[k])]
     return [a for a in argv if a.split("=", 1)[0] not in {k for k, _ in direct}], direct
@@ -353,9 +366,8 @@ def quote_hint(key: str, value: str) -> str:
     """How to quote a setting's value that holds '=' unquoted (Hydra says only "mismatched input '='"), else ''."""
     if "=" in value and value[:1] not in "[{'\"":
         return f"a value that holds '=' is quoted, such as '{key}=\"{value}\"'"
-    if quoting(value):
-        return f"{quoting(value)}, such as '{key}={quoted(value)}'"
-    return ""
+    what = quoting(value)
+    return f"{what}, such as '{key}={quoted(value)}'" if what else ""
 
 
 def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
@@ -384,8 +396,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
             plain_argv.append(arg)
     for arg in plain_argv:  # study.staff_on=feedback.staff=0.8: Hydra's "mismatched input '='" does not say why
         key, _, value = arg.partition("=")
-        if quote_hint(key, value):
-            raise ConfigError(f"{arg}: {quote_hint(key, value)}")
+        if hint := quote_hint(key, value):
+            raise ConfigError(f"{arg}: {hint}")
     checked_words(plain_argv, otherwise="--help lists the settings")
     for arg in plain_argv:
         key = arg.split("=", 1)[0].lstrip("+~")
@@ -403,11 +415,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     for key in ("output_dir", "output_root"):
         if is_a_file(cfg.get(key)):
             raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
-        if cannot_make(cfg.get(key)):
-            raise ConfigError(
-                f"invalid value for {key}: {cfg.get(key)!r} (no folder can be written there: "
-                f"{cannot_make(cfg.get(key))})"
-            )
+        if why := cannot_make(cfg.get(key)):
+            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (no folder can be written there: {why})")
     if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
         raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
     for key, value in direct:
@@ -424,8 +433,8 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         try:
             parsed = parse_value(value)
         except Exception as exc:
-            hint = f"; {quote_hint(named, value)}" if quote_hint(named, value) else ""
-            raise ConfigError(f"cannot read {named}={value}: {exc}{hint}") from exc
+            hint = quote_hint(named, value)
+            raise ConfigError(f"cannot read {named}={value}: {exc}{'; ' + hint if hint else ''}") from exc
         with _open(cfg):
             if sub is None and entry in MERGED and isinstance(parsed, dict):
                 if not parsed:
@@ -983,7 +992,7 @@ class GridStudy:
     settings: Mapping[str, tuple] = field(default_factory=dict)  # rules for the study's own study.* values
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
-        from sim.space import apply_params, check_variable
+        from sim.space import apply_params
 
         check_settings(
             s.cfg,
@@ -999,14 +1008,7 @@ class GridStudy:
         grid = self.grid(s)
         if not grid:
             raise ConfigError("study.grid is empty: name at least one parameter and its values")
-        for name, values in grid.items():
-            if not isinstance(values, (list, tuple)) or not values:
-                raise ConfigError(f"study.grid.{name} must be a list of values, got {values!r}")
-            check_variable(name, "study.grid")
-            if repeats(values):  # [1, 1] ran each design twice and reported it twice
-                raise ConfigError(
-                    f"study.grid.{name} repeats {repeats(values)!r}: give each value once, got {values!r}"
-                )
+        check_grid(grid, "study.grid")
         check_a_promise_to_vary(base, grid, self.name)
         points = grid_points(grid)
         for row in points.to_dict("records"):  # every grid point must be valid before anything runs

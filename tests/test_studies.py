@@ -629,6 +629,7 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         # a value given twice ran each design twice and reported (or ranked) it twice
         ("ambition", ["study.grid.promise.actions=[1,1.0]"], "study.grid.promise.actions repeats 1.0: give each value"),
         ("robust", ["study.designs.promise.actions=[1,2,1]"], "study.designs.promise.actions repeats 1: give each"),
+        ("ambition", ["study.grid.police.competing_demand=[0,0.0]"], "study.grid.police.competing_demand repeats 0.0"),
         # a reference without a promise ran, every arm then a change to a promise that was not there
         ("bra2018", ["study.reference=no_promise"], "invalid value for study.reference: 'no_promise' (allowed: a sce"),
         # another study's entry was added and never read: compare and reach ran their arms, budget its grid
