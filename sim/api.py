@@ -85,9 +85,7 @@ def unknown_message(key: str) -> str:
 def config_of(cfg: Any) -> Any:
     """``cfg`` itself when it has a config's attributes (a Config, or a stand-in with the same ones), else
     ``to_config(cfg)``: overrides, a Hydra config, or a ConfigError naming what was given."""
-    if isinstance(cfg, (str, list, tuple, dict)) or cfg is None or OmegaConf.is_config(cfg):
-        return to_config(cfg)
-    return cfg if hasattr(cfg, "horizon_weeks") else to_config(cfg)
+    return cfg if hasattr(cfg, "horizon_weeks") and not OmegaConf.is_config(cfg) else to_config(cfg)
 
 
 def to_config(cfg: Any) -> Config:

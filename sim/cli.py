@@ -51,6 +51,8 @@ MODES = {  # Hydra runs in one of these at a time
     "--info": INFO,
     "--shell-completion": {"--shell-completion", "-sc"},
 }
+SHELLS = ("bash", "zsh", "fish")  # Hydra's completion plugins
+COMPLETION = {f"{what}={shell}" for what in ("install", "uninstall", "query") for shell in SHELLS}
 UID = uuid.uuid4().hex[:6]  # one per process: the suffix of this process's default folder names
 
 
@@ -238,6 +240,18 @@ def main(argv: list[str]) -> int:
 
         print(f"promise-sim {__version__} (model code {code_version()})")
         return 0
+    if any(a in MODES["--shell-completion"] for a in argv):  # tab completion of the parameters' names, by Hydra
+        words = [a for a in argv if a not in MODES["--shell-completion"]]
+        if len(words) != 1 or words[0] not in COMPLETION:
+            print(
+                f"error: --shell-completion takes install=, uninstall= or query= with {', '.join(SHELLS)}, as in "
+                'eval "$(promise-sim -sc install=bash)"',
+                file=sys.stderr,
+            )
+            return 2
+        sys.argv = [sys.argv[0], *argv]
+        hydra_main()
+        return 0
     try:
         configs = check(argv)
     except ConfigError as exc:
@@ -251,11 +265,8 @@ def main(argv: list[str]) -> int:
     if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
         print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)
         return 2
-    if multirun and sweep_dirs and cannot_make(sweep_dirs[-1]):  # Hydra's mkdir raised after composing
-        print(
-            f"error: hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({cannot_make(sweep_dirs[-1])})",
-            file=sys.stderr,
-        )
+    if multirun and sweep_dirs and (why := cannot_make(sweep_dirs[-1])):  # Hydra's mkdir raised after composing
+        print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({why})", file=sys.stderr)
         return 2
     if multirun or any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
         sys.argv = [sys.argv[0], *argv]

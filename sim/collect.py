@@ -65,11 +65,12 @@ def flat_params(config_file: Path) -> dict:
     return out
 
 
-def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
-    """One table from many run folders, with a column for every parameter that differs between them."""
+def collect(paths: list[Path], table: str = "summary") -> tuple[pd.DataFrame, list[Path], list[Path]]:
+    """One table from many run folders, with a column for every parameter that differs between them; with the
+    whole folders it read and the incomplete ones it skipped (one search of the tree gives all three)."""
     if table not in TABLES:
         raise ValueError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
-    folders, _ = run_folders(paths)
+    folders, incomplete = run_folders(paths)
     studies = [f for root in paths for f in [root, *(p.parent for p in root.rglob("report.md"))] if is_study(f)]
     if not folders and studies:
         raise ValueError(
@@ -94,7 +95,7 @@ def collect(paths: list[Path], table: str = "summary") -> pd.DataFrame:
             t[c] = params.loc[i, c]
         t.insert(0, "folder", str(folder))
         parts.append(t)
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True), folders, incomplete
 
 
 WRITERS = {  # what --out may name, by its ending
@@ -117,10 +118,8 @@ def main(argv: list[str]) -> int:
     if args.out is not None and (args.out.suffix not in WRITERS or args.out.is_dir()):
         print(f"error: --out {args.out}: give a file name ending in .parquet or .csv", file=sys.stderr)
         return 2
-    if args.out is not None and cannot_make(args.out.parent):  # once a traceback, after reading every run
-        print(
-            f"error: --out {args.out}: no file can be written there ({cannot_make(args.out.parent)})", file=sys.stderr
-        )
+    if args.out is not None and (why := cannot_make(args.out.parent)):  # once a traceback, after reading every run
+        print(f"error: --out {args.out}: no file can be written there ({why})", file=sys.stderr)
         return 2
     for f in args.folders:
         if not f.is_dir():
@@ -128,11 +127,10 @@ def main(argv: list[str]) -> int:
             print(f"error: {f} {why}", file=sys.stderr)
             return 2
     try:
-        df = collect(args.folders, args.table)
+        df, folders, incomplete = collect(args.folders, args.table)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    folders, incomplete = run_folders(args.folders)
     out = args.out or args.folders[0] / f"collected_{args.table}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     WRITERS[out.suffix](df, out)

@@ -1,6 +1,7 @@
 """The main job as a user runs it: `python -m sim ...`, including the edges a careful user hits."""
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -121,6 +122,9 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("--dry-run", "error: unknown option --dry-run (python -m sim takes key=value overrides, see --help;"),
         # two of Hydra's modes once ended in a traceback ("Only one of --run, --multirun, --cfg, ...")
         ("-m --cfg job police.effort=0.5,0.6", "error: --cfg and --multirun cannot be combined: give one of"),
+        # Hydra's tab completion was taken as an option, then its install=bash refused as an unknown parameter
+        ("-sc install=csh", "error: --shell-completion takes install=, uninstall= or query= with bash, zsh, fish"),
+        ("--shell-completion", "error: --shell-completion takes install=, uninstall= or query= with bash, zsh"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
@@ -140,6 +144,19 @@ def test_hydras_options_print_and_run_nothing_and_version_names_the_product(tmp_
     p = run_sim("--version", cwd=tmp_path)
     assert p.returncode == 0 and p.stdout.startswith("promise-sim ") and "model code" in p.stdout, p.stdout
     assert list(tmp_path.iterdir()) == []  # printing a config or a version runs nothing and writes nothing
+
+
+def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
+    """`-sc install=bash` (in --help) was accepted as an option, then refused: 'unknown parameter install'."""
+    assert 'eval "$(promise-sim -sc install=bash)"' in run_sim("--help").stdout
+    p = run_sim("-sc", "install=bash", cwd=tmp_path)
+    assert p.returncode == 0 and "hydra_bash_completion" in p.stdout, p.stderr[-500:]
+    env = {**os.environ, "COMP_LINE": "promise-sim police.eff", "COMP_POINT": "22"}
+    p = subprocess.run(
+        [sys.executable, "-m", "sim", "-sc", "query=bash"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert p.returncode == 0 and p.stdout.split() == ["police.effort="], (p.stdout, p.stderr[-500:])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_two_runs_started_in_the_same_second_get_their_own_whole_folders(tmp_path):
