@@ -49,6 +49,7 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
                 {
                     "sample_size": a.index.get_level_values("sample_size"),
                     "significant": p < alpha,
+                    "tested": np.isfinite(p),  # a wave with fewer than two answers has no spread to test
                     "measured_change": a[f"{name}_mean"].to_numpy() - b[f"{name}_mean"].to_numpy(),
                 }
             )
@@ -58,6 +59,7 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
                     power=("significant", "mean"),
                     measured_change=("measured_change", "mean"),
                     surveys=("significant", "size"),
+                    tested=("tested", "sum"),
                 )
                 .reset_index()
             )
@@ -187,6 +189,14 @@ def analyse(ctx: Context) -> list[str]:
                 )
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
+    untested = int((power.surveys - power.tested).sum())
+    if untested:  # once counted silently as "not detected", and the false-alarm rate then judged on them too
+        lines += [
+            f"{untested:,} of {int(power.surveys.sum()):,} surveys had fewer than two answers in a wave, so no test "
+            "could be made: they count as not detecting (power.csv: columns surveys, tested). Invite more residents "
+            "or raise survey.response_rate.",
+            "",
+        ]
     null = power[power.arm == "no_promise"]
     if len(null):
         lines.append(false_alarm_line(null, s.alpha))
@@ -194,11 +204,16 @@ def analyse(ctx: Context) -> list[str]:
 
 
 def false_alarm_line(null: pd.DataFrame, alpha: float) -> str:
-    """What the no-promise arm's 'detections' say: close to alpha (within three binomial standard errors over all
-    its surveys) as a test's false-alarm rate should be, or not, with the arm's own true change beside it."""
-    tries = int(null.surveys.sum())
-    rate = float((null.power * null.surveys).sum() / tries)
+    """What the no-promise arm's 'detections' say: close to alpha (within three binomial standard errors over its
+    surveys that could be tested) as a test's false-alarm rate should be, or not, with the arm's own true change
+    beside it."""
+    tries = int(null.tested.sum())  # only surveys that could be tested can raise a false alarm, or fail to
     drift = 100 * float(null.true_change.abs().max())
+    if tries == 0:
+        return (
+            "With no promise at all no survey could be tested (fewer than two answers in a wave): no false-alarm rate."
+        )
+    rate = float((null.power * null.surveys).sum() / tries)
     head = (
         f"With no promise at all the survey 'detects' a change in {100 * rate:.1f}% of {tries:,} tries "
         f"(its true changes are at most {drift:.1f} pp)"

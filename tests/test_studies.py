@@ -341,9 +341,33 @@ def test_compares_crime_line_names_the_weeks_its_number_averages(horizon):
 )
 def test_the_false_alarm_sentence_follows_its_numbers(rate, says):
     """Once 'close to alpha as it should be' whatever the rate (30% of 800 tries with alpha 0.05 included)."""
-    null = pd.DataFrame({"power": [rate, rate], "surveys": [400, 400], "true_change": [0.001, -0.002]})
+    null = pd.DataFrame(
+        {"power": [rate, rate], "surveys": [400, 400], "tested": [400, 400], "true_change": [0.001, -0.002]}
+    )
     line = evaluation_power.false_alarm_line(null, 0.05)
     assert says in line and f"{100 * rate:.1f}% of 800 tries" in line and "at most 0.2 pp" in line, line
+
+
+def test_surveys_too_small_to_test_are_counted_and_left_out_of_the_false_alarm_rate(tmp_path):
+    """20 invited at a 5% response: about one answer a wave, no spread, no test. Such surveys were counted as 'not
+    detected' without a word, and the false-alarm rate judged on them: '0.0% ..., close to alpha as it should be'."""
+    out = run(
+        evaluation_power,
+        "evaluation_power",
+        tmp_path,
+        "horizon_weeks=52",
+        "study.arms=[no_promise]",
+        "study.sample_sizes=[20,2000]",
+        "study.draws=3",
+        "survey.response_rate=0.05",
+    )
+    p = pd.read_csv(out / "power.csv")
+    small, large = p[p.sample_size == 20], p[p.sample_size == 2000]
+    assert (small.tested < small.surveys).all() and (large.tested == large.surveys).all()
+    report = (out / "report.md").read_text()
+    untested = int((p.surveys - p.tested).sum())
+    assert f"{untested:,} of {int(p.surveys.sum()):,} surveys had fewer than two answers" in report
+    assert f"of {int(p.tested.sum()):,} tries" in report
 
 
 def test_evaluation_power_rises_with_sample_size(tmp_path):
