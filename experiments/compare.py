@@ -82,7 +82,15 @@ def analyse(ctx: Context) -> list[str]:
             f"- recorded crime per week ({crime_window(ctx.horizon)}): "
             f"{ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
-    lines += ["", "By year (high-confidence share, percentage points of residents):", ""]
+    *first, last = (str(w) for w in weeks)  # once "By year" over a table of week 20 alone
+    when = f"weeks {', '.join(first)} and {last}" if first else f"week {last}"
+    lines += [
+        "",
+        f"At {when}, the high-confidence share against `{ref}` in percentage points of residents (ci_low, ci_high: "
+        "the 95% interval of the mean difference; p_higher: the share of paired replications in which the arm is "
+        "higher):",
+        "",
+    ]
     shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_higher"]]
     shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")})
     lines.append(shown.to_markdown(index=False))

@@ -53,6 +53,9 @@ def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
     # said as such, not "`scenario=observed_2018 #2` higher in 0% of plausible worlds"
     report = (out / "report.md").read_text()
     assert "the same as `scenario=observed_2018 #1` in all replications" in report and "higher in 0%" not in report
+    # the table of the horizon's differences was headed "By year" when the run was shorter than a year
+    assert "At week 40, the high-confidence share against `scenario=observed_2018 #1`" in report, report
+    assert "By year" not in report and "p_higher: the share of paired replications" in report
     for name in ("trajectories.png", "report.md", "config.yaml", "changes.csv"):
         assert (out / name).exists()
 
