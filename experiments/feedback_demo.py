@@ -251,9 +251,10 @@ def analyse(ctx: Context) -> list[str]:
         "",
         kept_line(ctx, quarterly, none),
         "",
-        "Feedback to staff, with minus without (both with quarterly feedback to residents), high confidence: "
-        f"{ctx.difference_line(quarterly, quarterly + OFF, 'trust_high_share', who='with staff feedback')}, "
-        "through officers' attitude, hours and contacts.",
+        # the pathway first: it once followed the number, so a null result read "the same ..., through ..."
+        "Feedback to staff acts only through officers (their attitude, hence their hours and contacts); with minus "
+        "without (both with quarterly feedback to residents), high confidence: "
+        f"{ctx.difference_line(quarterly, quarterly + OFF, 'trust_high_share', who='with staff feedback')}.",
     ]
     return lines
 

@@ -261,6 +261,7 @@ def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
     # the staff line names the arm its share counts (it once said "`Quarterly feedback` higher in 0%")
     (staff,) = [x for x in (out / "report.md").read_text().splitlines() if x.startswith("Feedback to staff")]
     assert "with minus without" in staff and "; with staff feedback " in staff and "`Quarterly feedback` " not in staff
+    assert "through officers" in staff.split("high confidence:")[0], staff  # the pathway before the number
 
 
 class Changes:
