@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments.studies import fmt_pp
 from sim.robustness import box_words, pareto, prim_box, recommend, robustness
 
 
@@ -100,6 +101,15 @@ def test_the_study_runs_and_its_recommendation_agrees_with_its_runs(tmp_path):
     words = f"actions {runs[runs.design == choice.design]['design:promise.actions'].iloc[0]:g}"
     report = (tmp_path / "report.md").read_text()
     assert words in report.split("## What to watch for")[0]
+    # the Pareto table shows every objective it was chosen on (it once showed high confidence and hours only)
+    front = designs[designs.pareto].sort_values("design")
+    table = report.split("(the Pareto set)")[1].split("## Designs most likely")[0]
+    rows = [ln for ln in table.splitlines() if ln.startswith("| actions")]
+    assert len(rows) == min(15, len(front)) and all(ln.count(" | ") == 6 for ln in rows), table
+    shown = {c.split(" | ")[2] for c in rows}
+    assert shown <= {
+        f"{fmt_pp(r.delaktighet_high_share_change_p10)} / {fmt_pp(r.safety_change_p10)}" for r in front.itertuples()
+    }, shown
     likely = report.split("## Designs most likely to backfire")[1].split("Files:")[0]
     if designs.p_backfire.max() == 0:  # once listed designs that 'backfire in 0% of worlds'
         assert "None: no design backfired" in likely and "nothing to separate" in report
