@@ -5,7 +5,7 @@ sets every coefficient, runs every arm of configs/assumptions.yaml on the same s
 answers as paired differences (full minus observed implementation, monthly minus quarterly feedback, an
 ambitious promise minus a modest one). The report names the few assumptions whose uncertainty moves each
 answer most: what an evaluator should measure next. Runs go through the sweep engine (resumable, any executor).
-Writes indices.csv, answers.csv (the spread of each answer over the coefficients), indices.png, report.md.
+Writes indices.csv, answers.csv (the spread of each answer over the design points), indices.png, report.md.
 """
 
 from __future__ import annotations
@@ -259,12 +259,17 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
         "",
         "## The answers, and how much they move with the assumptions",
         "",
+        # what the range covers: the design spreads the coefficients evenly over their ranges, one seed a point
+        f"Each range is the 5-95% spread over the design points. It covers the coefficients set across their "
+        f"{cfg.space} ranges (each independently, not drawn together from the posterior) and replication noise (a "
+        "seed per point): it shows how far the assumptions can move an answer, not a predictive interval.",
+        "",
     ]
     for r in spread.itertuples():
         arm, minus, metric = answers[r.answer]
         lines.append(
             f"- {r.answer.replace('_', ' ')} (change in `{metric}`, arm `{arm}` minus `{minus}`): "
-            f"{fmt_pp(r.mean)} on average; 5-95% over the coefficients "
+            f"{fmt_pp(r.mean)} on average; 5-95% over the design points "
             f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
         )
     lines += leading_lines(indices, list(answers), key)

@@ -985,6 +985,9 @@ def test_each_answer_of_the_assumptions_study_names_its_outcome_and_arms(tmp_pat
         "- full minus observed delaktighet (change in `delaktighet_high_share`, arm `full` minus `observed`): "
         in answers
     )
+    # what the ranges cover; they once read "5-95% over the coefficients", silent on the seed each point runs
+    assert answers.count("5-95% over the design points") == 4
+    assert "replication noise (a seed per point)" in answers and "not a predictive interval" in answers
 
 
 def test_trajectory_axes_give_shares_of_residents_in_percent():
