@@ -99,7 +99,9 @@ def analyze_all(
 def convergence(
     space: ParameterSpace, method: str, x: pd.DataFrame, y: pd.DataFrame, n: int, outputs, seed: int, **kw
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Indices at n/4, n/2 and n (prefixes of the design), and per output whether the ranking is stable.
+    """Indices at n/4, n/2 and n (prefixes of the design; at least two trajectories or base samples each, as
+    Morris' sigma needs two: n=4 once analysed one, with a RuntimeWarning), and per output whether the ranking is
+    stable.
 
     Stable means: the same three levers lead at n/2 and at n (their order may swap when their
     indices are tied within the intervals), and the Spearman correlation of the full rankings
@@ -107,7 +109,7 @@ def convergence(
     """
     unit = rows_per_unit(space, method)
     parts = []
-    for size in (n // 4, n // 2, n):
+    for size in sorted({max(2, n // 4), max(2, n // 2), n}):
         rows = size * unit
         part = analyze_all(space, method, x.iloc[:rows], y.iloc[:rows], outputs, seed, **kw)
         parts.append(part.assign(n=size))

@@ -47,6 +47,19 @@ def test_convergence_reports_stability_for_a_clear_ranking():
     assert bool(verdict.stable.iloc[0])
 
 
+def test_convergence_of_a_small_morris_study_analyses_at_least_two_trajectories():
+    """Morris n=4 (allowed) once analysed its first n/4 = 1 trajectory: sigma of one effect, a RuntimeWarning
+    ('Degrees of freedom <= 0') and NaN in convergence.csv."""
+    import warnings
+
+    x = sample(ISHIGAMI, "morris", 4, seed=2)
+    y = pd.DataFrame({"y": ishigami(x.to_numpy())})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table, verdict = convergence(ISHIGAMI, "morris", x, y, 4, ["y"], seed=2, bootstrap=50)
+    assert sorted(table.n.unique()) == [2, 4] and table.sigma.notna().all() and len(verdict) == 1
+
+
 def test_noise_share():
     y = pd.DataFrame({"o": np.arange(100.0)})
     noise = pd.DataFrame({"point": [0, 0, 1, 1], "o": [1.0, 2.0, 5.0, 6.0]})
