@@ -121,6 +121,7 @@ class PromiseModel(mesa.Model):
             self.follow_up()  # the cycle's last week: evaluate before the next dialogue
         self.metrics = self.measure(planned, delivered)
         self.datacollector.collect(self)
+        self.running = self.week < self.cfg.horizon_weeks  # Mesa's loops stop at the horizon (once they never did)
 
     # ---- phases -----------------------------------------------------------------------------
     def dialogue(self) -> None:

@@ -75,6 +75,20 @@ def test_datacollector_records_every_week():
     assert list(df.columns) == METRICS and len(df) == 11
 
 
+def test_mesas_own_loop_stops_at_the_horizon_with_the_run_of_sim_run():
+    """`while model.running: model.step()` once never ended: running stayed true past the horizon."""
+    from sim.api import replication_seeds
+
+    cfg = small("replications=1", "horizon_weeks=12")
+    m = PromiseModel(cfg, seed=replication_seeds(cfg.seed, 1)[0])
+    while m.running and m.week < 100:
+        m.step()
+    assert m.week == 12
+    mesa_run = m.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    ours = sim.run(cfg).trajectories[METRICS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mesa_run[METRICS], ours, check_dtype=False)
+
+
 def test_officers_are_mesa_agents_and_turnover_resets_knowledge():
     m = PromiseModel(small("police.turnover_per_year=0.6", "police.training=1.0"), seed=3)
     before = {o.unique_id for o in m.officers}
