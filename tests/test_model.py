@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import mesa
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -87,6 +88,8 @@ def test_mesas_own_loop_stops_at_the_horizon_with_the_run_of_sim_run():
     mesa_run = m.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     ours = sim.run(cfg).trajectories[METRICS].reset_index(drop=True)
     pd.testing.assert_frame_equal(mesa_run[METRICS], ours, check_dtype=False)
+    (row,) = mesa.batch_run(PromiseModel, parameters={"cfg": [cfg]}, max_steps=1000, display_progress=False)
+    assert row["Step"] == 12  # batch_run stops on running, or at its own max_steps (1,000 weeks)
 
 
 def test_officers_are_mesa_agents_and_turnover_resets_knowledge():
