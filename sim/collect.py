@@ -4,7 +4,7 @@ Each folder a run writes (a single run, or every point of a Hydra multirun under
 holds its tables and its resolved config.yaml; only folders whose run.json marks them whole are
 read. The result is one table (Parquet, or CSV when --out ends in .csv): the chosen table of every
 run, with the run's identity and one column per parameter that differs between the runs (the values
-the model ran with).
+the model ran with; named config.<name> where the table has a column of that name, as draws has seed).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .params import PARAMS
 from .paths import cannot_make
 from .words import counted
 
+IDENTITY = ("scenario",)  # a table's column that is the run's own parameter, the same value
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
 
 
@@ -91,8 +92,8 @@ def collect(paths: list[Path], table: str = "summary") -> tuple[pd.DataFrame, li
             raise ValueError(
                 f"{folder / (table + '.csv')} cannot be read ({' '.join(str(exc).split())[:120]})"
             ) from None
-        for c in varying:
-            t[c] = params.loc[i, c]
+        for c in varying:  # a table's own column of that name (draws' replication seed) is kept, not overwritten
+            t[c if c not in t.columns or c in IDENTITY else f"config.{c}"] = params.loc[i, c]
         t.insert(0, "folder", str(folder))
         parts.append(t)
     return pd.concat(parts, ignore_index=True), folders, incomplete

@@ -405,6 +405,20 @@ def test_a_multirun_over_presets_by_glob_runs_each_preset_it_matches(tmp_path):
     assert areas == ["small_town", "suburb"]
 
 
+def test_collect_keeps_a_tables_own_column_beside_the_parameter_of_that_name(tmp_path):
+    """draws.csv holds each replication's seed; collecting runs of two seeds once overwrote it with the run's seed."""
+    from sim.api import replication_seeds
+    from sim.collect import collect
+    from sim.outputs import write_run
+
+    for seed in (1, 2):
+        result = sim.run(["replications=2", "horizon_weeks=2", "area.residents=200", f"seed={seed}"])
+        write_run(result, tmp_path / f"run{seed}", sim.__version__)
+    table, folders, _ = collect([tmp_path], "draws")
+    assert table.seed.tolist() == [*replication_seeds(1, 2), *replication_seeds(2, 2)]
+    assert table["config.seed"].tolist() == [1, 1, 2, 2] and len(folders) == 2
+
+
 def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     p = run_sim(
         "-m",
