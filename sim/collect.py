@@ -21,7 +21,7 @@ from .params import PARAMS
 from .paths import cannot_make
 from .words import counted
 
-IDENTITY = ("scenario",)  # a table's column that is the run's own parameter, the same value
+IDENTITY = ("scenario", "replications")  # a table's column that holds the run's own parameter (summary's count)
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
 
 

@@ -417,6 +417,9 @@ def test_collect_keeps_a_tables_own_column_beside_the_parameter_of_that_name(tmp
     table, folders, _ = collect([tmp_path], "draws")
     assert table.seed.tolist() == [*replication_seeds(1, 2), *replication_seeds(2, 2)]
     assert table["config.seed"].tolist() == [1, 1, 2, 2] and len(folders) == 2
+    write_run(sim.run(["replications=3", "horizon_weeks=2", "area.residents=200"]), tmp_path / "run3", sim.__version__)
+    summary, _, _ = collect([tmp_path], "summary")  # summary's count of replications is the parameter itself
+    assert "config.replications" not in summary and set(summary.replications) == {2, 3}
 
 
 def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
