@@ -669,6 +669,7 @@ class Context:
             dn = self.change(a, metric, week, noise=True) - self.change(b, metric, week, noise=True)
             d["parameter_share"] = parameter_share(self.change(a, metric, week) - self.change(b, metric, week), dn)
             d["noise_ci_low"], d["noise_ci_high"] = interval(dn)[1:]
+            d["noise_runs"] = len(dn)
         return d
 
     def save(self, name: str, table: pd.DataFrame) -> None:
@@ -733,10 +734,11 @@ class Context:
             f"{f(d['difference'])} (95% interval of the mean {f(d['ci_low'])} to {f(d['ci_high'])}; one district "
             f"could see {f(d['range_low'])} to {f(d['range_high'])}); {where}"
         )
-        if np.isfinite(d.get("parameter_share", np.nan)):
+        if np.isfinite(d.get("parameter_share", np.nan)):  # the noise runs' interval is of their mean, not a range
             text += (
                 f"; {100 * d['parameter_share']:.0f}% of the spread is parameter uncertainty (replication noise "
-                f"alone: {f(d['noise_ci_low'])} to {f(d['noise_ci_high'])})"
+                f"alone, {d['noise_runs']} runs at the declared coefficients: 95% interval of the mean "
+                f"{f(d['noise_ci_low'])} to {f(d['noise_ci_high'])})"
             )
         return text
 

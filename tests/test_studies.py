@@ -102,8 +102,11 @@ def test_posterior_uncertainty_widens_the_interval_and_says_so(tmp_path):
     d = pd.read_csv(out / "differences.csv").query("week == 60").set_index("metric").loc["trust_high_share"]
     assert d.range_high - d.range_low > 0
     assert d.noise_ci_high - d.noise_ci_low < d.ci_high - d.ci_low  # parameter uncertainty widens the interval
-    assert 0 < d.parameter_share <= 1
-    assert "of the spread is parameter uncertainty" in (out / "report.md").read_text()
+    assert 0 < d.parameter_share <= 1 and d.noise_runs == 12
+    report = (out / "report.md").read_text()
+    # the noise runs' interval is of their mean: it once read "replication noise alone: a to b", like a range
+    assert "of the spread is parameter uncertainty (replication noise alone, 12 runs at the declared " in report
+    assert "coefficients: 95% interval of the mean " in report
 
 
 def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(tmp_path):
