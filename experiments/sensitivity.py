@@ -272,7 +272,10 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
             "Total index ST: the share of output variance a lever accounts for, alone and with others; S1: alone."
             if method == "sobol"
             else "mu*: mean absolute effect of moving a lever one step across its range (screening)."
-        ),
+        )
+        # what "±" covers: it was shown beside every index without a word
+        + f" Each ± is the half-width of the {100 * cfg.conf_level:g}% bootstrap interval ({cfg.bootstrap:,} resamples "
+        "of the design points): the uncertainty of estimating the index from this many runs.",
         "",
         "## Ranking by leverage",
         "",

@@ -113,6 +113,8 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     assert "most leverage" in report and "partners.reliability" in report
     opening = report.split("## Ranking by leverage")[0]
     assert opening.count("(") == opening.count(")"), opening  # a parenthesis was once left open
+    # what the ± beside every index covers (once not said)
+    assert "Each ± is the half-width of the 95% bootstrap interval (200 resamples of the design points)" in opening
     assert "- trust_mean, the lever with most leverage in year 1: `" in report
     # running again resumes: nothing left to compute, same indices
     again = run_sensitivity(*args, f"output_dir={tmp_path}")
