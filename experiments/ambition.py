@@ -102,7 +102,8 @@ def analyse(ctx: GridContext) -> list[str]:
 
     def line(r) -> str:
         return (
-            f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])} (95% interval {fmt_pp(r[key + '_ci_low'])} to "
+            f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])} (95% interval of the mean "
+            f"{fmt_pp(r[key + '_ci_low'])} to "
             f"{fmt_pp(r[key + '_ci_high'])}; one district could see {fmt_pp(r[key + '_range_low'])} to "
             f"{fmt_pp(r[key + '_range_high'])}), feeling unsafe {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])}, "
             f"{r.hours_spent:.0f} officer hours"
@@ -184,7 +185,7 @@ def why_it_backfires(ctx: GridContext, setting: dict, dims: list[str], outcome: 
 
     def pp(v) -> str:
         mean, lo, hi = interval(v)
-        return f"{fmt_pp(mean)} (95% interval {fmt_pp(lo)} to {fmt_pp(hi)})"
+        return f"{fmt_pp(mean)} (95% interval of the mean {fmt_pp(lo)} to {fmt_pp(hi)})"
 
     lines = [
         "## Why the worst of them backfires (measured)",
@@ -210,7 +211,7 @@ def why_it_backfires(ctx: GridContext, setting: dict, dims: list[str], outcome: 
     elif lo > 0:
         lines.append(
             f"Switching off one way at a time, the loss shrinks most when {best}: by {fmt_pp(mean)} "
-            f"(95% interval {fmt_pp(lo)} to {fmt_pp(recovered[best][2])}, paired)."
+            f"(95% interval of the mean {fmt_pp(lo)} to {fmt_pp(recovered[best][2])}, paired)."
         )
     else:
         lines.append("No single switch takes the loss away beyond replication noise.")

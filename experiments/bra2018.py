@@ -95,7 +95,8 @@ def finding(obs: pd.Series, reference: str, label: str, week: int, replications:
     )
     crime = (
         f"Recorded crime is {obs.crime_vs_no_promise_pct:+.1f}% against no promise at all on average over "
-        f"{replications} simulated areas (95% interval {obs.crime_ci_low_pct:+.1f}% to {obs.crime_ci_high_pct:+.1f}%)"
+        f"{replications} simulated areas (95% interval of the mean {obs.crime_ci_low_pct:+.1f}% to "
+        f"{obs.crime_ci_high_pct:+.1f}%)"
     )
     if week >= 104:
         seen = abs(obs.crime_vs_no_promise_pct) >= obs.crime_single_area_sd_pct

@@ -87,8 +87,8 @@ def analyse(ctx: GridContext) -> list[str]:
         "",
         "## What to promise (ranked by the gain in high confidence)",
         "",
-        f"| rank | design | high confidence, year {' / '.join(map(str, years))} | 95% interval (year {last}) "
-        "| one district could see | chance of a gain | feeling unsafe | officer hours |",
+        f"| rank | design | high confidence, year {' / '.join(map(str, years))} | 95% interval of the mean "
+        f"(year {last}) | one district could see | chance of a gain | feeling unsafe | officer hours |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for _, r in agg.head(10).iterrows():
@@ -132,7 +132,7 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str, 
             f"`{setting_words(top, dims)}`, gives {result}.{tied}"
         )
     doubt = (
-        f"; its 95% interval reaches {fmt_pp(top[key + '_ci_low'])}, so it may not beat no promise"
+        f"; its 95% interval of the mean reaches {fmt_pp(top[key + '_ci_low'])}, so it may not beat no promise"
         if top[key + "_ci_low"] <= 0
         else ""
     )

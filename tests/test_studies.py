@@ -132,6 +132,8 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
         assert (out / name).exists()
     text = (out / "report.md").read_text()
     assert "Most gain for the hours spent" in text and "backfire" in text and "one district could see" in text
+    # every interval of a mean says so, as compare's do (they once read "95% interval" beside a district's range)
+    assert text.count("(95% interval ") == text.count("(95% interval of the mean ") > 0
     # eight actions on 20 hours at effort 0.3 backfire worst; the study switches off each way to lose ground in
     # turn (paired, same seeds) and names the one that takes the loss away: residents hearing of the shortfall
     why = pd.read_csv(out / "why_it_backfires.csv")
@@ -227,7 +229,7 @@ def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
     assert ranking.gain_trust_high_share_change_y2.is_monotonic_decreasing
     assert ranking.replications.eq(6).all()  # 3 replications x 2 effort values, pooled
     report = (out / "report.md").read_text()
-    assert "What to promise" in report
+    assert "What to promise" in report and "| 95% interval of the mean (year 2) |" in report
     # "to avoid" lists only designs with no gain on average or a gain in under half the worlds (it once listed
     # the three lowest, one of them gaining in every world), or says there are none
     avoid = report.split("## Designs to avoid")[1].split("**In short")[0]
@@ -905,7 +907,7 @@ def test_help_prints_the_settings_and_runs_nothing(tmp_path, capsys, monkeypatch
     "gain, low, says",
     [
         (0.04, 0.01, "gives the most: high confidence +4.0 pp"),
-        (0.02, -0.01, "its 95% interval reaches -1.0 pp, so it may not beat no promise"),
+        (0.02, -0.01, "its 95% interval of the mean reaches -1.0 pp, so it may not beat no promise"),
         (0.0, -0.01, "no design gains high confidence against no promise; the best"),
     ],
 )
