@@ -447,7 +447,7 @@ PLANNER_TEXT = {
         "tab_trainer": "Trainer",
         "tab_planner": "Planner",
         "answer": "Gain against no promise (emulator, 90% "
-        "interval: a plausible world, replication noise and the emulator's error)",
+        "interval covering the plausible worlds (parameter uncertainty), replication noise and the emulator's error)",
         "year": "after year {y}",
         "check": "Check with a real simulation (10 plausible worlds)",
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
@@ -460,7 +460,8 @@ PLANNER_TEXT = {
         "tab_trainer": "Utbildning",
         "tab_planner": "Planering",
         "answer": "Vinst jämfört med inget löfte "
-        "(emulator, 90 % intervall: en rimlig värld, slumpvariation och emulatorns fel)",
+        "(emulator, 90 % intervall som täcker de rimliga världarna (parameterosäkerhet), slumpvariation och "
+        "emulatorns fel)",
         "year": "efter {y} år",
         "check": "Kontrollera med en riktig simulering (10 rimliga världar)",
         "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",

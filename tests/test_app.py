@@ -156,6 +156,8 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
         page.keyboard.press("ArrowLeft")
     page.wait_for_function("b => document.querySelector('#planner-answer').innerHTML !== b", arg=before, timeout=10_000)
     assert "after year 1" in page.inner_text("#planner-answer") and "(s)" not in page.inner_text("#planner-answer")
+    # what the interval covers: it once read "a plausible world", for an interval over 64 of them
+    assert "90% interval covering the plausible worlds (parameter uncertainty)" in page.locator(".planner").inner_text()
     page.get_by_role("button", name="Check with a real simulation (10 plausible worlds)").click()
     page.wait_for_selector("#planner-check table", timeout=120_000)
     # in Swedish every label of the planner is Swedish (two sliders and the outcomes once stayed English)
@@ -164,6 +166,7 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     page.get_by_text("Veckor mellan återkopplingsrundor", exact=False).first.wait_for(timeout=10_000)
     planner = page.locator(".planner").inner_text()
     assert "Planerade polistimmar i veckan" in planner and "Löftesperiod: 52 veckor" in planner, planner
+    assert "90 % intervall som täcker de rimliga världarna (parameterosäkerhet)" in planner, planner
     assert "Stort förtroende för polisen" in page.inner_text("#planner-answer")
     assert not any(w in planner for w in ("Weeks between", "Planned officer", "high confidence")), planner
     context.close()
