@@ -263,7 +263,9 @@ class Emulator:
         folder = Path(folder or EMULATOR_DIR)
         path = folder / "emulator.joblib"
         if not path.exists():
-            raise FileNotFoundError(f"no emulator in {folder}: build one with `python -m experiments.emulator`")
+            raise FileNotFoundError(  # the bare command is refused: it would not say which mode to run
+                f"no emulator in {folder}: build one with `python -m experiments.emulator build install=true`"
+            )
         return joblib.load(path)
 
 

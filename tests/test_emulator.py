@@ -166,6 +166,18 @@ SETS = {
 }
 
 
+def test_a_missing_emulator_names_a_command_that_builds_one(tmp_path):
+    """It once named `python -m experiments.emulator`, which is refused: the mode comes first."""
+    from experiments.emulator import load_settings
+
+    with pytest.raises(FileNotFoundError) as exc:
+        Emulator.load(tmp_path)
+    command = str(exc.value).split("`")[1].split()
+    assert command[:3] == ["python", "-m", "experiments.emulator"]
+    mode, cfg = load_settings(command[3:])  # taken as it is, not refused
+    assert mode == "build" and cfg.install is True
+
+
 def test_the_shipped_emulator_was_trained_on_this_model_code():
     """What `sim.whatif` answers describes the model in this repository, not an earlier one."""
     import json
