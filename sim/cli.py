@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 import shutil
 import sys
@@ -246,6 +247,13 @@ def main(argv: list[str]) -> int:
             print(
                 f"error: --shell-completion takes install=, uninstall= or query= with {', '.join(SHELLS)}, as in "
                 'eval "$(promise-sim -sc install=bash)"',
+                file=sys.stderr,
+            )
+            return 2
+        if words[0].startswith("query=") and "COMP_LINE" not in os.environ:  # once Hydra's KeyError traceback
+            print(
+                "error: query= is what the installed completion calls, with the line being typed in COMP_LINE; "
+                'install it with eval "$(promise-sim -sc install=bash)"',
                 file=sys.stderr,
             )
             return 2

@@ -156,6 +156,12 @@ def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
         [sys.executable, "-m", "sim", "-sc", "query=bash"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert p.returncode == 0 and p.stdout.split() == ["police.effort="], (p.stdout, p.stderr[-500:])
+    env.pop("COMP_LINE")  # run by hand, without the line the completion passes: once Hydra's KeyError traceback
+    p = subprocess.run(
+        [sys.executable, "-m", "sim", "-sc", "query=bash"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert p.returncode == 2 and p.stderr.startswith("error: query= is what the installed completion calls"), p.stderr
+    assert p.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
 
