@@ -237,7 +237,12 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except Exception as exc:
         raise ConfigError(config_error_message(exc)) from exc
-    return to_config(cfg)
+    config = to_config(cfg)
+    from .posterior import check_posterior_config
+
+    # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
+    check_posterior_config(config, given=[o.split("=", 1)[0].lstrip("+") for o in overrides])
+    return config
 
 
 def grammar_message(overrides: Sequence[str]) -> str | None:

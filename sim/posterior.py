@@ -50,8 +50,9 @@ def provenance(path: Path | str | None = None) -> dict[str, Any]:
     return json.loads(p.read_text()) if p.exists() else {}
 
 
-def check_posterior_config(cfg: Config, varied: Sequence[str] = ()) -> None:
-    """Under posterior uncertainty the draws set every uncertain coefficient: refuse one set by hand, or one a
+def check_posterior_config(cfg: Config, varied: Sequence[str] = (), given: Sequence[str] = ()) -> None:
+    """Under posterior uncertainty the draws set every uncertain coefficient: refuse one set by hand (a value
+    other than its default, or one named in ``given``, the overrides' keys, even at its default value), or one a
     sweep varies (``varied``: its design's columns), which the draws would silently overwrite."""
     if cfg.uncertainty != "posterior":
         return
@@ -63,7 +64,7 @@ def check_posterior_config(cfg: Config, varied: Sequence[str] = ()) -> None:
             f"{swept[0]} is varied but uncertainty=posterior draws it from the calibrated ensemble; "
             "use uncertainty=fixed to vary uncertain coefficients yourself"
         )
-    changed = [n for n in UNCERTAIN if value_of(cfg, n) != PARAMS[n].default]
+    changed = [n for n in given if n in UNCERTAIN] + [n for n in UNCERTAIN if value_of(cfg, n) != PARAMS[n].default]
     if changed:
         raise ConfigError(
             f"{changed[0]} is set by hand but uncertainty=posterior draws it from the calibrated ensemble; "

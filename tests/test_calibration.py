@@ -106,6 +106,14 @@ def test_replication_r_uses_draw_r_and_paired_arms_share_it():
 def test_posterior_mode_refuses_a_hand_set_coefficient():
     with pytest.raises(ConfigError, match="uncertainty=posterior draws it"):
         sim.run(["uncertainty=posterior", "behaviour.feedback_trust=0.1", "replications=1", "horizon_weeks=2"])
+    # also at its default value, which the draws would overwrite as silently (once taken: only values were compared)
+    default = PARAMS["behaviour.feedback_trust"].default
+    for given in (
+        [f"behaviour.feedback_trust={default}", "uncertainty=posterior"],
+        {"behaviour.feedback_trust": default, "uncertainty": "posterior"},
+    ):
+        with pytest.raises(ConfigError, match="behaviour.feedback_trust is set by hand"):
+            sim.load_config(given)
 
 
 def test_defaults_of_uncertain_coefficients_are_the_posterior_medians():

@@ -1,6 +1,7 @@
 """The sweep engine: identical results on every executor, no lost, duplicated or stale work, failures recorded,
 workers that die or are told to stop handled."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -52,7 +53,11 @@ def test_under_posterior_uncertainty_a_sweep_refuses_to_set_an_uncertain_coeffic
     posterior = cfg("area.residents=300", "horizon_weeks=20", "uncertainty=posterior")
     with pytest.raises(ConfigError, match="behaviour.broken_promise_ratio is varied but uncertainty=posterior"):
         plan(posterior, pd.DataFrame({"behaviour.broken_promise_ratio": [1.0, 4.0]}), 1, seed=1)
-    hand_set = cfg("area.residents=300", "uncertainty=posterior", "behaviour.bad_contact_ratio=1.0")
+    with pytest.raises(ConfigError, match="behaviour.bad_contact_ratio is set by hand"):  # refused when composed
+        cfg("area.residents=300", "uncertainty=posterior", "behaviour.bad_contact_ratio=1.0")
+    hand_set = dataclasses.replace(  # a Config made by hand, not composed: the plan refuses it too
+        cfg("area.residents=300", "behaviour.bad_contact_ratio=1.0"), uncertainty="posterior"
+    )
     with pytest.raises(ConfigError, match="behaviour.bad_contact_ratio is set by hand"):
         plan(hand_set, POINTS, 1, seed=1)
     assert len(plan(posterior, POINTS, 1, seed=1).specs) == 3  # levers may vary under posterior
