@@ -273,6 +273,9 @@ class Changes:
     """A study context that knows only each arm's change in high confidence, per replication."""
 
     posterior = False
+    s = types.SimpleNamespace(
+        cfg=types.SimpleNamespace(seed=1)
+    )  # the study's seed, for the bootstrap of the kept share
 
     def __init__(self, **changes):
         self.changes = changes
@@ -303,6 +306,10 @@ class Changes:
             "the work residents see, not from telling them about it; quarterly beats none in 50% of paired "
             "replications (the same in 50%).",
         ),
+        # from three pairs on, the kept share has its interval (it once stood alone)
+        ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "keeps 30% (90% interval "),
+        ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "%, bootstrapping the paired replications) of the gain"),
+        ([0.04, 0.06, -0.01, 0.05], [0.01, 0.02, 0.01, 0.02], "keeps 43% of the gain"),  # a pair without a gain
     ],
 )
 def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
