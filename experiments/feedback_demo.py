@@ -191,14 +191,15 @@ def kept_line(ctx: Context, quarterly: str, none: str) -> str:
         if kept < 0.5
         else "here most of the gain comes from the work residents see, not from telling them about it"
     )
+    interval = kept_interval(gain_none, gain_q, ctx.s.cfg.seed, pairs)
     return (
-        f"Without feedback the same work keeps {100 * kept:.0f}% {kept_interval(gain_none, gain_q, ctx.s.cfg.seed)}"
-        f"of the gain in high confidence that quarterly feedback brings: {why}; {beats}."
+        f"Without feedback the same work keeps {100 * kept:.0f}% {interval}of the gain in high confidence that "
+        f"quarterly feedback brings: {why}; {beats}."
     )
 
 
-def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int) -> str:
-    """The kept share's 90% interval, bootstrapping the paired replications (the share once stood alone), in
+def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int, pairs: str = "replications") -> str:
+    """The kept share's 90% interval, bootstrapping the paired ``pairs`` (the share once stood alone), in
     words ending in a space; empty with fewer than three pairs, or when a pair's quarterly gain is not positive
     (a resample's ratio would then have no meaning)."""
     from scipy.stats import bootstrap
@@ -216,7 +217,7 @@ def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int) -> str:
         rng=np.random.default_rng(seed),
     )
     lo, hi = res.confidence_interval
-    return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, bootstrapping the paired replications) "
+    return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, bootstrapping the paired {pairs}) "
 
 
 def analyse(ctx: Context) -> list[str]:
