@@ -200,12 +200,14 @@ def kept_line(ctx: Context, quarterly: str, none: str) -> str:
 
 def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int, pairs: str = "replications") -> str:
     """The kept share's 90% interval, bootstrapping the paired ``pairs`` (the share once stood alone), in
-    words ending in a space; empty with fewer than three pairs, or when a pair's quarterly gain is not positive
-    (a resample's ratio would then have no meaning)."""
+    words ending in a space; or why there is none: fewer than three pairs, or a pair whose quarterly gain is not
+    positive (a resample's ratio would then have no meaning)."""
     from scipy.stats import bootstrap
 
-    if len(gain_q) < 3 or gain_q.min() <= 0:
-        return ""
+    if len(gain_q) < 3:
+        return f"(too few paired {pairs} for an interval) "
+    if gain_q.min() <= 0:
+        return f"(no interval: quarterly feedback brought no gain in some paired {pairs}) "
     res = bootstrap(
         (gain_none, gain_q),
         lambda none, quarterly, axis: none.mean(axis=axis) / quarterly.mean(axis=axis),

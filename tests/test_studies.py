@@ -295,21 +295,27 @@ class Changes:
         (
             [0.04, 0.06],
             [0.01, 0.01],
-            "keeps 20% of the gain in high confidence that quarterly feedback brings: residents who do not know "
+            "keeps 20% (too few paired replications for an interval) of the gain in high confidence that quarterly "
+            "feedback brings: residents who do not know "
             "about the promise give the police little credit for what they see; quarterly beats none in 100% of paired "
             "replications.",
         ),
         (
             [0.04, 0.06],
             [0.04, 0.04],
-            "keeps 80% of the gain in high confidence that quarterly feedback brings: here most of the gain comes from "
+            "keeps 80% (too few paired replications for an interval) of the gain in high confidence that quarterly "
+            "feedback brings: here most of the gain comes from "
             "the work residents see, not from telling them about it; quarterly beats none in 50% of paired "
             "replications (the same in 50%).",
         ),
         # from three pairs on, the kept share has its interval (it once stood alone)
         ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "keeps 30% (90% interval "),
         ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "%, bootstrapping the paired replications) of the gain"),
-        ([0.04, 0.06, -0.01, 0.05], [0.01, 0.02, 0.01, 0.02], "keeps 43% of the gain"),  # a pair without a gain
+        (
+            [0.04, 0.06, -0.01, 0.05],
+            [0.01, 0.02, 0.01, 0.02],
+            "keeps 43% (no interval: quarterly feedback brought no gain in some paired replications) of the gain",
+        ),
     ],
 )
 def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
