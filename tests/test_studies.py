@@ -273,9 +273,8 @@ class Changes:
     """A study context that knows only each arm's change in high confidence, per replication."""
 
     posterior = False
-    s = types.SimpleNamespace(
-        cfg=types.SimpleNamespace(seed=1)
-    )  # the study's seed, for the bootstrap of the kept share
+    # the study's seed, for the bootstrap of the kept share
+    s = types.SimpleNamespace(cfg=types.SimpleNamespace(seed=1))
 
     def __init__(self, **changes):
         self.changes = changes
