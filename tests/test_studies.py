@@ -441,6 +441,7 @@ def test_bra2018_headline(tmp_path):
     assert (out / "bra2018.png").exists() and "reproduced" in (out / "report.md").read_text()
     assert "one area's count changes from one year to the next by ±" in (out / "report.md").read_text()
     assert t.crime_single_area_sd_pct.notna().all()
+    assert "simulated areas (95% interval of the mean " in (out / "report.md").read_text()  # once "95% interval"
 
 
 def reference_arm(trust, delaktighet=0.0, unsafe=0.0, crime=-1.0, crime_sd=5.0):
