@@ -30,6 +30,7 @@ from experiments.studies import (
     spread,
 )
 from sim.params import ConfigError
+from sim.words import joined
 
 PLOTTED = ["trust_high_share", "delaktighet_high_share", "unsafe_share", "participation_rate"]
 
@@ -82,8 +83,7 @@ def analyse(ctx: Context) -> list[str]:
             f"- recorded crime per week ({crime_window(ctx.horizon)}): "
             f"{ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
-    *first, last = (str(w) for w in weeks)  # once "By year" over a table of week 20 alone
-    when = f"weeks {', '.join(first)} and {last}" if first else f"week {last}"
+    when = f"week{'s' if len(weeks) > 1 else ''} {joined(weeks)}"  # once "By year" over a table of week 20 alone
     lines += [
         "",
         f"At {when}, the high-confidence share against `{ref}` in percentage points of residents (ci_low, ci_high: "

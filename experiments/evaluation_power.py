@@ -21,7 +21,7 @@ from scipy import stats
 
 from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
 from sim.params import ConfigError
-from sim.words import counted
+from sim.words import counted, joined
 
 OUTCOMES = {"trust": "trust (förtroende)", "delaktighet": "delaktighet", "trygghet": "trygghet"}
 
@@ -34,8 +34,9 @@ def welch_p(m1, s1, n1, m2, s2, n2) -> np.ndarray:
     return 2 * stats.t.sf(np.abs(t), df)
 
 
-def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Power by sample size, year and outcome, from the survey waves of all replications."""
+def power_table(surveys: pd.DataFrame, alpha: float, seed: int = 0) -> pd.DataFrame:
+    """Power by sample size, year and outcome, from the survey waves of all replications, with its 95% interval
+    from resampling whole replications (a replication's surveys share its world, so they are not independent)."""
     before = surveys[surveys.week == 0].set_index(["replication", "sample_size", "draw"])
     rows = []
     for week in sorted(w for w in surveys.week.unique() if w > 0):
@@ -48,6 +49,7 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
             df = pd.DataFrame(
                 {
                     "sample_size": a.index.get_level_values("sample_size"),
+                    "replication": a.index.get_level_values("replication"),
                     "significant": p < alpha,
                     "tested": np.isfinite(p),  # a wave with fewer than two answers has no spread to test
                     "measured_change": a[f"{name}_mean"].to_numpy() - b[f"{name}_mean"].to_numpy(),
@@ -63,8 +65,31 @@ def power_table(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
                 )
                 .reset_index()
             )
+            g[["power_low", "power_high"]] = power_interval(df, seed)
             rows.append(g.assign(week=week, year=week // 52, outcome=name))
     return pd.concat(rows, ignore_index=True)
+
+
+def power_interval(df: pd.DataFrame, seed: int) -> np.ndarray:
+    """95% percentile bootstrap interval of each sample size's power, resampling whole replications; NaN with fewer
+    than two replications. Every replication holds the same number of surveys per size, so the mean of the
+    replications' powers is the power."""
+    from scipy.stats import bootstrap
+
+    by_replication = df.groupby(["sample_size", "replication"]).significant.mean().unstack("replication")
+    if by_replication.shape[1] < 2:
+        return np.full((len(by_replication), 2), np.nan)
+    res = bootstrap(
+        (by_replication.to_numpy(),),
+        np.mean,
+        axis=1,
+        vectorized=True,
+        n_resamples=2000,
+        confidence_level=0.95,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return np.column_stack(res.confidence_interval)
 
 
 def arms(s: Settings) -> dict[str, str]:
@@ -90,7 +115,9 @@ def analyse(ctx: Context) -> list[str]:
     tables, truths = [], []
     for arm in arms_:
         res, c = ctx.results[arm], ctx.configs[arm]
-        table = power_table(res.surveys, s.alpha)  # the survey invites every resident when asked for more
+        table = power_table(
+            res.surveys, s.alpha, ctx.s.cfg.seed
+        )  # the survey invites every resident when asked for more
         table["invited"] = np.minimum(table.sample_size, c.area.residents)
         tables.append(table.assign(arm=arm, response_rate=c.survey.response_rate))
         t = res.trajectories
@@ -118,12 +145,14 @@ def analyse(ctx: Context) -> list[str]:
         squeeze=False,
         layout="constrained",
     )
+    worlds = "plausible worlds" if ctx.posterior else "replications"
     sizes = sorted(power.invited.unique())  # the sizes tried, in plain numbers: log ticks ran together
     for i, name in enumerate(OUTCOMES):
         for j, arm in enumerate(arms):
             ax = axes[i, j]
             for year, d in power[(power.outcome == name) & (power.arm == arm)].groupby("year"):
-                ax.plot(d.invited, d.power, marker="o", lw=2, label=f"after {counted(year, 'year')}")
+                line = ax.plot(d.invited, d.power, marker="o", lw=2, label=f"after {counted(year, 'year')}")[0]
+                ax.fill_between(d.invited, d.power_low, d.power_high, color=line.get_color(), alpha=0.15, lw=0)
             ax.axhline(0.8, color="grey", ls=":", lw=1)
             ax.axhline(s.alpha, color="grey", ls="--", lw=1)
             ax.set_xscale("log")
@@ -137,16 +166,20 @@ def analyse(ctx: Context) -> list[str]:
                 ax.set_ylabel("chance the survey detects it")
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"Would a before/after survey notice? (alpha {s.alpha}; dotted: 80% power; dashed: false-alarm rate)")
+    fig.suptitle(
+        f"Would a before/after survey notice? (alpha {s.alpha}; bands: 95% interval over {worlds}; dotted: 80% power; "
+        "dashed: false-alarm rate)"
+    )
     ctx.figure("power_curves.png", fig)
 
     rr = configs[0].survey.response_rate
+    years = [w // 52 for w in weeks[1:]]  # once "one, two and three years" after a two-year run
+    after = counted(1, "year") if years == [1] else f"{joined(years)} years"
     lines = [
         f"A before/after survey: residents invited at random, {100 * rr:.0f}% answer, each answer with measurement "
-        f"error (sd {configs[0].survey.noise}). Before = week 0; after = one, two and three years. Welch's t-test at "
+        f"error (sd {configs[0].survey.noise}). Before = week 0; after = {after}. Welch's t-test at "
         f"alpha {s.alpha}, two-sided; {ctx.s.cfg.replications} replications x {s.draws} surveys per size. Power is "
-        f"the share of surveys that detect the change, across "
-        f"{'plausible worlds' if ctx.posterior else 'replications'}.",
+        f"the share of surveys that detect the change, across {worlds}. {interval_words(ctx.posterior)}",
         "",
     ]
     residents = configs[0].area.residents
@@ -181,11 +214,16 @@ def analyse(ctx: Context) -> list[str]:
                 sizes = f"with {invited(int(y2.sample_size.iloc[0]))}" if one_size else "across the sample sizes"
                 need = f"detected in {share} of surveys after {years}, {sizes}"
             elif len(enough):
-                need = f"{invited(int(enough.sample_size.min()))} are enough for 80% power after {years}"
-            else:
-                best = f"{100 * y2.power.max():.0f}% power"
+                first = enough.loc[enough.sample_size.idxmin()]
                 need = (
-                    f"{'' if one_size else 'even '}{invited(int(y2.sample_size.max()))} give only {best} after {years}"
+                    f"{invited(int(first.sample_size))} are enough for 80% power after {years} "
+                    f"({percent_with_interval(first)})"
+                )
+            else:
+                best = y2.loc[y2.power.idxmax()]
+                need = (
+                    f"{'' if one_size else 'even '}{invited(int(y2.sample_size.max()))} give only "
+                    f"{percent_with_interval(best)} power after {years}"
                 )
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
@@ -201,6 +239,27 @@ def analyse(ctx: Context) -> list[str]:
     if len(null):
         lines.append(false_alarm_line(null, s.alpha))
     return lines
+
+
+def interval_words(posterior: bool) -> str:
+    """What the powers' intervals cover: resampling replications leaves the coefficients as declared; resampling
+    plausible worlds carries their uncertainty too."""
+    if posterior:
+        return (
+            "Each power's 95% interval resamples whole plausible worlds, so it covers parameter uncertainty and "
+            "replication noise (the survey's sampling included)."
+        )
+    return (
+        "Each power's 95% interval resamples whole replications, so it covers replication noise (the survey's "
+        "sampling included) at the declared coefficients, not their uncertainty."
+    )
+
+
+def percent_with_interval(row: pd.Series) -> str:
+    """'84% (95% interval 78–90%)', or the bare share when there is no interval (a single replication)."""
+    if not np.isfinite(row.power_low):
+        return f"{100 * row.power:.0f}% (no interval: one replication)"
+    return f"{100 * row.power:.0f}% (95% interval {100 * row.power_low:.0f}–{100 * row.power_high:.0f}%)"
 
 
 def false_alarm_line(null: pd.DataFrame, alpha: float) -> str:

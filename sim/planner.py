@@ -24,6 +24,7 @@ from .emulator import Emulator
 from .params import PARAMS, UNCERTAIN
 from .posterior import load_ensemble
 from .version import code_version
+from .words import joined
 
 OUTCOMES = {
     "trust_high_share": "high confidence in the police",
@@ -111,8 +112,7 @@ class WhatIf(pd.DataFrame):
         a = self.attrs
         if not {"area", "given", "worlds"} <= set(a) or len(self) != len(OUTCOMES) * 3:
             return pd.DataFrame(self).__repr__()
-        *first, last = self.covers.iloc[0].split(" + ")
-        covers = f"{', '.join(first)} and {last}" if first else last
+        covers = joined(self.covers.iloc[0].split(" + "))
         given = ", ".join(f"{k}={v:g}" for k, v in a["given"].items()) or "none"
         lines = [
             f"What-if in {a['area']}: gain against no promise, percentage points of residents",

@@ -1,8 +1,16 @@
-"""How the product writes a count in its reports and messages: '1 replication', '4 replications'."""
+"""How the product writes counts and lists in its reports and messages: '4 replications', 'weeks 52 and 104'."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 def counted(n: int, word: str) -> str:
     """'1 generation', '4 generations', '1,000 runs': a count with its noun in the right number."""
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def joined(items: Iterable[object]) -> str:
+    """'52', '52 and 104', '52, 104 and 156': items in a sentence, the last joined with 'and'."""
+    *first, last = (str(i) for i in items)
+    return f"{', '.join(first)} and {last}" if first else last

@@ -128,7 +128,8 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     # Printed (the README's example), it shows every gain and interval within 80 columns, says what the interval
     # covers and which levers were set; a plain table would be cut to its first and last columns in a terminal.
     text = str(a)
-    assert max(map(len, text.splitlines())) <= 80 and "police.effort=0.6" in text and "replication noise" in text
+    assert max(map(len, text.splitlines())) <= 80 and "police.effort=0.6" in text
+    assert "covering\n  parameter uncertainty, replication noise and emulator error\n" in text, text
     for r in a.itertuples():
         assert f"{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]" in text
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)

@@ -13,6 +13,7 @@ import pytest
 
 from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
 from experiments.studies import interval, load_study, pair_tally, per_replication
+from sim.words import joined
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,11 @@ def run(module, name, tmp_path, *extra):
 def test_interval_uses_the_t_quantile():
     mean, lo, hi = interval(np.array([1.0, 2.0, 3.0]))
     assert mean == 2.0 and hi - mean == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
+
+
+@pytest.mark.parametrize("items, says", [([52], "52"), ([52, 104], "52 and 104"), ([1, 2, 3], "1, 2 and 3")])
+def test_a_list_reads_as_a_sentence(items, says):
+    assert joined(items) == says
 
 
 def test_compare_a_scenario_with_itself_shows_no_difference(tmp_path):
@@ -391,6 +397,37 @@ def test_surveys_too_small_to_test_are_counted_and_left_out_of_the_false_alarm_r
     assert f"of {int(p.tested.sum()):,} tries" in report
 
 
+def test_a_power_interval_resamples_whole_replications():
+    """A replication's surveys share its world. Two of four replications detect in every survey and two in none:
+    resampling the 200 surveys as if independent would give about 43-57%; resampling replications, most of 0-100%."""
+    df = pd.DataFrame(
+        {
+            "sample_size": 500,
+            "replication": np.repeat([0, 1, 2, 3], 50),
+            "significant": np.repeat([True, True, False, False], 50),
+        }
+    )
+    ((low, high),) = evaluation_power.power_interval(df, seed=1)
+    assert low <= 0.25 and high >= 0.75
+    ((low, high),) = evaluation_power.power_interval(df[df.replication == 0], seed=1)
+    assert np.isnan(low) and np.isnan(high)  # one replication: no interval, said so in the report
+
+
+def test_evaluation_power_gives_each_power_its_interval_and_says_what_it_covers(tmp_path):
+    """The powers once stood alone, though each rests on a handful of replications."""
+    out = run(evaluation_power, "evaluation_power", tmp_path, "horizon_weeks=104", "study.sample_sizes=[100,400]")
+    p = pd.read_csv(out / "power.csv")
+    assert ((p.power_low <= p.power) & (p.power <= p.power_high)).all() and (p.power_high > p.power_low).any()
+    report = (out / "report.md").read_text()
+    assert "Each power's 95% interval resamples whole replications, so it covers replication noise" in report
+    assert "after = 1 and 2 years." in report  # once "one, two and three years" after a two-year run
+    observed = p[(p.arm == "observed_2018") & (p.outcome == "trust") & (p.year == 2)]
+    enough = observed[observed.power >= 0.8]
+    best = enough.loc[enough.sample_size.idxmin()] if len(enough) else observed.loc[observed.power.idxmax()]
+    shown = f"{100 * best.power:.0f}% (95% interval {100 * best.power_low:.0f}–{100 * best.power_high:.0f}%)"
+    assert shown in report.split("## observed_2018")[1].split("\n")[2], report
+
+
 def test_evaluation_power_rises_with_sample_size(tmp_path):
     out = run(
         evaluation_power,
@@ -429,7 +466,9 @@ def test_evaluation_power_with_one_sample_size_speaks_of_that_size(tmp_path):
     report = (out / "report.md").read_text()
     null = report.split("## no_promise")[1].split("With no promise at all")[0]
     assert "across the sample sizes" not in null and "% of surveys after 1 year, with 100 invited." in null
-    assert "even 100" not in report and re.search(r"; 100 invited (give only \d+% power|are enough)", report)
+    assert "even 100" not in report and re.search(
+        r"; 100 invited (give only \d+% \(95% interval \d+–\d+%\) power|are enough)", report
+    )
 
 
 def test_bra2018_headline(tmp_path):
