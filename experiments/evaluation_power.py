@@ -191,7 +191,7 @@ def analyse(ctx: Context) -> list[str]:
         ]
 
     def invited(size: int) -> str:
-        return f"{size} invited" if size <= residents else f"{size} asked for (all {residents:,} residents invited)"
+        return f"{size:,} invited" if size <= residents else f"{size:,} asked for (all {residents:,} residents invited)"
 
     for arm in arms:
         promise = ctx.configs[arm].promise.active
@@ -216,8 +216,8 @@ def analyse(ctx: Context) -> list[str]:
             elif len(enough):
                 first = enough.loc[enough.sample_size.idxmin()]
                 need = (
-                    f"{invited(int(first.sample_size))} are enough for 80% power after {years} "
-                    f"({percent_with_interval(first)})"
+                    f"{invited(int(first.sample_size))} give {percent_with_interval(first)} power after {years}, "
+                    "enough for 80%"
                 )
             else:
                 best = y2.loc[y2.power.idxmax()]
