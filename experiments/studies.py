@@ -252,6 +252,21 @@ def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
         value = OmegaConf.select(cfg, key)
         if not ok(value):
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
+    for key in rules:
+        if key.rpartition(".")[2] == "scheduler":
+            check_scheduler(cfg, key.removesuffix("scheduler"))
+
+
+def check_scheduler(cfg: DictConfig, prefix: str = "") -> None:
+    """A scheduler's address is used only by executor=dask; with another executor it was taken and ignored, and the
+    work ran on this machine."""
+    scheduler = OmegaConf.select(cfg, prefix + "scheduler")
+    executor = OmegaConf.select(cfg, prefix + "executor") or "processes"
+    if scheduler is not None and executor != "dask":
+        raise ConfigError(
+            f"{prefix}scheduler={scheduler} names a Dask scheduler: add {prefix}executor=dask "
+            f"({prefix}executor is {executor})"
+        )
 
 
 def check_sobol_size(key: str, n: int) -> None:

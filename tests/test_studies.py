@@ -747,6 +747,16 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("bra2018", ["study.counterfactual=0"], "invalid value for study.counterfactual: 0 (allowed: one of full_im"),
         ("robust", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementat"),
         ("evaluation_power", ["study.arms=[1,2]"], "invalid value for study.arms: [1, 2] (allowed: a list of scena"),
+        # a scheduler's address without executor=dask was taken and ignored: the work ran on this machine
+        *[
+            (
+                m,
+                ["scheduler=tcp://127.0.0.1:9"],
+                "scheduler=tcp://127.0.0.1:9 names a Dask scheduler: add executor=dask",
+            )
+            for m in ("sensitivity", "robust", "assumptions", "calibrate")
+        ],
+        ("budget", ["study.scheduler=tcp://127.0.0.1:9"], "add study.executor=dask (study.executor is processes)"),
     ],
 )
 def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
