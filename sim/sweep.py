@@ -657,6 +657,18 @@ def run_sweep(
 
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    for name, value, empty in (
+        ("workers", workers, True),
+        ("batch_size", batch_size, True),
+        ("chunk_size", chunk_size, False),
+    ):
+        # batch_size=-2 once planned no batch and returned no rows; 0 raised range()'s own error
+        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+        if not (whole or (empty and value is None)):
+            raise ValueError(f"{name} must be {'None or ' if empty else ''}a whole number of at least 1, got {value!r}")
+    if executor != "dask" and (scheduler is not None or cluster is not None):  # once taken and ignored
+        given = "scheduler" if scheduler is not None else "cluster"
+        raise ValueError(f"{given} is used only by executor='dask', got executor={executor!r}")
     specs = plan_or_specs.specs if isinstance(plan_or_specs, Plan) else list(plan_or_specs)
     from .posterior import check_posterior_config
 

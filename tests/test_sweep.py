@@ -3,6 +3,7 @@ workers that die or are told to stop handled."""
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -259,3 +260,24 @@ def test_a_scheduler_that_cannot_be_reached_is_named_with_advice(tmp_path):
         ConfigError, match=r"^scheduler=abc: no Dask scheduler could be reached .*leave scheduler empty"
     ):
         run_sweep(p, BASE, SweepStore(tmp_path / "s"), executor="dask", scheduler="abc", progress=False)
+
+
+@pytest.mark.parametrize(
+    "given, says",
+    [
+        ({"batch_size": -2}, "batch_size must be None or a whole number of at least 1, got -2"),  # once no rows
+        ({"batch_size": 0}, "batch_size must be None or a whole number of at least 1, got 0"),  # once range()'s error
+        ({"workers": 0}, "workers must be None or a whole number of at least 1, got 0"),
+        ({"chunk_size": 0}, "chunk_size must be a whole number of at least 1, got 0"),
+        ({"workers": 2.5}, "workers must be None or a whole number of at least 1, got 2.5"),
+        ({"scheduler": "tcp://127.0.0.1:9"}, "scheduler is used only by executor='dask', got executor='serial'"),
+        ({"cluster": object()}, "cluster is used only by executor='dask', got executor='serial'"),
+    ],
+)
+def test_a_sweep_refuses_a_setting_it_cannot_use_before_it_runs(tmp_path, given, says):
+    """Each was taken: a negative batch size planned no batch and returned an empty table, a scheduler or cluster
+    without executor='dask' was ignored and the sweep ran here."""
+    p = plan(BASE, pd.DataFrame({"police.effort": [0.5]}), 1, seed=1)
+    with pytest.raises(ValueError, match="^" + re.escape(says) + "$"):
+        run_sweep(p, BASE, SweepStore(tmp_path / "s"), executor="serial", progress=False, **given)
+    assert not (tmp_path / "s").exists() or not SweepStore(tmp_path / "s").done()
