@@ -115,10 +115,8 @@ def analyse(ctx: Context) -> list[str]:
     tables, truths = [], []
     for arm in arms_:
         res, c = ctx.results[arm], ctx.configs[arm]
-        table = power_table(
-            res.surveys, s.alpha, ctx.s.cfg.seed
-        )  # the survey invites every resident when asked for more
-        table["invited"] = np.minimum(table.sample_size, c.area.residents)
+        table = power_table(res.surveys, s.alpha, ctx.s.cfg.seed)
+        table["invited"] = np.minimum(table.sample_size, c.area.residents)  # all residents when asked for more
         tables.append(table.assign(arm=arm, response_rate=c.survey.response_rate))
         t = res.trajectories
         for w in weeks[1:]:
@@ -206,24 +204,19 @@ def analyse(ctx: Context) -> list[str]:
             d = power[(power.arm == arm) & (power.outcome == name)]
             y2 = d[d.year == min(2, d.year.max())]
             years = counted(int(y2.year.iloc[0]), "year")
-            enough = y2[y2.power >= 0.8]
             one_size = y2.sample_size.nunique() == 1  # "across the sample sizes", "even": only with several
             if not promise:
                 low, high = 100 * y2.power.min(), 100 * y2.power.max()
                 share = f"{high:.0f}%" if one_size else f"{low:.0f}–{high:.0f}%"
                 sizes = f"with {invited(int(y2.sample_size.iloc[0]))}" if one_size else "across the sample sizes"
                 need = f"detected in {share} of surveys after {years}, {sizes}"
-            elif len(enough):
-                first = enough.loc[enough.sample_size.idxmin()]
-                need = (
-                    f"{invited(int(first.sample_size))} give {percent_with_interval(first)} power after {years}, "
-                    "enough for 80%"
-                )
             else:
-                best = y2.loc[y2.power.idxmax()]
+                row, enough = headline(y2)
+                shown = f"{invited(int(row.sample_size))} give"
                 need = (
-                    f"{'' if one_size else 'even '}{invited(int(y2.sample_size.max()))} give only "
-                    f"{percent_with_interval(best)} power after {years}"
+                    f"{shown} {percent_with_interval(row)} power after {years}, enough for 80%"
+                    if enough
+                    else f"{'' if one_size else 'even '}{shown} only {percent_with_interval(row)} power after {years}"
                 )
             lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
         lines.append("")
@@ -239,6 +232,15 @@ def analyse(ctx: Context) -> list[str]:
     if len(null):
         lines.append(false_alarm_line(null, s.alpha))
     return lines
+
+
+def headline(sizes: pd.DataFrame) -> tuple[pd.Series, bool]:
+    """The row a report line speaks of: the smallest sample size with 80% power, or else the largest size tried
+    (once the largest power of any size, so '4,000 invited give only 8%' when 4,000 gave 7% and 2,000 gave 8%)."""
+    enough = sizes[sizes.power >= 0.8]
+    if len(enough):
+        return enough.loc[enough.sample_size.idxmin()], True
+    return sizes.loc[sizes.sample_size.idxmax()], False
 
 
 def interval_words(posterior: bool) -> str:

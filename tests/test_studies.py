@@ -413,6 +413,17 @@ def test_a_power_interval_resamples_whole_replications():
     assert np.isnan(low) and np.isnan(high)  # one replication: no interval, said so in the report
 
 
+@pytest.mark.parametrize(
+    "powers, size, enough",
+    [([0.02, 0.08, 0.07], 4000, False), ([0.5, 0.85, 0.9], 2000, True), ([0.9, 0.95, 0.7], 1000, True)],
+)
+def test_a_power_line_speaks_of_the_size_it_names(powers, size, enough):
+    """'Even 4,000 invited give only 8%' once took the largest power of any size (2,000's 8%; 4,000 gave 7%)."""
+    sizes = pd.DataFrame({"sample_size": [1000, 2000, 4000], "power": powers})
+    row, said_enough = evaluation_power.headline(sizes)
+    assert row.sample_size == size and said_enough == enough
+
+
 def test_evaluation_power_gives_each_power_its_interval_and_says_what_it_covers(tmp_path):
     """The powers once stood alone, though each rests on a handful of replications."""
     out = run(evaluation_power, "evaluation_power", tmp_path, "horizon_weeks=104", "study.sample_sizes=[100,400]")
@@ -423,7 +434,7 @@ def test_evaluation_power_gives_each_power_its_interval_and_says_what_it_covers(
     assert "after = 1 and 2 years." in report  # once "one, two and three years" after a two-year run
     observed = p[(p.arm == "observed_2018") & (p.outcome == "trust") & (p.year == 2)]
     enough = observed[observed.power >= 0.8]
-    best = enough.loc[enough.sample_size.idxmin()] if len(enough) else observed.loc[observed.power.idxmax()]
+    best = enough.loc[enough.sample_size.idxmin()] if len(enough) else observed.loc[observed.sample_size.idxmax()]
     shown = f"{100 * best.power:.0f}% (95% interval {100 * best.power_low:.0f}–{100 * best.power_high:.0f}%)"
     assert shown in report.split("## observed_2018")[1].split("\n")[2], report
 
