@@ -184,6 +184,8 @@ def shrink(cmd: str, tmp: Path) -> tuple[list[str], dict]:
         ]
         if args and args[0] == "sensitivity":
             extra = [e for e in extra if not e.startswith(("worlds", "held_out", "compare_gp", "residents"))]
+    if any(a.startswith("executor=") for a in args):  # the README's executor runs it: once serial whatever it said
+        extra = [e for e in extra if not e.startswith("executor=")]
     if "scheduler=tcp://HOST:8786" in args:
         args = [a for a in args if not a.startswith("scheduler=")] + [f"scheduler={env.get('DASK_SCHEDULER', '')}"]
     args = [a for a in args if not a.startswith(("n=", "method=")) or module != "experiments.sensitivity"] + extra
@@ -208,6 +210,16 @@ def commands_to_run() -> list:
         for c in bash_commands()
         if c != "make test" and not c.startswith(SERVERS) and not any(k in c for k in RUN_ELSEWHERE)
     ]
+
+
+def test_a_readme_command_runs_on_the_executor_it_names(tmp_path):
+    """Shrinking once appended executor=serial to every sensitivity command, so the README's Dask commands
+    (a local cluster, a scheduler's address) were run here in one process, and a scheduler never reached."""
+    named = [c for c in bash_commands() if "executor=dask" in c and not c.startswith("sbatch")]
+    assert len(named) >= 2
+    for cmd in named:
+        argv, _ = shrink(cmd, tmp_path)
+        assert [a for a in argv if a.startswith("executor=")][-1] == "executor=dask", argv
 
 
 def test_the_commands_run_elsewhere_are_run_there():
