@@ -363,16 +363,30 @@ def test_compares_crime_line_names_the_weeks_its_number_averages(horizon):
 
 
 @pytest.mark.parametrize(
-    "rate, says",
-    [(0.05, "close to alpha = 0.05 as it should be"), (0.06, "as it should be"), (0.30, "above alpha = 0.05 by more")],
+    "rates, says",
+    [
+        ([0.05] * 10, "close to alpha = 0.05 as it should be"),
+        ([0.3] * 10, "above alpha = 0.05, outside that interval"),
+        ([0.0] * 10, "below alpha = 0.05, outside that interval: the test is cautious here"),
+        # 8.5% of 800 tries is 'above' by three binomial standard errors, but the replications disagree this much
+        ([0.0, 0.1625] * 5, "close to alpha = 0.05 as it should be"),
+    ],
 )
-def test_the_false_alarm_sentence_follows_its_numbers(rate, says):
-    """Once 'close to alpha as it should be' whatever the rate (30% of 800 tries with alpha 0.05 included)."""
-    null = pd.DataFrame(
-        {"power": [rate, rate], "surveys": [400, 400], "tested": [400, 400], "true_change": [0.001, -0.002]}
+def test_the_false_alarm_sentence_follows_its_numbers(rates, says):
+    """Once 'close to alpha as it should be' whatever the rate (30% of 800 tries with alpha 0.05 included), then
+    judged by binomial standard errors as if the tries, which share their replications, were independent."""
+    tests = pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(len(rates)), 80),
+            "significant": np.concatenate([np.arange(80) < round(80 * r) for r in rates]),
+            "tested": True,
+        }
     )
-    line = evaluation_power.false_alarm_line(null, 0.05)
-    assert says in line and f"{100 * rate:.1f}% of 800 tries" in line and "at most 0.2 pp" in line, line
+    line = evaluation_power.false_alarm_line(tests, 0.002, 0.05, seed=1)
+    rate = 100 * tests.significant.mean()
+    assert says in line and f"{rate:.1f}% of 800 tries (95% interval " in line and "at most 0.2 pp" in line, line
+    low, high = (float(v) for v in re.search(r"95% interval ([\d.]+)–([\d.]+)%", line).groups())
+    assert low <= rate <= high and ("close" in says) == (low <= 5 <= high)
 
 
 def test_surveys_too_small_to_test_are_counted_and_left_out_of_the_false_alarm_rate(tmp_path):
