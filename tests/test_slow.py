@@ -15,7 +15,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_morris_screening_of_the_fifteen_levers(tmp_path):
-    """The full lever study, screened with Morris on all cores: effort and planned hours lead for trust."""
+    """The full lever study, screened with Morris on all cores, separates the levers the direct Sobol study finds
+    leading from those it finds without detectable influence (README, 'Measured here'). It once asked effort or
+    planned hours to rank in the top three for trust; with 16 trajectories the top five (feedback interval,
+    actions, reach, effort, planned hours) lie within each other's intervals, so their order is not a finding."""
     p = subprocess.run(
         [
             sys.executable,
@@ -33,8 +36,17 @@ def test_morris_screening_of_the_fifteen_levers(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-2000:]
     m = pd.read_csv(tmp_path / "indices.csv")
-    trust = m[m.output == "trust_mean_change"].set_index("lever")
-    assert min(trust.loc["police.effort", "rank"], trust.loc["police.planned_hours_per_week", "rank"]) <= 3
+    leading = ["feedback.interval_weeks", "police.planned_hours_per_week", "feedback.reach", "police.effort"]
+    inert = [
+        "promise.citizen_weight",
+        "promise.outreach",
+        "police.training",
+        "feedback.staff",
+        "police.turnover_per_year",
+    ]
+    for output in ("trust_mean_change", "delaktighet_mean_change"):
+        rank = m[m.output == output].set_index("lever")["rank"]
+        assert rank[leading].max() < rank[inert].min(), (output, rank.sort_values().to_dict())
     assert "sigma" in (tmp_path / "report.md").read_text()
 
 
