@@ -250,6 +250,15 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return 2
+        if words[0].startswith("install=") and Path(sys.argv[0]).name == "__main__.py":
+            # Hydra writes the script for the program it was started as: here `python`, whose own completion it
+            # then took over, without completing `python -m sim`
+            print(
+                "error: tab completion works for the promise-sim command, not for python -m sim (the script would take "
+                f'over python\'s own completion); install it with eval "$(promise-sim -sc {words[0]})"',
+                file=sys.stderr,
+            )
+            return 2
         if words[0].startswith("query=") and "COMP_LINE" not in os.environ:  # once Hydra's KeyError traceback
             print(
                 "error: query= is what the installed completion calls, with the line being typed in COMP_LINE; "

@@ -149,8 +149,15 @@ def test_hydras_options_print_and_run_nothing_and_version_names_the_product(tmp_
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
     """`-sc install=bash` (in --help) was accepted as an option, then refused: 'unknown parameter install'."""
     assert 'eval "$(promise-sim -sc install=bash)"' in run_sim("--help").stdout
+    program = str(Path(sys.executable).with_name("promise-sim"))
+    p = subprocess.run([program, "-sc", "install=bash"], cwd=tmp_path, capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.rstrip().endswith("hydra_bash_completion promise-sim"), p.stderr[-500:]
+    # through python -m sim Hydra wrote the script for `python`: it took over python's own completion and did not
+    # complete `python -m sim`
     p = run_sim("-sc", "install=bash", cwd=tmp_path)
-    assert p.returncode == 0 and "hydra_bash_completion" in p.stdout, p.stderr[-500:]
+    assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1
+    assert p.stderr.startswith("error: tab completion works for the promise-sim command, not for python -m sim")
+    assert p.stderr.rstrip().endswith('install it with eval "$(promise-sim -sc install=bash)"'), p.stderr
     env = {**os.environ, "COMP_LINE": "promise-sim police.eff", "COMP_POINT": "22"}
     p = subprocess.run(
         [sys.executable, "-m", "sim", "-sc", "query=bash"], cwd=tmp_path, env=env, capture_output=True, text=True
