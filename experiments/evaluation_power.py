@@ -5,7 +5,9 @@
 For each scenario the model's virtual survey (a random sample of invited residents, a response
 rate, measurement noise) is taken at week 0 and after one, two and three years, several times
 per replication. Each before/after pair is tested with Welch's t-test; power is the share of
-pairs significant at alpha (two-sided). Writes power.csv, power_curves.png and report.md.
+pairs significant at alpha (two-sided), with a 95% interval from resampling whole replications
+(a replication's surveys share its world); the no-promise arm's share is the false-alarm rate,
+with its interval the same way. Writes power.csv, power_curves.png and report.md.
 """
 
 from __future__ import annotations
