@@ -368,7 +368,7 @@ def test_compares_crime_line_names_the_weeks_its_number_averages(horizon):
         ([0.05] * 10, "close to alpha = 0.05 as it should be"),
         ([0.3] * 10, "above alpha = 0.05, outside that interval"),
         ([0.0] * 10, "below alpha = 0.05, outside that interval: the test is cautious here"),
-        # 8.5% of 800 tries is 'above' by three binomial standard errors, but the replications disagree this much
+        # 8.1% of 800 tries is 'above' by three binomial standard errors, but the replications disagree this much
         ([0.0, 0.1625] * 5, "close to alpha = 0.05 as it should be"),
     ],
 )
