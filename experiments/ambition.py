@@ -115,7 +115,8 @@ def analyse(ctx: GridContext) -> list[str]:
     lines = [
         f"Scenario `{ctx.s.cfg.study.scenario}`; a grid of {counted(len(agg), 'setting')} "
         f"({'; '.join(f'{k} in {list(v)}' for k, v in OmegaConf.to_container(ctx.s.cfg.study.grid).items())}), every "
-        "run paired with no promise on the same seed and draw. Gains are percentage points of residents.",
+        f"run paired with no promise on the same seed and draw. Gains are percentage points of residents after "
+        f"{counted(last, 'year')}{when_and_hours(last, ctx.horizon)}.",
         "",
         "## Most gain for the hours spent (high confidence)",
         "",
@@ -156,6 +157,14 @@ def analyse(ctx: GridContext) -> list[str]:
     for _, r in most.iterrows():
         lines.append(f"- {setting_words(r, dims)}: " + ", ".join(f"year {c[-1]} {fmt_pp(r[c])}" for c in yearly))
     return lines
+
+
+def when_and_hours(last: int, horizon: int) -> str:
+    """When the gains are read, if not at the horizon: once unsaid, so a 60-week run's gains at week 52 read as
+    the horizon's, beside officer hours counted over all 60 weeks."""
+    if 52 * last == horizon:
+        return ""
+    return f" (week {52 * last} of {horizon}; officer hours are those of all {horizon} weeks)"
 
 
 # The model's ways for a promise to lose ground (docs/model.md §7.6, §7.8), each with the overrides that switch

@@ -128,6 +128,7 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
     )
     grid = pd.read_csv(out / "grid.csv")
     assert len(grid) == 8 and grid.replications.eq(3).all()
+    assert "Gains are percentage points of residents after 2 years." in (out / "report.md").read_text()
     assert {
         "gain_trust_high_share_change_y1",
         "gain_unsafe_share_change_y2",
@@ -158,6 +159,14 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
         assert f"- {words}" in section, (words, section)
     by_year = text.split("## By year (high confidence, the 3 best settings)\n\n")[1]  # once "the three" for any
     assert by_year.count("\n- ") + by_year.startswith("- ") == 3, by_year
+
+
+@pytest.mark.parametrize(
+    "last, horizon, says",
+    [(1, 52, ""), (1, 60, " (week 52 of 60; officer hours are those of all 60 weeks)"), (3, 156, "")],
+)
+def test_ambition_says_when_its_gains_are_read(last, horizon, says):
+    assert ambition.when_and_hours(last, horizon) == says
 
 
 def test_ambition_names_settings_that_lose_on_average_though_not_clearly(tmp_path):
