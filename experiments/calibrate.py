@@ -26,6 +26,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -200,8 +201,9 @@ def sampler(cfg: DictConfig):
     return s
 
 
-def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.DataFrame, dict]:
-    """Run (or resume) ABC-SMC; return the last generation's particles with weights, and what it cost."""
+def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...], abc_sampler: Any) -> tuple[pd.DataFrame, dict]:
+    """Run (or resume) ABC-SMC with ``abc_sampler``; return the last generation's particles with weights, and what
+    it cost."""
     import logging
 
     import pyabc
@@ -233,7 +235,7 @@ def run_abc(cfg: DictConfig, out: Path, fit: tuple[Target, ...]) -> tuple[pd.Dat
         # never land inside every prior's range: proposals are drawn tighter around each particle instead.
         transitions=pyabc.MultivariateNormalTransition(scaling=cfg.perturbation),
         eps=pyabc.MedianEpsilon(initial_epsilon=cfg.threshold),
-        sampler=sampler(cfg),
+        sampler=abc_sampler,
     )
     np.random.seed(cfg.seed)  # pyabc's proposals use NumPy's global generator
     observed = {t.id: t.value for t in fit}
@@ -534,12 +536,13 @@ def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
     out = output_path(out)
     from experiments.studies import make_output_folder
 
+    abc_sampler = sampler(cfg)  # reach the scheduler first: once a folder was left behind when none answered
     make_output_folder(out)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     t_start = time.perf_counter()
     targets = load_targets()
     fit = tuple(t for t in targets if t.fit)
-    particles, cost = run_abc(cfg, out, fit)
+    particles, cost = run_abc(cfg, out, fit, abc_sampler)
     particles.to_csv(out / "particles.csv", index=False)
     ensemble = resample(particles, cfg.ensemble_size, cfg.seed)
     ensemble.to_csv(out / "ensemble.csv", index=False)

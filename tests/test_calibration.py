@@ -185,17 +185,20 @@ def test_calibration_settings_are_refused_before_anything_runs(tmp_path, capsys,
     assert calibrate.load_settings(["ensemble_size=100"]).ensemble_size == 100  # without install, for a quick look
 
 
-def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice():
-    """pyabc's Dask sampler connected without a guard: an OSError traceback after 30 s."""
+def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice(tmp_path):
+    """pyabc's Dask sampler connected without a guard: an OSError traceback after 30 s. Then, guarded, it left
+    the calibration's folder behind with only config.yaml."""
     import dask
     import distributed  # noqa: F401  (its defaults must be loaded before dask.config.set, or leaving it drops them)
 
     from experiments import calibrate
 
-    cfg = calibrate.load_settings(["executor=dask", "scheduler=tcp://127.0.0.1:1"])
+    out = tmp_path / "cal"
+    cfg = calibrate.load_settings(["executor=dask", "scheduler=tcp://127.0.0.1:1", f"output_dir={out}"])
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         with pytest.raises(ConfigError, match=r"^scheduler=tcp://127.0.0.1:1: no Dask scheduler could be reached"):
-            calibrate.sampler(cfg)
+            calibrate.calibrate(cfg, [], progress=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_damaged_calibration_state_is_one_line_with_advice(tmp_path, capsys):
