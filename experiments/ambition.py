@@ -33,6 +33,7 @@ from experiments.studies import (
     preset,
     summarise_gains,
     sweep_design,
+    when_and_hours,
 )
 from sim.words import counted
 
@@ -157,14 +158,6 @@ def analyse(ctx: GridContext) -> list[str]:
     for _, r in most.iterrows():
         lines.append(f"- {setting_words(r, dims)}: " + ", ".join(f"year {c[-1]} {fmt_pp(r[c])}" for c in yearly))
     return lines
-
-
-def when_and_hours(last: int, horizon: int) -> str:
-    """When the gains are read, if not at the horizon: once unsaid, so a 60-week run's gains at week 52 read as
-    the horizon's, beside officer hours counted over all 60 weeks."""
-    if 52 * last == horizon:
-        return ""
-    return f" (week {52 * last} of {horizon}; officer hours are those of all {horizon} weeks)"
 
 
 # The model's ways for a promise to lose ground (docs/model.md §7.6, §7.8), each with the overrides that switch

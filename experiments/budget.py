@@ -30,6 +30,7 @@ from experiments.studies import (
     preset,
     summarise_gains,
     tied_with,
+    when_and_hours,
 )
 from sim.params import ConfigError
 from sim.words import counted
@@ -83,7 +84,8 @@ def analyse(ctx: GridContext) -> list[str]:
         f"Budget: {st.hours_per_week:g} planned officer hours a week; expected effort "
         f"{', '.join(f'{e:g}' for e in grid(ctx.s)['police.effort'])}"
         f" (pooled as equally likely). Scenario `{st.scenario}`. {counted(len(agg), 'promise design')}, each against "
-        "no promise on the same seed and draw. Gains in percentage points of residents.",
+        f"no promise on the same seed and draw. Gains in percentage points of residents, by year"
+        f"{when_and_hours(last, ctx.horizon)}.",
         "",
         "## What to promise (ranked by the gain in high confidence)",
         "",

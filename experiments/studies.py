@@ -269,6 +269,14 @@ def check_scheduler(cfg: DictConfig, prefix: str = "") -> None:
         )
 
 
+def when_and_hours(last: int, horizon: int) -> str:
+    """When a grid study's gains are read (the last full year), if not at the horizon: once unsaid, so a 60-week
+    run's gains at week 52 read as the horizon's, beside officer hours counted over all 60 weeks."""
+    if 52 * last == horizon:
+        return ""
+    return f" (week {52 * last} of {horizon}; officer hours are those of all {horizon} weeks)"
+
+
 def check_sobol_size(key: str, n: int) -> None:
     """Saltelli's sequence (SALib) is balanced only at a power of 2: refuse any other size, naming the setting."""
     if n & (n - 1):

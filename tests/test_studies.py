@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
-from experiments.studies import interval, load_study, pair_tally, per_replication
+from experiments.studies import interval, load_study, pair_tally, per_replication, when_and_hours
 from sim.words import joined
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,8 +165,8 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
     "last, horizon, says",
     [(1, 52, ""), (1, 60, " (week 52 of 60; officer hours are those of all 60 weeks)"), (3, 156, "")],
 )
-def test_ambition_says_when_its_gains_are_read(last, horizon, says):
-    assert ambition.when_and_hours(last, horizon) == says
+def test_a_grid_study_says_when_its_gains_are_read(last, horizon, says):
+    assert when_and_hours(last, horizon) == says
 
 
 def test_ambition_names_settings_that_lose_on_average_though_not_clearly(tmp_path):
@@ -260,14 +260,15 @@ def test_budget_takes_one_effort_value(tmp_path):
         budget,
         "budget",
         tmp_path,
-        "horizon_weeks=52",
+        "horizon_weeks=60",
         "study.executor=serial",
         "study.effort=0.6",
         "study.grid={promise.actions:[1,3]}",
     )
-    assert (out / "heatmap_high_confidence.png").is_file() and "expected effort 0.6 (" in (
-        out / "report.md"
-    ).read_text()
+    report = (out / "report.md").read_text()
+    assert (out / "heatmap_high_confidence.png").is_file() and "expected effort 0.6 (" in report
+    # read at week 52 beside hours of all 60 weeks: once unsaid
+    assert "by year (week 52 of 60; officer hours are those of all 60 weeks)." in report
 
 
 def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
