@@ -21,7 +21,17 @@ from matplotlib.ticker import NullLocator
 from omegaconf import OmegaConf
 from scipy import stats
 
-from experiments.studies import Context, Settings, Study, fmt_pp, fraction, list_of, main_wrapper, whole
+from experiments.studies import (
+    Context,
+    Settings,
+    Study,
+    bootstrap_interval,
+    fmt_pp,
+    fraction,
+    list_of,
+    main_wrapper,
+    whole,
+)
 from sim.params import ConfigError
 from sim.words import counted, joined
 
@@ -88,22 +98,10 @@ def power_interval(df: pd.DataFrame, seed: int) -> np.ndarray:
     """95% percentile bootstrap interval of each sample size's power, resampling whole replications; NaN with fewer
     than two replications. Every replication holds the same number of surveys per size, so the mean of the
     replications' powers is the power."""
-    from scipy.stats import bootstrap
-
     by_replication = df.groupby(["sample_size", "replication"]).significant.mean().unstack("replication")
     if by_replication.shape[1] < 2:
         return np.full((len(by_replication), 2), np.nan)
-    res = bootstrap(
-        (by_replication.to_numpy(),),
-        np.mean,
-        axis=1,
-        vectorized=True,
-        n_resamples=2000,
-        confidence_level=0.95,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    return np.column_stack(res.confidence_interval)
+    return np.column_stack(bootstrap_interval((by_replication.to_numpy(),), np.mean, seed, 0.95, axis=1))
 
 
 def arms(s: Settings) -> dict[str, str]:
@@ -284,8 +282,6 @@ def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, seed: int,
     ``drift`` beside them: a false-alarm rate close to alpha, as it should be, when alpha lies in the rate's 95%
     interval from resampling whole replications; once judged by binomial standard errors, as if the tries, which
     share their replications, were independent."""
-    from scipy.stats import bootstrap
-
     per = tests.groupby("replication")[["significant", "tested"]].sum()
     per = per[per.tested > 0]  # only surveys that could be tested can raise a false alarm, or fail to
     tries = int(per.tested.sum())
@@ -298,16 +294,13 @@ def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, seed: int,
     changes = f"its true changes are at most {100 * drift:.1f} pp"
     if len(per) < 2:
         return f"{head} ({changes}; no interval: the tries come from one replication)."
-    low, high = bootstrap(
+    low, high = bootstrap_interval(
         (per.significant.to_numpy(float), per.tested.to_numpy(float)),
         lambda sig, tried, axis: sig.sum(axis=axis) / tried.sum(axis=axis),
+        seed,
+        0.95,
         paired=True,
-        vectorized=True,
-        n_resamples=2000,
-        confidence_level=0.95,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    ).confidence_interval
+    )
     head += f" (95% interval {100 * low:.1f}–{100 * high:.1f}%, resampling whole {worlds}; {changes})"
     if low <= alpha <= high:
         return f"{head} — the false-alarm rate, close to alpha = {alpha} as it should be."

@@ -25,6 +25,7 @@ from experiments.studies import (
     Settings,
     Study,
     arm_overrides,
+    bootstrap_interval,
     fmt_pp,
     labelled_arms,
     main_wrapper,
@@ -202,23 +203,17 @@ def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int, pairs: s
     """The kept share's 90% interval, bootstrapping the paired ``pairs`` (the share once stood alone), in
     words ending in a space; or why there is none: fewer than three pairs, or a pair whose quarterly gain is not
     positive (a resample's ratio would then have no meaning)."""
-    from scipy.stats import bootstrap
-
     if len(gain_q) < 3:
         return f"(too few paired {pairs} for an interval) "
     if gain_q.min() <= 0:
         return f"(no interval: quarterly feedback brought no gain in some paired {pairs}) "
-    res = bootstrap(
+    lo, hi = bootstrap_interval(
         (gain_none, gain_q),
         lambda none, quarterly, axis: none.mean(axis=axis) / quarterly.mean(axis=axis),
+        seed,
+        0.90,
         paired=True,
-        vectorized=True,
-        n_resamples=2000,
-        confidence_level=0.90,
-        method="percentile",
-        rng=np.random.default_rng(seed),
     )
-    lo, hi = res.confidence_interval
     return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, bootstrapping the paired {pairs}) "
 
 

@@ -613,6 +613,24 @@ def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, flo
     return mean, mean - half, mean + half
 
 
+def bootstrap_interval(samples: tuple, statistic: Callable, seed: int, level: float, **options: Any) -> tuple:
+    """(low, high) of ``statistic`` at ``level``: scipy's percentile bootstrap, 2,000 resamples drawn from the
+    study's seed, for a statistic with no formula interval (a ratio, a share of clustered surveys). ``options`` go
+    to scipy: ``paired=True`` resamples whole pairs, ``axis=1`` gives one interval per row."""
+    from scipy.stats import bootstrap
+
+    return bootstrap(
+        samples,
+        statistic,
+        vectorized=True,
+        n_resamples=2000,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+        **options,
+    ).confidence_interval
+
+
 def spread(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
     """Central range of values across replications: what one district could see."""
     lo, hi = np.quantile(np.asarray(values, dtype=float), [(1 - level) / 2, (1 + level) / 2])
