@@ -26,11 +26,14 @@ from experiments.studies import (
     GridStudy,
     Settings,
     arm_overrides,
+    bracketed,
     fmt_pp,
     heatmaps,
     interval,
     main_wrapper,
+    no_range_words,
     preset,
+    range_words,
     summarise_gains,
     sweep_design,
     when_and_hours,
@@ -102,14 +105,15 @@ def analyse(ctx: GridContext) -> list[str]:
     )
 
     def line(r) -> str:
+        mean = f"95% interval of the mean {fmt_pp(r[key + '_ci_low'])} to {fmt_pp(r[key + '_ci_high'])}"
+        district = range_words(r[key + "_range_low"], r[key + "_range_high"], "one district could see ")
         return (
-            f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])} (95% interval of the mean "
-            f"{fmt_pp(r[key + '_ci_low'])} to "
-            f"{fmt_pp(r[key + '_ci_high'])}; one district could see {fmt_pp(r[key + '_range_low'])} to "
-            f"{fmt_pp(r[key + '_range_high'])}), feeling unsafe {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])}, "
-            f"{r.hours_spent:.0f} officer hours"
+            f"{setting_words(r, dims)}: high confidence {bracketed(fmt_pp(r[key]), mean, district)}, "
+            f"feeling unsafe {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])}, {r.hours_spent:.0f} officer hours"
         )
 
+    worlds = "plausible worlds" if ctx.posterior else "replications"
+    no_ranges = agg[key + "_range_low"].isna().any()
     best = agg.sort_values("trust_pp_per_100h", ascending=False).head(3)
     most = agg.sort_values(key, ascending=False).head(3)
     backfire = agg[agg[key + "_ci_high"] < 0].sort_values(key)
@@ -117,7 +121,8 @@ def analyse(ctx: GridContext) -> list[str]:
         f"Scenario `{ctx.s.cfg.study.scenario}`; a grid of {counted(len(agg), 'setting')} "
         f"({'; '.join(f'{k} in {list(v)}' for k, v in OmegaConf.to_container(ctx.s.cfg.study.grid).items())}), every "
         f"run paired with no promise on the same seed and draw. Gains are percentage points of residents after "
-        f"{counted(last, 'year')}{when_and_hours(last, ctx.horizon)}.",
+        f"{counted(last, 'year')}{when_and_hours(last, ctx.horizon)}."
+        + (f" {no_range_words(int(agg.replications.min()), f'{worlds} per setting')}" if no_ranges else ""),
         "",
         "## Most gain for the hours spent (high confidence)",
         "",

@@ -21,11 +21,13 @@ from experiments.studies import (
     Context,
     Settings,
     Study,
+    bracketed,
     fmt_pp,
     labelled_arms,
     main_wrapper,
     pair_tally,
     preset,
+    range_words,
     spread,
     whole,
 )
@@ -87,9 +89,10 @@ def finding(obs: pd.Series, reference: str, label: str, week: int, replications:
         else f"With the reference arm `{label}` (scenario {reference}, not the implementation Brå observed),"
     )
     small = very_small(obs)
+    band = range_words(obs.trust_high_share_p05, obs.trust_high_share_p95, "90% range ")
     shares = (
-        f"the share with high confidence moves {fmt_pp(obs.trust_high_share)} (90% range "
-        f"{fmt_pp(obs.trust_high_share_p05)} to {fmt_pp(obs.trust_high_share_p95)}), the share agreeing the police "
+        f"the share with high confidence moves {bracketed(fmt_pp(obs.trust_high_share), band)}, "
+        "the share agreeing the police "
         f"listen and act {fmt_pp(obs.delaktighet_high_share)} and the share feeling unsafe {fmt_pp(obs.unsafe_share)}: "
         + ("very small changes" if small else f"not all very small (read as within ±{100 * VERY_SMALL:.0f} pp)")
     )
@@ -164,7 +167,12 @@ def analyse(ctx: Context) -> list[str]:
         ax.set_title(f"{title}: change after {span(week)}", fontsize=13)
         ax.grid(axis="x", alpha=0.3)
     # one label for the three panels: written under each, the long label ran into its neighbours
-    fig.supxlabel(f"percentage points of residents (bars: 90% range across {band})", fontsize=12)
+    bars = (
+        f"bars: 90% range across {band}"
+        if np.isfinite(table.trust_high_share_p05).all()
+        else f"too few {band} for ranges"
+    )
+    fig.supxlabel(f"percentage points of residents ({bars})", fontsize=12)
     axes[0].set_yticks(y, labels, fontsize=12)
     fig.suptitle(
         f"What Brå observed, and what its recommendations would change — area {ctx.area()}, "
@@ -193,6 +201,10 @@ def analyse(ctx: Context) -> list[str]:
         "beats observed (confidence)",
     ]
     ranked = table.iloc[1:-1].sort_values("trust_high_share", ascending=False)
+
+    def range_of(r: pd.Series) -> str:
+        return range_words(r.trust_high_share_p05, r.trust_high_share_p95, "90% range ")
+
     about = f"about {span(week)}; " if week >= 52 else ""
     lines = [
         f"Changes after {counted(week, 'week')} ({about}Brå looked about two "
@@ -211,8 +223,8 @@ def analyse(ctx: Context) -> list[str]:
         "",
     ]
     lines += [
-        f"- {r.arm}: high confidence {fmt_pp(r.trust_high_share)} (90% range {fmt_pp(r.trust_high_share_p05)} to "
-        f"{fmt_pp(r.trust_high_share_p95)}), 'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
+        f"- {r.arm}: high confidence {bracketed(fmt_pp(r.trust_high_share), range_of(r))}, "
+        f"'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
         f"{fmt_pp(r.unsafe_share)}; "
         + pair_tally(
             "",

@@ -26,8 +26,10 @@ from experiments.studies import (
     fmt_pp,
     heatmaps,
     main_wrapper,
+    no_range_words,
     one_or_more,
     preset,
+    range_words,
     summarise_gains,
     tied_with,
     when_and_hours,
@@ -93,14 +95,22 @@ def analyse(ctx: GridContext) -> list[str]:
         f"(year {last}) | one district could see | chance of a gain | feeling unsafe | officer hours |",
         "|---|---|---|---|---|---|---|---|",
     ]
+
+    def district(r: pd.Series) -> str:  # a table cell: the reason for a missing range follows the table
+        lo, hi = r[key + "_range_low"], r[key + "_range_high"]
+        return range_words(lo, hi) or "—"
+
     for _, r in agg.head(10).iterrows():
         yearly = " / ".join(fmt_pp(r[f"gain_trust_high_share_change_y{y}"]) for y in years)
         lines.append(
             f"| {int(r['rank'])} | {setting_words(r, dims)} | {yearly} | {fmt_pp(r[key + '_ci_low'])} to "
-            f"{fmt_pp(r[key + '_ci_high'])} | {fmt_pp(r[key + '_range_low'])} to {fmt_pp(r[key + '_range_high'])} | "
+            f"{fmt_pp(r[key + '_ci_high'])} | {district(r)} | "
             f"{100 * r[key + '_p_positive']:.0f}% | {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])} | "
             f"{r.hours_spent:.0f} |"
         )
+    shown = agg.head(10)
+    if shown[key + "_range_low"].isna().any():
+        lines += ["", no_range_words(int(shown.replications.min()), f"{worlds} per design")]
     lines += ["", f"## Designs to avoid (no gain on average, or a gain in under half the {worlds})", ""]
 
     def said(r: pd.Series) -> str:

@@ -23,10 +23,12 @@ from experiments.studies import (
     Context,
     Settings,
     Study,
+    bracketed,
     fmt_pp,
     labelled_arms,
     main_wrapper,
     plot_arms,
+    range_words,
     spread,
 )
 from sim.params import ConfigError
@@ -67,13 +69,14 @@ def analyse(ctx: Context) -> list[str]:
     for label, res in ctx.results.items():
         ctx.save(f"trajectories_{label.replace(' ', '_').replace('=', '-')}.csv", res.trajectories.assign(arm=label))
     plot_arms(ctx, "trajectories.png", PLOTTED, f"{len(labels)} arms, paired")
-    lines = ["## Each arm's change from the start, in survey shares (mean; 90% range across replications)", ""]
+    pairs = "plausible worlds" if ctx.posterior else "replications"
+    lines = [f"## Each arm's change from the start, in survey shares (mean; 90% range across {pairs})", ""]
     for label in labels:
         parts = []
         for m in SHARES:
             v = ctx.change(label, m)
             lo, hi = spread(v)
-            parts.append(f"{LABELS[m].lower()} {fmt_pp(v.mean())} ({fmt_pp(lo)} to {fmt_pp(hi)})")
+            parts.append(bracketed(f"{LABELS[m].lower()} {fmt_pp(v.mean())}", range_words(lo, hi)))
         lines.append(f"- `{label}` ({' '.join(ctx.arms[label]) or 'defaults'}): " + "; ".join(parts))
     for label in labels[1:]:
         lines += ["", f"## `{label}` against `{ref}`, week {ctx.horizon}", ""]

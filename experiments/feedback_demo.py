@@ -26,11 +26,13 @@ from experiments.studies import (
     Study,
     arm_overrides,
     bootstrap_interval,
+    bracketed,
     fmt_pp,
     labelled_arms,
     main_wrapper,
     pair_tally,
     preset,
+    range_words,
     spread,
     text,
     whole,
@@ -259,9 +261,9 @@ def analyse(ctx: Context) -> list[str]:
     ]
     for label in labels:
         c = ctx.change(label, "trust_high_share")
-        lo, hi = spread(c)
+        share = bracketed(f"share with high confidence {fmt_pp(c.mean())}", range_words(*spread(c), "90% range "))
         lines.append(
-            f"- {label}: share with high confidence {fmt_pp(c.mean())} (90% range {fmt_pp(lo)} to {fmt_pp(hi)}); "
+            f"- {label}: {share}; "
             f"share agreeing the police listen and act {fmt_pp(ctx.change(label, 'delaktighet_high_share').mean())}"
         )
     for label in (quarterly, monthly):
