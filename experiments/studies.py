@@ -701,13 +701,25 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict
     }
 
 
-def parameter_share(total: np.ndarray, noise: np.ndarray | None) -> float:
+def parameter_share(total: np.ndarray, noise: np.ndarray | None, seed: int = 0) -> tuple[float, float, float]:
     """Share of the spread (variance) of a quantity that is parameter uncertainty: 1 - noise variance at fixed
-    coefficients / variance across posterior draws. NaN when no noise runs were made."""
+    coefficients / variance across posterior draws, with its 95% interval (scipy's percentile bootstrap,
+    resampling the draws and the noise runs each on their own; the two variances are each from a handful of
+    runs). NaN when no noise runs were made."""
     if noise is None or len(noise) < 2 or len(total) < 2:
-        return float("nan")
-    vt = float(np.var(total, ddof=1))
-    return float(np.clip(1.0 - np.var(noise, ddof=1) / vt, 0.0, 1.0)) if vt > 0 else 0.0
+        return float("nan"), float("nan"), float("nan")
+
+    def share(t: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+        vt, vn = np.var(t, ddof=1, axis=axis), np.var(n, ddof=1, axis=axis)
+        ratio = np.divide(vn, vt, out=np.ones_like(vt), where=vt > 0)  # no spread at all: none of it parameters
+        return np.clip(1.0 - ratio, 0.0, 1.0)
+
+    t, n = np.asarray(total, dtype=float), np.asarray(noise, dtype=float)
+    point = float(share(t, n))
+    if np.ptp(t) == 0 and np.ptp(n) == 0:  # nothing to resample: every run the same
+        return point, point, point
+    lo, hi = bootstrap_interval((t, n), share, seed, 0.95)
+    return point, float(lo), float(hi)
 
 
 # ---- the study's run -------------------------------------------------------------------------------------
@@ -742,7 +754,9 @@ class Context:
         d = paired_difference(self.change(a, metric, week), self.change(b, metric, week))
         if self.noise and a in self.noise and b in self.noise:
             dn = self.change(a, metric, week, noise=True) - self.change(b, metric, week, noise=True)
-            d["parameter_share"] = parameter_share(self.change(a, metric, week) - self.change(b, metric, week), dn)
+            total = self.change(a, metric, week) - self.change(b, metric, week)
+            share = parameter_share(total, dn, self.s.cfg.seed)
+            d["parameter_share"], d["parameter_share_low"], d["parameter_share_high"] = share
             d["noise_ci_low"], d["noise_ci_high"] = interval(dn)[1:]
             d["noise_runs"] = len(dn)
         return d
@@ -817,7 +831,8 @@ class Context:
         text = f"{bracketed(f(d['difference']), mean, district)}; {where}"
         if np.isfinite(d.get("parameter_share", np.nan)):  # the noise runs' interval is of their mean, not a range
             text += (
-                f"; {100 * d['parameter_share']:.0f}% of the spread is parameter uncertainty (replication noise "
+                f"; {100 * d['parameter_share']:.0f}% of the spread is parameter uncertainty (95% interval "
+                f"{100 * d['parameter_share_low']:.0f}-{100 * d['parameter_share_high']:.0f}%; replication noise "
                 f"alone, {d['noise_runs']} runs at the declared coefficients: 95% interval of the mean "
                 f"{f(d['noise_ci_low'])} to {f(d['noise_ci_high'])})"
             )
