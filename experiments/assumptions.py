@@ -16,7 +16,7 @@ from pathlib import Path
 
 import matplotlib
 
-from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.interrupted import RESUMES, command, says_when_interrupted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -281,22 +281,14 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
 
 @says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
-    from sim.sweep import StoreError
+    return command(lambda: checked(load_settings(argv)), run)
 
-    try:
-        cfg = load_settings(argv)
-        OmegaConf.resolve(cfg)
-        coefficient_space(cfg.space)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = run(cfg)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}")
-    return 0
+
+def checked(cfg: DictConfig) -> DictConfig:
+    """The settings, resolved, with the coefficients' space checked before anything runs."""
+    OmegaConf.resolve(cfg)
+    coefficient_space(cfg.space)
+    return cfg
 
 
 if __name__ == "__main__":

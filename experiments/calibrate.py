@@ -30,7 +30,7 @@ from typing import Any
 
 import matplotlib
 
-from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.interrupted import RESUMES, command, says_when_interrupted
 from sim.words import counted
 
 matplotlib.use("Agg")
@@ -43,7 +43,7 @@ import sim  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError, accepts  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import ENSEMBLE_DIR  # noqa: E402
-from sim.sweep import EXECUTORS, StoreError, SweepStore, available_cores, plan, run_sweep  # noqa: E402
+from sim.sweep import EXECUTORS, SweepStore, available_cores, plan, run_sweep  # noqa: E402
 from sim.targets import Target, distance, load_targets, simulate  # noqa: E402
 from sim.version import code_version  # noqa: E402
 
@@ -588,19 +588,12 @@ def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
 
 @says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
-    try:
-        cfg = load_settings(argv)
-        OmegaConf.resolve(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = calibrate(cfg, argv)
-    except (ConfigError, StoreError) as exc:  # e.g. no scheduler at the address, workers on other code
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}")
-    return 0
+    return command(lambda: resolved(load_settings(argv)), lambda cfg: calibrate(cfg, argv))
+
+
+def resolved(cfg: DictConfig) -> DictConfig:
+    OmegaConf.resolve(cfg)
+    return cfg
 
 
 if __name__ == "__main__":

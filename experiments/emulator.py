@@ -27,7 +27,7 @@ from pathlib import Path
 
 import matplotlib
 
-from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.interrupted import RESUMES, command, says_when_interrupted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -580,21 +580,14 @@ def top_three_agreement(emulated: pd.DataFrame, direct: pd.DataFrame, outputs: l
 
 @says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
-    from sim.sweep import StoreError
+    return command(lambda: load_settings(argv), run_mode)
 
-    try:
-        mode, cfg = load_settings(argv)
-        OmegaConf.resolve(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = build(cfg) if mode == "build" else fast_sensitivity(cfg)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}")
-    return 0
+
+def run_mode(loaded: tuple[str, DictConfig]) -> Path:
+    """``build`` or ``sensitivity``, on the resolved settings."""
+    mode, cfg = loaded
+    OmegaConf.resolve(cfg)
+    return build(cfg) if mode == "build" else fast_sensitivity(cfg)
 
 
 if __name__ == "__main__":

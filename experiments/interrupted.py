@@ -1,4 +1,5 @@
-"""How a command ends on Ctrl-C: one line and exit status 130, as ``python -m sim`` does, not a traceback.
+"""How a command ends: a bad setting, or a store or scheduler that refuses, in one line with exit status 2;
+Ctrl-C in one line with exit status 130, as ``python -m sim`` does, not a traceback.
 
 Kept apart from experiments.studies (plotting, pandas) so that a script's module imports it cheaply.
 """
@@ -30,3 +31,21 @@ def says_when_interrupted(words: str) -> Callable:
         return guarded
 
     return wrap
+
+
+def command(settings: Callable[[], Any], work: Callable[[Any], Any], says_where: bool = True) -> int:
+    """A command's body: its ``settings()``, checked before anything is written, then ``work(settings)``. A bad
+    setting, or a store or scheduler that refuses, ends with ``error: ...`` and exit status 2; otherwise the
+    folder ``work`` returns is named (unless the work names it itself: ``says_where=False``)."""
+    from sim.params import ConfigError
+    from sim.sweep import StoreError
+
+    try:
+        cfg = settings()
+        out = work(cfg)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if says_where:
+        print(f"Wrote {out}")
+    return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import matplotlib
 
-from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.interrupted import RESUMES, command, says_when_interrupted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -372,21 +372,12 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
 
 @says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
-    from sim.sweep import StoreError
+    return command(lambda: prepared(load_settings(argv)), run)
 
-    try:
-        cfg = load_settings(argv)
-        prepare(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = run(cfg)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}")
-    return 0
+
+def prepared(cfg: DictConfig) -> DictConfig:
+    prepare(cfg)
+    return cfg
 
 
 if __name__ == "__main__":

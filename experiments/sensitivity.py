@@ -20,7 +20,7 @@ from typing import Any
 
 import matplotlib
 
-from experiments.interrupted import RESUMES, says_when_interrupted
+from experiments.interrupted import RESUMES, command, says_when_interrupted
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -544,21 +544,14 @@ def dry_run(cfg: DictConfig, specs, base, out: Path) -> Path:
 
 @says_when_interrupted(RESUMES)
 def main(argv: list[str]) -> int:
-    from sim.sweep import StoreError
+    return command(lambda: checked(load_settings(argv)), run_study, says_where=False)
 
-    try:
-        cfg = load_settings(argv)
-        OmegaConf.resolve(cfg)
-        study_space(cfg)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        run_study(cfg)
-    except (StoreError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+def checked(cfg: DictConfig) -> DictConfig:
+    """The settings, resolved, with the study's space checked before anything runs."""
+    OmegaConf.resolve(cfg)
+    study_space(cfg)
+    return cfg
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import contextlib
 import datetime as dt
 import re
 import shutil
-import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -52,11 +51,11 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.interrupted import NOTHING, RESUMES  # noqa: E402
+from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import cannot_make, output_path  # noqa: E402
-from sim.sweep import EXECUTORS, StoreError  # noqa: E402
+from sim.sweep import EXECUTORS  # noqa: E402
 from sim.words import counted  # noqa: E402
 
 LABELS = {
@@ -1000,22 +999,15 @@ def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fonts
 
 def main_wrapper(study: Any, argv: Sequence[str]) -> int:
     """Load and validate (exit 2 on a bad value, nothing written), then run the study."""
-    try:
+
+    def settings() -> Settings:
         s = load_study(study.name, argv)
         study.prepare(s)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        out = study.run(s)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # a study's folder is whole or absent; a grid study's runs are in its store
-        print(f"interrupted: {RESUMES if isinstance(study, GridStudy) else NOTHING}", file=sys.stderr)
-        return 130
-    print(f"Wrote {out}")
-    return 0
+        return s
+
+    # a study's folder is whole or absent; a grid study's runs are in its store
+    interrupted = RESUMES if isinstance(study, GridStudy) else NOTHING
+    return says_when_interrupted(interrupted)(command)(settings, study.run)
 
 
 # ---- grid studies: many settings through the sweep engine ----------------------------------------------
