@@ -20,6 +20,7 @@ import datetime as dt
 import itertools
 import sys
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -211,6 +212,46 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     )
 
 
+RESAMPLES = 1000  # resamples of the worlds behind "how sure is the choice"
+
+
+def choice_stability(runs: pd.DataFrame, designs: Sequence[int], chosen: int, seed: int) -> dict:
+    """How sure the choice is, from the worlds at hand: resample them with replacement ``RESAMPLES`` times and
+    choose again among the same ``designs`` by the same rule (``sim.robustness.recommend``: the best worst-10%
+    gain, then the best mean). Returns the share of resamples that choose ``chosen`` (or a design exactly as good
+    on both), the shares of the designs chosen instead, and the 95% percentile interval of the chosen design's
+    worst-10% gain over the resamples. The choice is the best of many designs on the same worlds, so its own
+    worst-10% gain leans high; the interval shows how far the worlds alone could move it."""
+    gains = runs.pivot(index="design", columns="condition", values=OBJECTIVE).loc[list(designs)]
+    g, rng = gains.to_numpy(), np.random.default_rng(seed)
+    p10, mean = np.empty((len(g), RESAMPLES)), np.empty((len(g), RESAMPLES))
+    step = max(1, 4_000_000 // g.size)  # resamples at a time: a few tens of MB, however many worlds
+    for a in range(0, RESAMPLES, step):
+        k = min(step, RESAMPLES - a)
+        x = g[:, rng.integers(0, g.shape[1], (k, g.shape[1]))]  # designs x resamples x worlds
+        p10[:, a : a + k], mean[:, a : a + k] = np.quantile(x, 0.1, axis=-1), x.mean(axis=-1)
+    best_p10 = p10.max(axis=0)
+    best_mean = np.where(p10 == best_p10, mean, -np.inf).max(axis=0)
+    at_best = (p10 == best_p10) & (mean == best_mean)  # designs x resamples: chosen, or exactly as good
+    i = gains.index.get_loc(chosen)
+    again = at_best[i]
+    instead = pd.Series(gains.index[at_best[:, ~again].argmax(axis=0)]).value_counts() / RESAMPLES
+    low, high = np.percentile(p10[i], [2.5, 97.5])
+    return {"again": float(again.mean()), "instead": instead, "p10_low": float(low), "p10_high": float(high)}
+
+
+def stability_words(s: dict, worlds: int, words: Callable[[pd.Series], str], d: pd.DataFrame) -> str:
+    """The choice's stability in a sentence: how often the worlds, resampled, choose it again, and what instead."""
+    instead = "; ".join(f"{words(d.loc[k])} ({100 * v:.0f}%)" for k, v in s["instead"].head(2).items())
+    return (
+        f"How sure: resampling the {worlds} worlds {RESAMPLES:,} times, the same rule chooses this design (or one "
+        f"exactly as good) in {100 * s['again']:.0f}% of resamples"
+        + (f"; most often instead: {instead}" if instead else "")
+        + f". Its worst-10% gain moves from {fmt_pp(s['p10_low'])} to {fmt_pp(s['p10_high'])} over them (95%), "
+        "and as the best of many designs on the same worlds it leans high: more worlds (`conditions=`) settle it."
+    )
+
+
 def tie_words(pool: pd.DataFrame, choice: pd.Series) -> str:
     """How many other designs do exactly as well as the choice on both things it is chosen by (the worst tenth of
     worlds, then the mean), so the study cannot choose between them; empty when none does."""
@@ -230,6 +271,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
     )
     pool = summary[planned <= cfg.study.hours_budget]
     choice = recommend(pool if len(pool) else summary, OBJECTIVE)
+    stability = choice_stability(runs, (pool if len(pool) else summary).design, choice.design, cfg.seed)
 
     def words(r) -> str:
         return ", ".join(f"{short(n)} {r[n]:g}" for n in d.columns)
@@ -319,7 +361,9 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         "short for a promise to show; a longer `horizon_weeks` lets the designs differ."
         if (runs[OBJECTIVE] == 0).all()
         else f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}"
-        + tie_words(pool if len(pool) else summary, choice),
+        + tie_words(pool if len(pool) else summary, choice)
+        + " "
+        + stability_words(stability, len(c), words, d),
         "",
         "## What to watch for",
         "",
