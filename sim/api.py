@@ -207,10 +207,19 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
 
 
 def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or police.effort=0.6") -> list[str]:
-    """Overrides as given, once each is known to be key=value (or Hydra's ~key, which deletes one) that Hydra's
-    parser can read. A bare word such as 'suburb' is refused naming the preset it may mean (else ``otherwise``),
-    instead of Hydra's 'missing EQUAL' parse error; anything else the parser cannot read, by grammar_message."""
+    """Overrides as given, once each is known to be key=value that Hydra's parser can read. A bare word such as
+    'suburb' is refused naming the preset it may mean (else ``otherwise``), instead of Hydra's 'missing EQUAL' parse
+    error; so is Hydra's ~key, which deletes a setting, for any of the model's (every run needs each of them: ~seed
+    once ran on the default seed, and crashed python -m sim); anything else the parser cannot read, by
+    grammar_message."""
     for word in overrides:
+        if word.startswith("~") and not word[1:].startswith(("hydra.", "hydra/")):
+            key = word[1:].split("=", 1)[0]
+            group = key not in PARAMS and any(name.startswith(f"{key}.") for name in PARAMS)
+            hint = f"set its parameters instead ({key}.<name>=...)" if group else f"set it instead ({key}=...)"
+            if key in ("area", "scenario"):
+                hint = f"choose one instead ({key}={'|'.join(presets(key))})"
+            raise ConfigError(f"{word} would remove {key}, which every run needs: {hint}")
         if ("=" not in word and not word.startswith("~")) or word.startswith("="):
             named = re.fullmatch(r"[\w-]+", word) is not None  # a preset's name, not a path
             groups = [g for g in ("area", "scenario") if named and (CONFIG_DIR / g / f"{word}.yaml").is_file()]
@@ -365,6 +374,10 @@ def run_replication(
     one), ``survey_draws`` times each. ``map_weeks`` asks for per-cell maps of ``map_fields``.
     """
     cfg = config_of(cfg)
+    if not isinstance(replication, numbers.Integral) or isinstance(replication, bool) or replication < 0:
+        raise ConfigError(
+            f"invalid value for replication: {replication!r} (allowed: a whole number from 0, the rows' label)"
+        )
     survey_weeks, survey_sizes = listed("survey_weeks", survey_weeks), listed("survey_sizes", survey_sizes)
     map_weeks, map_fields = listed("map_weeks", map_weeks), listed("map_fields", map_fields)
     check_tables(cfg.horizon_weeks, survey_weeks, survey_sizes, survey_draws, map_weeks, map_fields)

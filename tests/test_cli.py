@@ -118,6 +118,12 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("-m area=null", "error: area=null needs a preset (available: default, small_town, suburb, vulnerable_d"),
         ("area=", "error: area= needs a preset (available: default, small_town, suburb, vulnerable_district)"),
         ("=0.5", "error: '=0.5' needs a key: give key=value"),
+        # Hydra's deletion: ~seed once ran on the default seed through the API and crashed the command line with
+        # "GlobalHydra is already initialized"; ~police too
+        ("~seed", "error: ~seed would remove seed, which every run needs: set it instead (seed=...)"),
+        ("~police", "error: ~police would remove police, which every run needs: set its parameters instead (polic"),
+        ("~police.effort=1.0", "error: ~police.effort=1.0 would remove police.effort, which every run needs"),
+        ("-m ~area", "error: ~area would remove area, which every run needs: choose one instead (area=default|sm"),
         # an unknown option once printed Hydra's usage, then "the run failed: nothing was written to results/..."
         ("--dry-run", "error: unknown option --dry-run (python -m sim takes key=value overrides, see --help;"),
         # two of Hydra's modes once ended in a traceback ("Only one of --run, --multirun, --cfg, ...")
@@ -375,6 +381,15 @@ def test_a_replication_seed_that_cannot_seed_is_refused_by_name(seed):
     cfg = sim.load_config({"horizon_weeks": 2, "area.residents": 200})
     with pytest.raises(ConfigError, match=f"invalid value for seed: {re.escape(repr(seed))} .allowed: a whole number"):
         sim.run_replication(cfg, seed)
+
+
+@pytest.mark.parametrize("replication", [-1, 2.5, "0", True])
+def test_a_replication_label_that_is_not_a_whole_number_is_refused_by_name(replication):
+    """run_replication once took -1 and 2.5, and labelled the rows with them."""
+    cfg = sim.load_config({"horizon_weeks": 2, "area.residents": 200})
+    with pytest.raises(ConfigError, match=f"invalid value for replication: {re.escape(repr(replication))} .allowed"):
+        sim.run_replication(cfg, 1, replication=replication)
+    assert sim.run_replication(cfg, 1, replication=np.int64(3))["trajectories"].replication.eq(3).all()
 
 
 def test_a_numpy_seed_seeds_as_its_value_and_bad_overrides_are_refused():
