@@ -18,10 +18,12 @@ from omegaconf import OmegaConf
 
 from experiments.ambition import OUTCOMES, setting_words, year_columns
 from experiments.studies import (
+    RESAMPLES,
     GridContext,
     GridStudy,
     Settings,
     as_well_words,
+    chosen_instead,
     declared,
     fmt_pp,
     heatmaps,
@@ -30,6 +32,7 @@ from experiments.studies import (
     one_or_more,
     preset,
     range_words,
+    resampled_choice,
     summarise_gains,
     tied_with,
     when_and_hours,
@@ -124,7 +127,24 @@ def analyse(ctx: GridContext) -> list[str]:
     if len(avoid) > 5:
         lines.append(f"- and {len(avoid) - 5} more (ranking.csv)")
     lines += ["", in_short(agg.iloc[0], dims, key, last, worlds, tied_with(agg, agg.iloc[0], [key]))]
+    if len(agg) > 1:
+        lines[-1] += " " + how_sure(runs, dims, key, agg.iloc[0], worlds, ctx.s.cfg.seed)
     return lines
+
+
+def how_sure(runs: pd.DataFrame, dims: list[str], key: str, top: pd.Series, worlds: str, seed: int) -> str:
+    """How sure the first place is: the worlds (replications, each with every effort) resampled, the designs
+    ranked again by their mean gain; how often the same design comes first, and which instead."""
+    by_world = runs.groupby([*dims, "replication"])[key].mean().unstack("replication")  # designs x worlds
+    best, _ = resampled_choice(by_world.to_numpy(), lambda x: (x.mean(axis=-1),), seed)
+    first = by_world.index.get_loc(tuple(top[d] for d in dims) if len(dims) > 1 else top[dims[0]])
+    names = [setting_words(pd.Series(dict(zip(dims, k if len(dims) > 1 else (k,)))), dims) for k in by_world.index]
+    instead = "; ".join(f"`{k}` ({100 * v:.0f}%)" for k, v in chosen_instead(best, first, names).head(2).items())
+    return (
+        f"How sure: resampling the {by_world.shape[1]} {worlds} {RESAMPLES:,} times, the same design comes first (or "
+        f"one exactly as good) in {100 * best[first].mean():.0f}% of resamples"
+        + (f"; most often instead: {instead}." if instead else ".")
+    )
 
 
 def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str, ties: int = 0) -> str:

@@ -35,10 +35,12 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.studies import (
+    RESAMPLES,
     as_well_words,
     check_a_promise_to_vary,
     check_grid,
     check_settings,
+    chosen_instead,
     compose_settings,
     declared,
     fmt_pp,
@@ -47,6 +49,7 @@ from experiments.studies import (
     one_of,
     optional,
     preset,  # noqa: E402
+    resampled_choice,
     text,
     tied_with,
     whole,
@@ -212,32 +215,23 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     )
 
 
-RESAMPLES = 1000  # resamples of the worlds behind "how sure is the choice"
-
-
 def choice_stability(runs: pd.DataFrame, designs: Sequence[int], chosen: int, seed: int) -> dict:
-    """How sure the choice is, from the worlds at hand: resample them with replacement ``RESAMPLES`` times and
-    choose again among the same ``designs`` by the same rule (``sim.robustness.recommend``: the best worst-10%
-    gain, then the best mean). Returns the share of resamples that choose ``chosen`` (or a design exactly as good
-    on both), the shares of the designs chosen instead, and the 95% percentile interval of the chosen design's
-    worst-10% gain over the resamples. The choice is the best of many designs on the same worlds, so its own
-    worst-10% gain leans high; the interval shows how far the worlds alone could move it."""
+    """How sure the choice is, from the worlds at hand: resample them with replacement and choose again among the
+    same ``designs`` by the same rule (``sim.robustness.recommend``: the best worst-10% gain, then the best mean).
+    Returns the share of resamples that choose ``chosen`` (or a design exactly as good on both), the shares of the
+    designs chosen instead, and the 95% percentile interval of the chosen design's worst-10% gain over the
+    resamples. The choice is the best of many designs on the same worlds, so its own worst-10% gain leans high;
+    the interval shows how far the worlds alone could move it."""
     gains = runs.pivot(index="design", columns="condition", values=OBJECTIVE).loc[list(designs)]
-    g, rng = gains.to_numpy(), np.random.default_rng(seed)
-    p10, mean = np.empty((len(g), RESAMPLES)), np.empty((len(g), RESAMPLES))
-    step = max(1, 4_000_000 // g.size)  # resamples at a time: a few tens of MB, however many worlds
-    for a in range(0, RESAMPLES, step):
-        k = min(step, RESAMPLES - a)
-        x = g[:, rng.integers(0, g.shape[1], (k, g.shape[1]))]  # designs x resamples x worlds
-        p10[:, a : a + k], mean[:, a : a + k] = np.quantile(x, 0.1, axis=-1), x.mean(axis=-1)
-    best_p10 = p10.max(axis=0)
-    best_mean = np.where(p10 == best_p10, mean, -np.inf).max(axis=0)
-    at_best = (p10 == best_p10) & (mean == best_mean)  # designs x resamples: chosen, or exactly as good
+    best, p10 = resampled_choice(gains.to_numpy(), lambda x: (np.quantile(x, 0.1, axis=-1), x.mean(axis=-1)), seed)
     i = gains.index.get_loc(chosen)
-    again = at_best[i]
-    instead = pd.Series(gains.index[at_best[:, ~again].argmax(axis=0)]).value_counts() / RESAMPLES
     low, high = np.percentile(p10[i], [2.5, 97.5])
-    return {"again": float(again.mean()), "instead": instead, "p10_low": float(low), "p10_high": float(high)}
+    return {
+        "again": float(best[i].mean()),
+        "instead": chosen_instead(best, i, gains.index),
+        "p10_low": float(low),
+        "p10_high": float(high),
+    }
 
 
 def stability_words(s: dict, worlds: int, words: Callable[[pd.Series], str], d: pd.DataFrame) -> str:

@@ -954,6 +954,34 @@ def tied_with(frame: pd.DataFrame, row: pd.Series, columns: Sequence[str]) -> in
     return int(same.sum()) - 1
 
 
+RESAMPLES = 1000  # resamples of the worlds behind "how sure is the choice"
+
+
+def resampled_choice(values: np.ndarray, scores: Callable, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Choose again on resampled worlds, to say how sure a choice is. ``values`` is designs x worlds; the worlds
+    are drawn with replacement RESAMPLES times, and in each resample the designs are scored by ``scores(x)`` (x:
+    designs x resamples x worlds; a tuple of designs x resamples arrays, compared in order, higher first). Returns
+    the designs x resamples array of the designs at the best (ties to 1e-12 all marked) and the first score."""
+    rng = np.random.default_rng(seed)
+    worlds = values.shape[1]
+    step = max(1, 4_000_000 // values.size)  # resamples at a time: a few tens of MB, however many worlds
+    parts = [
+        scores(values[:, rng.integers(0, worlds, (min(step, RESAMPLES - a), worlds))])
+        for a in range(0, RESAMPLES, step)
+    ]
+    ranked = [np.concatenate([part[k] for part in parts], axis=1) for k in range(len(parts[0]))]
+    best = np.ones_like(ranked[0], dtype=bool)
+    for score in ranked:
+        best &= score >= np.where(best, score, -np.inf).max(axis=0) - 1e-12
+    return best, ranked[0]
+
+
+def chosen_instead(best: np.ndarray, chosen: int, labels: Sequence) -> pd.Series:
+    """The share of resamples whose choice is another design, by design (the first at the best), most first."""
+    again = best[chosen]
+    return pd.Series(np.asarray(labels)[best[:, ~again].argmax(axis=0)]).value_counts() / best.shape[1]
+
+
 def as_well_words(others: int, where: str) -> str:
     """' 3 other designs do exactly as well {where}.', or nothing when no other design does."""
     return (

@@ -14,11 +14,14 @@ import pytest
 from experiments import ambition, bra2018, budget, compare, evaluation_power, feedback_demo
 from experiments.studies import (
     RANGE_MIN,
+    RESAMPLES,
+    chosen_instead,
     interval,
     load_study,
     pair_tally,
     parameter_share,
     per_replication,
+    resampled_choice,
     spread,
     when_and_hours,
 )
@@ -72,6 +75,22 @@ def test_the_parameter_share_comes_with_an_interval_that_holds_the_true_share():
         held.append(lo <= 8 / 9 <= hi)
     assert 0.86 <= np.mean(held) <= 0.99
     assert parameter_share(np.zeros(5), np.zeros(3)) == (0.0, 0.0, 0.0)  # no spread at all: nothing to split
+
+
+def test_choosing_again_on_resampled_worlds_marks_ties_and_follows_the_rule():
+    """Designs b and c gain 2 in each of three worlds, a gains 1, d gains 5 in one world and 0 in the others: d's
+    mean beats 2 when that world is drawn at least twice of three, with chance 7/27 (0.26)."""
+    values = np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [0.0, 5.0, 0.0]])
+    best, first = resampled_choice(values, lambda x: (x.mean(axis=-1),), seed=1)
+    assert best.shape == first.shape == (4, RESAMPLES)
+    assert not best[0].any() and (best[1] == best[2]).all() and (best[1] != best[3]).all()  # ties both marked
+    assert 0.22 <= best[3].mean() <= 0.30  # 1,000 resamples: standard error 0.014
+    instead = chosen_instead(best, 1, list("abcd"))
+    assert list(instead.index) == ["d"] and instead["d"] == best[3].mean()
+    # a second score breaks ties: c is better there, so only c is at the best where b and c led
+    rank = lambda x: (x.mean(axis=-1), np.broadcast_to(np.arange(4.0)[:, None], x.shape[:2]))  # noqa: E731
+    best, _ = resampled_choice(values, rank, seed=1)
+    assert not best[1].any() and (best[2] != best[3]).all()
 
 
 def test_too_few_districts_give_no_range():
@@ -299,6 +318,7 @@ def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
     key = "gain_trust_high_share_change_y2"
     bad = ranking[(ranking[key] <= 0) | (ranking[f"{key}_p_positive"] < 0.5)]
     assert avoid.count("\n- ") == min(len(bad), 5) and ("None. The least gain" in avoid) == bad.empty, avoid
+    assert "How sure: resampling the 3 replications 1,000 times, the same design comes first (or one" in report
 
 
 def test_budget_takes_one_effort_value(tmp_path):
@@ -317,6 +337,7 @@ def test_budget_takes_one_effort_value(tmp_path):
     assert (out / "heatmap_high_confidence.png").is_file() and "expected effort 0.6 (" in report
     # read at week 52 beside hours of all 60 weeks: once unsaid
     assert "by year (week 52 of 60; officer hours are those of all 60 weeks)." in report
+    assert "How sure: resampling the 3 replications 1,000 times, the same design comes first" in report  # one lever
 
 
 def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
