@@ -6,7 +6,8 @@ Each promise design (actions, cycle length, feedback interval and reach) runs at
 every expected effort value (a range of plausible conditions, pooled), paired with no promise on the same
 seed and posterior draw. Designs are ranked by the gain in the high-confidence share at the horizon; the
 report gives each year's gain in survey shares, the interval of the mean, the range one district could see
-and the chance of a gain. Writes ranking.csv, heatmaps, runs.csv and report.md.
+and the chance of a gain, and how often the first design stays first with the worlds resampled. Writes
+ranking.csv, heatmaps, runs.csv and report.md.
 """
 
 from __future__ import annotations

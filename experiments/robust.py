@@ -10,7 +10,8 @@ design's gain and its regret are paired within the condition.
 For each design: the chance of a gain, the chance of backfiring (high confidence or 'listen and act' below no
 promise), the 10th percentile gain, regret against the best design in each condition, officer hours; the
 Pareto set over the robust objectives; PRIM boxes (and a CART tree) on the conditions and designs for
-"backfires" and for "gains at least X"; and a plain recommendation for the hours budget. Runs go through the
+"backfires" and for "gains at least X"; and a plain recommendation for the hours budget, with how often the
+same rule chooses it on the worlds resampled (how sure it is). Runs go through the
 sweep engine (resume, any executor, clusters). Writes designs.csv, runs.csv, boxes.csv, figures and report.md.
 """
 
