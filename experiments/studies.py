@@ -992,8 +992,9 @@ def as_well_words(others: int, where: str) -> str:
 
 
 def fmt_pp(x: float) -> str:
-    """A change on the 0-1 scale in percentage points."""
-    return f"{100 * x:+.1f} pp"
+    """A change on the 0-1 scale in percentage points ("+0.0 pp" for a change that rounds to nothing: "-0.0 pp"
+    read as a loss)."""
+    return f"{round(100 * x, 1) + 0.0:+.1f} pp"
 
 
 def axis_label(metric: str) -> str:

@@ -16,6 +16,7 @@ from experiments.studies import (
     RANGE_MIN,
     RESAMPLES,
     chosen_instead,
+    fmt_pp,
     interval,
     load_study,
     pair_tally,
@@ -45,6 +46,10 @@ def exit_code(module: str, args: list[str]) -> int:
 def run(module, name, tmp_path, *extra):
     s = load_study(name, [*TINY, f"output_root={tmp_path}", *extra])
     return module.STUDY.run(s, progress=False)
+
+
+def test_a_change_that_rounds_to_nothing_reads_as_none():
+    assert fmt_pp(-0.0004) == "+0.0 pp" and fmt_pp(-0.0006) == "-0.1 pp" and fmt_pp(0.0123) == "+1.2 pp"
 
 
 def test_interval_uses_the_t_quantile():
