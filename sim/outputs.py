@@ -50,6 +50,11 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(config_yaml(cfg).encode()).hexdigest()[:12]
 
 
+def signed(x: float) -> str:
+    """A change to three decimals with its sign; "+0.000" for one that rounds to nothing ("-0.000" read as a loss)."""
+    return f"{round(x, 3) + 0.0:+.3f}"
+
+
 def summary_text(result: RunResult) -> str:
     """The readable summary printed at the end of a run."""
     cfg = result.config
@@ -65,8 +70,8 @@ def summary_text(result: RunResult) -> str:
     ]
     for m in SUMMARY_ORDER:
         r = s.loc[m]
-        shown = f"[{r.change_p05:+.3f}, {r.change_p95:+.3f}]" if n > 1 else "—"
-        lines.append(f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{r.change:>+10.3f}   {shown}")
+        shown = f"[{signed(r.change_p05)}, {signed(r.change_p95)}]" if n > 1 else "—"
+        lines.append(f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{signed(r.change):>10}   {shown}")
     lines.append(
         f"Time per replication: {np.median(result.seconds):.3f} s (median); wall time {result.wall_seconds:.1f} s"
     )

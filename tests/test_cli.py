@@ -383,6 +383,16 @@ def test_a_replication_seed_that_cannot_seed_is_refused_by_name(seed):
         sim.run_replication(cfg, seed)
 
 
+def test_a_change_that_rounds_to_nothing_is_printed_as_none():
+    """500 residents over 20 weeks of the observed regime: mean trust moves by less than 0.0005, which the summary
+    once printed as "-0.000", a loss that is not one."""
+    result = sim.run({"area.residents": 500, "horizon_weeks": 20, "replications": 2})
+    change = result.summary.set_index("metric").loc["trust_mean", "change"]
+    assert -0.0005 < change < 0  # the case: a small loss that rounds to nothing
+    row = next(ln for ln in summary_text(result).splitlines() if ln.startswith("trust_mean "))
+    assert row.split()[3] == "+0.000" and "-0.000" not in summary_text(result), row
+
+
 @pytest.mark.parametrize("replication", [-1, 2.5, "0", True])
 def test_a_replication_label_that_is_not_a_whole_number_is_refused_by_name(replication):
     """run_replication once took -1 and 2.5, and labelled the rows with them."""
