@@ -48,15 +48,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
-from scipy import stats  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
+from sim.intervals import RANGE_MIN, interval, no_range_words, spread  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import cannot_make, output_path  # noqa: E402
 from sim.sweep import EXECUTORS  # noqa: E402
-from sim.words import counted  # noqa: E402
+from sim.words import counted, signed  # noqa: E402
 
 LABELS = {
     "trust_mean": "Trust in the police (förtroende), mean",
@@ -603,16 +603,6 @@ def labelled_arms(given: Any) -> dict[str, str]:
 # ---- statistics ------------------------------------------------------------------------------------------
 
 
-def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and its t interval: the one helper every study uses for the interval of a mean."""
-    v = np.asarray(values, dtype=float)
-    mean = float(v.mean())
-    if v.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return mean, mean - half, mean + half
-
-
 def bootstrap_interval(samples: tuple, statistic: Callable, seed: int, level: float, **options: Any) -> tuple:
     """(low, high) of ``statistic`` at ``level``: scipy's percentile bootstrap, 2,000 resamples drawn from the
     study's seed, for a statistic with no formula interval (a ratio, a share of clustered surveys). ``options`` go
@@ -631,37 +621,12 @@ def bootstrap_interval(samples: tuple, statistic: Callable, seed: int, level: fl
     ).confidence_interval
 
 
-RANGE_MIN = 19  # the fewest values whose lowest and highest hold another district's value 90% of the time
-
-
-def spread(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    """Central range of values across replications: what one district could see, as a 90% prediction range.
-
-    The k-th lowest of n values sits on average at the k/(n+1) quantile of their distribution, so the quantiles
-    at positions p(n+1) (numpy's "weibull") hold another district's value 90% of the time on average; the
-    default interpolation held about 81% of them from 20 values and half from 3. Fewer than RANGE_MIN values
-    give no 90% range at all (their lowest and highest hold (n-1)/(n+1)): (nan, nan), and the reports say why."""
-    v = np.asarray(values, dtype=float)
-    if v.size < RANGE_MIN:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(v, [(1 - level) / 2, (1 + level) / 2], method="weibull")
-    return float(lo), float(hi)
-
-
 def range_words(lo: float, hi: float, lead: str = "", fmt: Callable | None = None) -> str:
     """``lead`` and the range (``one district could see +1.0 pp to +4.0 pp``), or "" where there is none."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return ""
     f = fmt or fmt_pp
     return f"{lead}{f(lo)} to {f(hi)}"
-
-
-def no_range_words(n: int, pairs: str) -> str:
-    """Why a report gives no range of what one district could see: said once, where the ranges would be."""
-    return (
-        f"With {n} {pairs}, no 90% range of what one district could see is given: it takes {RANGE_MIN}, as the "
-        f"lowest and highest of n values hold another district's value only (n - 1)/(n + 1) of the time."
-    )
 
 
 def bracketed(text: str, *parts: str) -> str:
@@ -992,9 +957,8 @@ def as_well_words(others: int, where: str) -> str:
 
 
 def fmt_pp(x: float) -> str:
-    """A change on the 0-1 scale in percentage points ("+0.0 pp" for a change that rounds to nothing: "-0.0 pp"
-    read as a loss)."""
-    return f"{round(100 * x, 1) + 0.0:+.1f} pp"
+    """A change on the 0-1 scale in percentage points, with its sign ("+0.0 pp" for one that rounds to nothing)."""
+    return f"{signed(100 * x, 1)} pp"
 
 
 def axis_label(metric: str) -> str:

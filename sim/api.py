@@ -15,6 +15,7 @@ import pandas as pd
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from .intervals import interval, spread
 from .model import METRICS, PromiseModel
 from .params import PARAMS, Config, ConfigError, accepts, allowed, register, validate
 from .paths import config_dir
@@ -464,17 +465,10 @@ def run_replication(
     }
 
 
-def band(values: np.ndarray, level: float = 0.90) -> tuple[float, float]:
-    """Central band across replications (default 90%); NaN from fewer than two, which show no spread at all."""
-    if np.size(values) < 2:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
-
 def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: mean baseline, mean at the horizon, mean change and its 90% band over replications,
-    and the mean change averaged over the run."""
+    """Per metric: mean baseline, mean at the horizon, mean change with its 95% t interval (how sure the mean is)
+    and the 90% range of what one district could see (from `RANGE_MIN` replications; NaN from fewer), and the
+    mean change averaged over the run."""
     horizon = int(trajectories["week"].max())
     base = trajectories[trajectories.week == 0].set_index("replication")
     last = trajectories[trajectories.week == horizon].set_index("replication")
@@ -482,15 +476,18 @@ def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m in METRICS:
         change = (last[m] - base[m]).to_numpy()
-        lo, hi = band(change)
+        mean, ci_low, ci_high = interval(change)
+        district_low, district_high = spread(change)
         rows.append(
             {
                 "metric": m,
                 "baseline": base[m].mean(),
                 "horizon": last[m].mean(),
-                "change": change.mean(),
-                "change_p05": lo,
-                "change_p95": hi,
+                "change": mean,
+                "change_ci_low": ci_low,
+                "change_ci_high": ci_high,
+                "district_low": district_low,
+                "district_high": district_high,
                 "change_sd": change.std(ddof=1) if change.size > 1 else float("nan"),
                 "mean_change_over_run": (over[m] - base[m]).mean(),
                 "replications": change.size,

@@ -16,10 +16,11 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from .api import RunResult  # noqa: E402
+from .intervals import RANGE_MIN, interval, no_range_words, spread  # noqa: E402
 from .model import METRICS  # noqa: E402
 from .params import Config  # noqa: E402
 from .version import code_version  # noqa: E402
-from .words import counted  # noqa: E402
+from .words import counted, signed  # noqa: E402
 
 TRAJECTORY_COLUMNS = ["replication", "week", *METRICS]  # week 0 is the state before the first step
 PLOTTED = {
@@ -50,13 +51,9 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(config_yaml(cfg).encode()).hexdigest()[:12]
 
 
-def signed(x: float) -> str:
-    """A change to three decimals with its sign; "+0.000" for one that rounds to nothing ("-0.000" read as a loss)."""
-    return f"{round(x, 3) + 0.0:+.3f}"
-
-
 def summary_text(result: RunResult) -> str:
-    """The readable summary printed at the end of a run."""
+    """The readable summary printed at the end of a run: each change with how sure its mean is and, from
+    `RANGE_MIN` replications, what one district could see."""
     cfg = result.config
     s = result.summary.set_index("metric")
     n = len(result.seconds)
@@ -65,28 +62,45 @@ def summary_text(result: RunResult) -> str:
         f"{counted(cfg.horizon_weeks, 'week')}, {counted(n, 'replication')}, seed {cfg.seed}",
         f"{interval_words(cfg).capitalize()}."
         if n > 1
-        else "Bands: none; one replication shows no spread (run at least 2).",
-        f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   90% band of change",
+        else "Intervals: none; one replication shows no spread (run at least 2).",
+        f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   {'95% interval of the mean':<27}"
+        "one district could see (90%)",
     ]
     for m in SUMMARY_ORDER:
         r = s.loc[m]
-        shown = f"[{signed(r.change_p05)}, {signed(r.change_p95)}]" if n > 1 else "—"
-        lines.append(f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{signed(r.change):>10}   {shown}")
+        lines.append(
+            f"{m:<22}{r.baseline:>10.3f}{r.horizon:>10.3f}{signed(r.change):>10}   "
+            f"{bounds(r.change_ci_low, r.change_ci_high):<27}{bounds(r.district_low, r.district_high)}"
+        )
+    if 1 < n < RANGE_MIN:
+        lines.append(no_range_words(n, "replications"))
     lines.append(
         f"Time per replication: {np.median(result.seconds):.3f} s (median); wall time {result.wall_seconds:.1f} s"
     )
     return "\n".join(lines)
 
 
+def bounds(low: float, high: float) -> str:
+    """``[-0.002, +0.004]``, or a dash where there is no interval (too few replications)."""
+    return f"[{signed(low)}, {signed(high)}]" if np.isfinite(low) and np.isfinite(high) else "—"
+
+
 def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> plt.Figure:
-    """The four outcomes over time: mean across replications with a 90% band, on the scale of summary.csv."""
+    """The four outcomes over time, on the scale of summary.csv: the mean across replications with its 95%
+    interval and, from `RANGE_MIN` replications, the 90% range of what one district could see."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     grouped = trajectories.groupby("week")
+    n = trajectories.replication.nunique()
     for ax, (col, label) in zip(axes.flat, PLOTTED.items()):
-        if trajectories.replication.nunique() > 1:  # one replication has no spread to draw
-            q = grouped[col].quantile([0.05, 0.95]).unstack()
-            ax.fill_between(q.index, q[0.05], q[0.95], alpha=0.25, label="90% band")
-        ax.plot(grouped[col].mean(), lw=2, label="mean")
+        values = [g.to_numpy() for _, g in grouped[col]]
+        weeks = list(grouped.groups)
+        if n >= RANGE_MIN:
+            lo, hi = np.array([spread(v) for v in values]).T
+            ax.fill_between(weeks, lo, hi, alpha=0.12, color="C0", label="one district could see (90%)")
+        if n > 1:  # one replication has no spread to draw
+            _, lo, hi = np.array([interval(v) for v in values]).T
+            ax.fill_between(weeks, lo, hi, alpha=0.35, color="C0", label="95% interval of the mean")
+        ax.plot(weeks, [v.mean() for v in values], lw=2, color="C0", label="mean")
         ax.set_title(label)
         ax.set_ylabel("share of residents (0-1)" if col == "participation_rate" else "mean (0-1 scale)")
         ax.grid(alpha=0.3)
@@ -175,7 +189,7 @@ def write_run(result: RunResult, out: Path, version: str) -> None:
 
 
 def interval_words(cfg: Config) -> str:
-    """What the bands of a run cover, in words."""
+    """What the intervals and ranges of a run cover, in words."""
     if cfg.uncertainty == "posterior":
-        return "bands cover parameter and replication uncertainty: replication r uses posterior draw r"
-    return "bands cover replication noise only, at the declared coefficients"
+        return "intervals cover parameter and replication uncertainty: replication r uses posterior draw r"
+    return "intervals cover replication noise only, at the declared coefficients"

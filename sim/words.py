@@ -14,3 +14,9 @@ def joined(items: Iterable[object]) -> str:
     """'52', '52 and 104', '52, 104 and 156': items in a sentence, the last joined with 'and'."""
     *first, last = (str(i) for i in items)
     return f"{', '.join(first)} and {last}" if first else last
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """A change with its sign, to ``digits`` decimals; "+0.000" for one that rounds to nothing ("-0.000" read as a
+    loss)."""
+    return f"{round(x, digits) + 0.0:+.{digits}f}"

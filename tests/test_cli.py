@@ -36,7 +36,7 @@ def test_one_replication_shows_no_band(tmp_path):
     rows = [line for line in p.stdout.splitlines() if line.startswith("trust_mean")]
     assert rows and rows[0].rstrip().endswith("—"), rows
     summary = pd.read_csv(out / "summary.csv")
-    assert summary[["change_p05", "change_p95", "change_sd"]].isna().all().all()
+    assert summary[["change_ci_low", "change_ci_high", "district_low", "district_high", "change_sd"]].isna().all().all()
 
 
 def test_main_job_writes_the_run_folder(tmp_path):
@@ -52,7 +52,7 @@ def test_main_job_writes_the_run_folder(tmp_path):
         f"hydra.run.dir={out}",
     )
     assert p.returncode == 0, p.stderr
-    assert "trust_mean" in p.stdout and "90% band" in p.stdout and "replication noise only" in p.stdout
+    assert "trust_mean" in p.stdout and "95% interval of the mean" in p.stdout and "replication noise only" in p.stdout
     for name in (
         "trajectories.csv",
         "summary.csv",
@@ -391,6 +391,37 @@ def test_a_change_that_rounds_to_nothing_is_printed_as_none():
     assert -0.0005 < change < 0  # the case: a small loss that rounds to nothing
     row = next(ln for ln in summary_text(result).splitlines() if ln.startswith("trust_mean "))
     assert row.split()[3] == "+0.000" and "-0.000" not in summary_text(result), row
+
+
+def trust_changes(result: sim.RunResult) -> np.ndarray:
+    t = result.trajectories
+    wide = t[t.week.isin([0, t.week.max()])].pivot(index="replication", columns="week", values="trust_mean")
+    return (wide[t.week.max()] - wide[0]).to_numpy()
+
+
+def test_the_summary_says_how_sure_the_mean_is_and_what_one_district_could_see():
+    """The summary's one band was the middle 90% of the replications by numpy's default quantiles: neither how
+    sure the mean change is nor what one district could see (from 4 values it holds another district's value
+    about half the time). It now gives the mean's 95% t interval and, from 19 replications, the 90% range."""
+    from scipy import stats
+
+    small = sim.run({"area.residents": 300, "horizon_weeks": 8, "replications": 4})
+    d = trust_changes(small)
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    row = small.summary.set_index("metric").loc["trust_mean"]
+    assert half > 0 and np.allclose([row.change_ci_low, row.change_ci_high], [d.mean() - half, d.mean() + half])
+    assert small.summary[["district_low", "district_high"]].isna().all().all()
+    text = summary_text(small)
+    assert "95% interval of the mean" in text and "With 4 replications, no 90% range" in text, text
+
+    big = sim.run({"area.residents": 300, "horizon_weeks": 8, "replications": 19})
+    d = trust_changes(big)
+    row = big.summary.set_index("metric").loc["trust_mean"]
+    expected = np.quantile(d, [0.05, 0.95], method="weibull")
+    assert np.allclose([row.district_low, row.district_high], expected) and expected[1] > expected[0]
+    text = summary_text(big)
+    line = next(ln for ln in text.splitlines() if ln.startswith("trust_mean "))
+    assert line.count("[") == 2 and "no 90% range" not in text, text
 
 
 @pytest.mark.parametrize("replication", [-1, 2.5, "0", True])
