@@ -346,3 +346,32 @@ def test_make_help_lists_every_target_with_what_it_does():
     assert p.returncode == 0, p.stderr
     rows = [line.split(None, 2) for line in p.stdout.splitlines()]
     assert sorted(r[1] for r in rows) == sorted(targets) and all(len(r) == 3 and r[0] == "make" for r in rows), rows
+
+
+def promised_tests(readme: str) -> list[tuple[str, str | None]]:
+    """(file, test or None) for each test the README's "What you can rely on" table names; ``::name`` after a
+    file's test names another test in that file."""
+    section = readme.split("## What you can rely on", 1)[1].split("\n## ", 1)[0]
+    named = []
+    for row in section.splitlines():
+        if not row.startswith("| ") or "`" not in row:
+            continue
+        file = None
+        for ref in re.findall(r"`([^`]+)`", row.split(" | ")[-1]):
+            if ref.startswith("tests/"):
+                file, _, test = ref.partition("::")
+            else:
+                test = ref.removeprefix("::")
+            named.append((file, test or None))
+    return named
+
+
+def test_every_test_the_reliability_table_names_exists():
+    """A promise backed by a test that was renamed or removed is a promise backed by nothing."""
+    named = promised_tests((ROOT / "README.md").read_text())
+    assert len(named) >= 15, named
+    for file, test in named:
+        path = ROOT / file
+        assert path.is_file(), file
+        if test:
+            assert re.search(rf"^def {re.escape(test)}\(", path.read_text(), re.M), f"{file}::{test}"
