@@ -164,9 +164,12 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     page.get_by_role("button", name="Svenska").click()
     page.get_by_role("tab", name="Planering").click()
     page.get_by_text("Veckor mellan återkopplingsrundor", exact=False).first.wait_for(timeout=10_000)
+    # the answer's caption is drawn in a later render than the sliders: wait for it, as a reader would
+    swedish = "90 % intervall som täcker de rimliga världarna (parameterosäkerhet)"
+    page.locator(".planner").get_by_text(swedish, exact=False).first.wait_for(timeout=10_000)
     planner = page.locator(".planner").inner_text()
     assert "Planerade polistimmar i veckan" in planner and "Löftesperiod: 52 veckor" in planner, planner
-    assert "90 % intervall som täcker de rimliga världarna (parameterosäkerhet)" in planner, planner
+    assert swedish in planner, planner
     assert "Stort förtroende för polisen" in page.inner_text("#planner-answer")
     assert not any(w in planner for w in ("Weeks between", "Planned officer", "high confidence")), planner
     context.close()
