@@ -966,17 +966,23 @@ def axis_label(metric: str) -> str:
     return "% of residents" if metric.endswith("_share") or metric == "participation_rate" else "mean, 0-100 scale"
 
 
+def weekly_interval(trajectories: pd.DataFrame, metric: str) -> tuple[np.ndarray, ...]:
+    """Weeks, and the mean of ``metric`` across replications with its 95% interval, week by week."""
+    grouped = trajectories.groupby("week")[metric]
+    rows = np.array([interval(g.to_numpy()) for _, g in grouped])
+    return np.array(list(grouped.groups)), rows[:, 0], rows[:, 1], rows[:, 2]
+
+
 def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2) -> None:
-    """Trajectories of each arm (mean and 90% band across replications) on shared axes, one panel per metric,
-    in percent of residents for shares."""
+    """Trajectories of each arm (mean and its 95% interval, as the reports give it) on shared axes, one panel per
+    metric, in percent of residents for shares. The reports say what one district could see."""
     nrows = int(np.ceil(len(metrics) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.2 * nrows), squeeze=False, layout="constrained")
     for ax, m in zip(axes.flat, metrics):
         for label, res in ctx.results.items():
-            g = res.trajectories.groupby("week")[m]
-            q = g.quantile([0.05, 0.95]).unstack() * 100
-            (line,) = ax.plot(g.mean() * 100, lw=2.5, label=label)
-            ax.fill_between(q.index, q[0.05], q[0.95], color=line.get_color(), alpha=0.18)
+            weeks, mean, lo, hi = weekly_interval(res.trajectories, m)
+            (line,) = ax.plot(weeks, 100 * mean, lw=2.5, label=label)
+            ax.fill_between(weeks, 100 * lo, 100 * hi, color=line.get_color(), alpha=0.18)
         ax.set_title(LABELS.get(m, m), fontsize=fontsize + 2)
         ax.set_xlabel("week", fontsize=fontsize)
         ax.set_ylabel(axis_label(m), fontsize=fontsize)
@@ -986,7 +992,7 @@ def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fonts
         ax.axis("off")
     axes.flat[0].legend(fontsize=fontsize)
     band = "parameter and replication uncertainty" if ctx.posterior else "replication noise"
-    fig.suptitle(f"{title} (bands: 90% across replications, {band})", fontsize=fontsize + 3)
+    fig.suptitle(f"{title} (bands: 95% interval of the mean, {band})", fontsize=fontsize + 3)
     ctx.figure(name, fig)
 
 

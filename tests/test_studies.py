@@ -57,6 +57,22 @@ def test_interval_uses_the_t_quantile():
     assert mean == 2.0 and hi - mean == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
 
 
+def test_study_figures_draw_each_weeks_mean_with_its_95_percent_interval():
+    """The study figures drew the middle 90% of the replications (numpy's default quantiles) while their reports
+    give the mean with its 95% interval; the bands are now that interval, week by week (t quantile, 5 degrees
+    of freedom: 2.571)."""
+    from experiments.studies import weekly_interval
+
+    values = np.array([[0.50, 0.52, 0.47, 0.55, 0.49, 0.51], [0.40, 0.46, 0.41, 0.44, 0.39, 0.42]])
+    t = pd.DataFrame(
+        {"replication": np.tile(np.arange(6), 2), "week": np.repeat([0, 1], 6), "trust_mean": values.ravel()}
+    )
+    weeks, mean, lo, hi = weekly_interval(t, "trust_mean")
+    half = 2.5706 * values.std(axis=1, ddof=1) / np.sqrt(6)
+    assert list(weeks) == [0, 1] and np.allclose(mean, values.mean(axis=1))
+    assert np.allclose(lo, mean - half, rtol=1e-4) and np.allclose(hi, mean + half, rtol=1e-4)
+
+
 @pytest.mark.parametrize("n", [20, 40])
 def test_one_districts_range_holds_another_districts_value_nine_times_in_ten(n):
     """The range one district could see is a 90% prediction range: over 4,000 studies of n districts each, it holds
