@@ -966,21 +966,34 @@ def axis_label(metric: str) -> str:
     return "% of residents" if metric.endswith("_share") or metric == "participation_rate" else "mean, 0-100 scale"
 
 
-def weekly_interval(trajectories: pd.DataFrame, metric: str) -> tuple[np.ndarray, ...]:
-    """Weeks, and the mean of ``metric`` across replications with its 95% interval, week by week."""
+def weekly_band(trajectories: pd.DataFrame, metric: str) -> tuple[np.ndarray, ...]:
+    """Weeks, the mean of ``metric`` across replications, and the band a study figure draws around it, week by
+    week: from `RANGE_MIN` replications the 90% range of what one district could see (as the reports' ranges),
+    from fewer the mean's 95% interval (`band_words` says which)."""
     grouped = trajectories.groupby("week")[metric]
-    rows = np.array([interval(g.to_numpy()) for _, g in grouped])
-    return np.array(list(grouped.groups)), rows[:, 0], rows[:, 1], rows[:, 2]
+    values = [g.to_numpy() for _, g in grouped]
+    if trajectories.replication.nunique() >= RANGE_MIN:
+        bands = np.array([spread(v) for v in values])
+    else:
+        bands = np.array([interval(v)[1:] for v in values])
+    return np.array(list(grouped.groups)), np.array([v.mean() for v in values]), bands[:, 0], bands[:, 1]
+
+
+def band_words(replications: int) -> str:
+    """What `weekly_band` draws for this many replications, for a figure's title."""
+    if replications >= RANGE_MIN:
+        return "90% range of what one district could see"
+    return f"95% interval of the mean; {RANGE_MIN} replications give what one district could see"
 
 
 def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fontsize: int = 10, ncols: int = 2) -> None:
-    """Trajectories of each arm (mean and its 95% interval, as the reports give it) on shared axes, one panel per
-    metric, in percent of residents for shares. The reports say what one district could see."""
+    """Trajectories of each arm (mean and `weekly_band`) on shared axes, one panel per metric, in percent of
+    residents for shares."""
     nrows = int(np.ceil(len(metrics) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4.2 * nrows), squeeze=False, layout="constrained")
     for ax, m in zip(axes.flat, metrics):
         for label, res in ctx.results.items():
-            weeks, mean, lo, hi = weekly_interval(res.trajectories, m)
+            weeks, mean, lo, hi = weekly_band(res.trajectories, m)
             (line,) = ax.plot(weeks, 100 * mean, lw=2.5, label=label)
             ax.fill_between(weeks, 100 * lo, 100 * hi, color=line.get_color(), alpha=0.18)
         ax.set_title(LABELS.get(m, m), fontsize=fontsize + 2)
@@ -992,7 +1005,8 @@ def plot_arms(ctx: Context, name: str, metrics: Sequence[str], title: str, fonts
         ax.axis("off")
     axes.flat[0].legend(fontsize=fontsize)
     band = "parameter and replication uncertainty" if ctx.posterior else "replication noise"
-    fig.suptitle(f"{title} (bands: 95% interval of the mean, {band})", fontsize=fontsize + 3)
+    what = band_words(ctx.s.cfg.replications)
+    fig.suptitle(f"{title} (bands: {what}; {band})", fontsize=fontsize + 3)
     ctx.figure(name, fig)
 
 

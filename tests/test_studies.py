@@ -57,20 +57,30 @@ def test_interval_uses_the_t_quantile():
     assert mean == 2.0 and hi - mean == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
 
 
-def test_study_figures_draw_each_weeks_mean_with_its_95_percent_interval():
-    """The study figures drew the middle 90% of the replications (numpy's default quantiles) while their reports
-    give the mean with its 95% interval; the bands are now that interval, week by week (t quantile, 5 degrees
-    of freedom: 2.571)."""
-    from experiments.studies import weekly_interval
+def test_study_figures_band_each_week_as_the_reports_do():
+    """The study figures drew the middle 90% of the replications by numpy's default quantiles, narrower than the
+    reports' 90% range of what one district could see. From 19 replications the band is that range (quantiles at
+    positions p(n+1)); from fewer, which give no range, the mean's 95% interval (t quantile, 5 degrees of
+    freedom: 2.571)."""
+    from experiments.studies import band_words, weekly_band
 
-    values = np.array([[0.50, 0.52, 0.47, 0.55, 0.49, 0.51], [0.40, 0.46, 0.41, 0.44, 0.39, 0.42]])
-    t = pd.DataFrame(
-        {"replication": np.tile(np.arange(6), 2), "week": np.repeat([0, 1], 6), "trust_mean": values.ravel()}
-    )
-    weeks, mean, lo, hi = weekly_interval(t, "trust_mean")
-    half = 2.5706 * values.std(axis=1, ddof=1) / np.sqrt(6)
-    assert list(weeks) == [0, 1] and np.allclose(mean, values.mean(axis=1))
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        n = values.shape[1]
+        return pd.DataFrame(
+            {"replication": np.tile(np.arange(n), 2), "week": np.repeat([0, 1], n), "trust_mean": values.ravel()}
+        )
+
+    few = np.array([[0.50, 0.52, 0.47, 0.55, 0.49, 0.51], [0.40, 0.46, 0.41, 0.44, 0.39, 0.42]])
+    weeks, mean, lo, hi = weekly_band(frame(few), "trust_mean")
+    half = 2.5706 * few.std(axis=1, ddof=1) / np.sqrt(6)
+    assert list(weeks) == [0, 1] and np.allclose(mean, few.mean(axis=1))
     assert np.allclose(lo, mean - half, rtol=1e-4) and np.allclose(hi, mean + half, rtol=1e-4)
+    assert band_words(6).startswith("95% interval of the mean")
+
+    many = np.vstack([np.arange(19.0), np.arange(19.0) ** 2]) / 400  # the 5% and 95% points: the 1st and 19th of 19
+    _, mean, lo, hi = weekly_band(frame(many), "trust_mean")
+    assert np.allclose(lo, many.min(axis=1)) and np.allclose(hi, many.max(axis=1)) and np.allclose(mean, many.mean(1))
+    assert band_words(19) == "90% range of what one district could see"
 
 
 @pytest.mark.parametrize("n", [20, 40])
