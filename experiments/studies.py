@@ -52,7 +52,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
-from sim.intervals import RANGE_MIN, interval, no_range_words, spread  # noqa: E402
+from sim.intervals import RANGE_MIN, by_week, interval, no_range_words, spread  # noqa: E402
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import cannot_make, output_path  # noqa: E402
 from sim.sweep import EXECUTORS  # noqa: E402
@@ -970,13 +970,11 @@ def weekly_band(trajectories: pd.DataFrame, metric: str) -> tuple[np.ndarray, ..
     """Weeks, the mean of ``metric`` across replications, and the band a study figure draws around it, week by
     week: from `RANGE_MIN` replications the 90% range of what one district could see (as the reports' ranges),
     from fewer the mean's 95% interval (`band_words` says which)."""
-    grouped = trajectories.groupby("week")[metric]
-    values = [g.to_numpy() for _, g in grouped]
-    if trajectories.replication.nunique() >= RANGE_MIN:
-        bands = np.array([spread(v) for v in values])
-    else:
-        bands = np.array([interval(v)[1:] for v in values])
-    return np.array(list(grouped.groups)), np.array([v.mean() for v in values]), bands[:, 0], bands[:, 1]
+    w = by_week(trajectories, metric)
+    low, high = (
+        ("district_low", "district_high") if trajectories.replication.nunique() >= RANGE_MIN else ("ci_low", "ci_high")
+    )
+    return w.week.to_numpy(), w["mean"].to_numpy(), w[low].to_numpy(), w[high].to_numpy()
 
 
 def band_words(replications: int) -> str:

@@ -8,6 +8,7 @@ honest at all. Every report of the product, from `python -m sim`'s summary to th
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 RANGE_MIN = 19  # the fewest values whose lowest and highest hold another district's value 90% of the time
@@ -43,3 +44,11 @@ def no_range_words(n: int, pairs: str) -> str:
         f"With {n} {pairs}, no 90% range of what one district could see is given: it takes {RANGE_MIN}, as the "
         f"lowest and highest of n values hold another district's value only (n - 1)/(n + 1) of the time."
     )
+
+
+def by_week(trajectories: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Week by week across replications: the mean of ``metric``, its 95% interval (``ci_low``, ``ci_high``) and the
+    90% range of what one district could see (``district_low``, ``district_high``; NaN from fewer than
+    `RANGE_MIN` replications), for the figures of a run and of a study."""
+    rows = [(week, *interval(v := g.to_numpy()), *spread(v)) for week, g in trajectories.groupby("week")[metric]]
+    return pd.DataFrame(rows, columns=["week", "mean", "ci_low", "ci_high", "district_low", "district_high"])

@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from .api import RunResult  # noqa: E402
-from .intervals import RANGE_MIN, interval, no_range_words, spread  # noqa: E402
+from .intervals import RANGE_MIN, by_week, no_range_words  # noqa: E402
 from .model import METRICS  # noqa: E402
 from .params import Config  # noqa: E402
 from .version import code_version  # noqa: E402
@@ -29,6 +29,7 @@ PLOTTED = {
     "trygghet_mean": "Perceived safety (trygghet)",
     "participation_rate": "Dialogue participation",
 }
+DISTRICT = "one district could see (90%)"
 SUMMARY_ORDER = [
     "trust_mean",
     "trust_high_share",
@@ -63,8 +64,7 @@ def summary_text(result: RunResult) -> str:
         f"{interval_words(cfg).capitalize()}."
         if n > 1
         else "Intervals: none; one replication shows no spread (run at least 2).",
-        f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   {'95% interval of the mean':<27}"
-        "one district could see (90%)",
+        f"{'outcome':<22}{'baseline':>10}{'horizon':>10}{'change':>10}   {'95% interval of the mean':<27}{DISTRICT}",
     ]
     for m in SUMMARY_ORDER:
         r = s.loc[m]
@@ -89,18 +89,14 @@ def plot_trajectories(trajectories: pd.DataFrame, path: Path, title: str) -> plt
     """The four outcomes over time, on the scale of summary.csv: the mean across replications with its 95%
     interval and, from `RANGE_MIN` replications, the 90% range of what one district could see."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
-    grouped = trajectories.groupby("week")
     n = trajectories.replication.nunique()
     for ax, (col, label) in zip(axes.flat, PLOTTED.items()):
-        values = [g.to_numpy() for _, g in grouped[col]]
-        weeks = list(grouped.groups)
+        w = by_week(trajectories, col)
         if n >= RANGE_MIN:
-            lo, hi = np.array([spread(v) for v in values]).T
-            ax.fill_between(weeks, lo, hi, alpha=0.12, color="C0", label="one district could see (90%)")
+            ax.fill_between(w.week, w.district_low, w.district_high, alpha=0.12, color="C0", label=DISTRICT)
         if n > 1:  # one replication has no spread to draw
-            _, lo, hi = np.array([interval(v) for v in values]).T
-            ax.fill_between(weeks, lo, hi, alpha=0.35, color="C0", label="95% interval of the mean")
-        ax.plot(weeks, [v.mean() for v in values], lw=2, color="C0", label="mean")
+            ax.fill_between(w.week, w.ci_low, w.ci_high, alpha=0.35, color="C0", label="95% interval of the mean")
+        ax.plot(w.week, w["mean"], lw=2, color="C0", label="mean")
         ax.set_title(label)
         ax.set_ylabel("share of residents (0-1)" if col == "participation_rate" else "mean (0-1 scale)")
         ax.grid(alpha=0.3)
