@@ -52,7 +52,7 @@ MIN_INSTALLED = 200  # draws an installed ensemble has at least, so posterior ru
 
 def load_settings(argv: list[str]) -> DictConfig:
     """Compose configs/calibration.yaml with overrides and check every setting; raise ConfigError."""
-    from experiments.studies import check_scheduler, compose_settings
+    from experiments.studies import check_executor, compose_settings
 
     cfg = compose_settings("calibration", argv)
     checks = [
@@ -76,7 +76,7 @@ def load_settings(argv: list[str]) -> DictConfig:
     for key, ok, allowed in checks:
         if not ok(cfg[key]):
             raise ConfigError(f"invalid value for {key}: {cfg[key]!r} (allowed: {allowed})")
-    check_scheduler(cfg)
+    check_executor(cfg)
     if cfg.install and cfg.ensemble_size < MIN_INSTALLED:  # studies and the emulator draw a world per run from it
         raise ConfigError(
             f"invalid value for ensemble_size: {cfg.ensemble_size} with install=true (allowed: at least "

@@ -254,18 +254,25 @@ def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
     for key in rules:
         if key.rpartition(".")[2] == "scheduler":
-            check_scheduler(cfg, key.removesuffix("scheduler"))
+            check_executor(cfg, key.removesuffix("scheduler"))
 
 
-def check_scheduler(cfg: DictConfig, prefix: str = "") -> None:
-    """A scheduler's address is used only by executor=dask; with another executor it was taken and ignored, and the
-    work ran on this machine."""
+def check_executor(cfg: DictConfig, prefix: str = "") -> None:
+    """Settings only some executors use. A scheduler's address is used only by executor=dask; with another executor
+    it was taken and ignored, and the work ran on this machine. workers=4 with executor=serial was taken and ignored
+    too: the study ran one run at a time."""
     scheduler = OmegaConf.select(cfg, prefix + "scheduler")
+    workers = OmegaConf.select(cfg, prefix + "workers")
     executor = OmegaConf.select(cfg, prefix + "executor") or "processes"
     if scheduler is not None and executor != "dask":
         raise ConfigError(
             f"{prefix}scheduler={scheduler} names a Dask scheduler: add {prefix}executor=dask "
             f"({prefix}executor is {executor})"
+        )
+    if executor == "serial" and workers is not None and workers != 1:
+        raise ConfigError(
+            f"{prefix}workers={workers} runs that many at once: add {prefix}executor=processes or dask "
+            f"({prefix}executor is serial, one run at a time)"
         )
 
 

@@ -892,6 +892,12 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             for m in ("sensitivity", "robust", "assumptions", "calibrate")
         ],
         ("budget", ["study.scheduler=tcp://127.0.0.1:9"], "add study.executor=dask (study.executor is processes)"),
+        # workers=4 with executor=serial was taken and ignored: the study ran one run at a time
+        *[
+            (m, ["executor=serial", "workers=4"], "workers=4 runs that many at once: add executor=processes or dask")
+            for m in ("sensitivity", "robust", "assumptions", "calibrate")
+        ],
+        ("ambition", ["study.executor=serial", "study.workers=3"], "add study.executor=processes or dask (study.exec"),
     ],
 )
 def test_a_studys_own_bad_setting_exits_2_naming_it_before_anything_runs(tmp_path, capsys, module, args, key):
