@@ -375,3 +375,35 @@ def test_every_test_the_reliability_table_names_exists():
         assert path.is_file(), file
         if test:
             assert re.search(rf"^def {re.escape(test)}\(", path.read_text(), re.M), f"{file}::{test}"
+
+
+def test_every_thumbnail_in_the_readme_is_drawn_by_its_rows_command():
+    """scripts/thumbnails.py redraws each thumbnail from the command beside it: every row with a thumbnail is one it
+    can run, and every shipped thumbnail is in a row (none left over from a study that was renamed)."""
+    from scripts.thumbnails import FIGURE, thumbnail_rows
+
+    rows = thumbnail_rows(README)
+    shown = {thumb for _, _, thumb in rows}
+    assert len(rows) == README.count("![](docs/thumb_") >= 5
+    assert {study for study, _, _ in rows} <= set(FIGURE)
+    assert shown == {f"docs/{p.name}" for p in (ROOT / "docs").glob("thumb_*.png")}
+
+
+def test_the_thumbnail_script_draws_a_study_from_its_readme_command(tmp_path):
+    """One study, shrunk, run by the script as a maintainer runs it: the thumbnail fits 360 x 240, filling one side."""
+    from PIL import Image
+
+    from scripts.thumbnails import BOX
+
+    p = subprocess.run(
+        [PY, "-m", "scripts.thumbnails", "--only", "compare", "--out", str(tmp_path), *STUDY_TINY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("$ -m experiments.compare area=suburb " + " ".join(STUDY_TINY) + " output_root=")
+    image = Image.open(tmp_path / "thumb_compare.png")
+    assert image.width <= BOX[0] and image.height <= BOX[1]
+    assert image.width == BOX[0] or image.height == BOX[1]
+    assert [f.name for f in tmp_path.iterdir()] == ["thumb_compare.png"]
