@@ -17,7 +17,7 @@ makes its tables, figures and report sections. Everything else is here, stated o
   could see; none from fewer than 19), how often one arm comes out higher or lower across plausible
   worlds, and how much of the spread is parameter uncertainty rather than replication noise (each
   arm is run again at the declared coefficients, ``noise_replications`` times, to measure the noise
-  alone).
+  alone; the share's 95% interval is Bonett's for a ratio of variances, see ``parameter_share``).
 - **The run folder.** results/<study>/<date_time>_<random>/ with config.yaml (settings, overrides
   and every arm's fully resolved config), the study's files and report.md; made once the runs are
   done, so a study that fails or is stopped leaves none. A study's own ``study.*`` values have rules
@@ -539,8 +539,11 @@ def load_study(name: str, argv: Sequence[str]) -> Settings:
             "output_root": text(),
         },
     )
-    if cfg.noise_replications == 1:
-        raise ConfigError("invalid value for noise_replications: 1 (allowed: 0 to skip, or at least 2)")
+    if 0 < cfg.noise_replications < SHARE_MIN:
+        raise ConfigError(
+            f"invalid value for noise_replications: {cfg.noise_replications} (allowed: 0 to skip, or at least "
+            f"{SHARE_MIN}: the share of the spread that is parameter uncertainty needs {SHARE_MIN} runs)"
+        )
     sim.load_config(model)  # the model overrides on their own must be valid
     return Settings(cfg, model)
 
@@ -672,25 +675,45 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict
     }
 
 
-def parameter_share(total: np.ndarray, noise: np.ndarray | None, seed: int = 0) -> tuple[float, float, float]:
+SHARE_MIN = 3  # runs each variance needs for the share's interval: from 2, it held the truth in 60-85% at 95%
+
+
+def variance_ratio_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """(low, high) of var(a) / var(b): Bonett's interval (Applied Psychological Measurement 30:432, 2006), a
+    normal interval on the log ratio whose width comes from the two samples' pooled kurtosis, so it holds for
+    skewed, heavy-tailed outcomes where the F interval does not. Each sample needs at least SHARE_MIN values."""
+    from scipy.stats import norm, trim_mean
+
+    def centre(y: np.ndarray) -> float:  # Bonett's trimmed mean, trimming 1 / (2 sqrt(n - 4)) from each end
+        return float(np.median(y)) if y.size <= 5 else float(trim_mean(y, 1 / (2 * np.sqrt(y.size - 4))))
+
+    z = norm.ppf(0.5 + level / 2)
+    na, nb = a.size, b.size
+    va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
+    kurtosis = (na + nb) * (np.sum((a - centre(a)) ** 4) + np.sum((b - centre(b)) ** 4))
+    kurtosis /= ((na - 1) * va + (nb - 1) * vb) ** 2
+    se = np.sqrt((kurtosis - (na - 3) / na) / (na - 1) + (kurtosis - (nb - 3) / nb) / (nb - 1))
+    middle = np.log((na / (na - z)) / (nb / (nb - z)) * va / vb)  # with Bonett's small-sample correction
+    return float(np.exp(middle - z * se)), float(np.exp(middle + z * se))
+
+
+def parameter_share(total: np.ndarray, noise: np.ndarray | None) -> tuple[float, float, float]:
     """Share of the spread (variance) of a quantity that is parameter uncertainty: 1 - noise variance at fixed
-    coefficients / variance across posterior draws, with its 95% interval (scipy's percentile bootstrap,
-    resampling the draws and the noise runs each on their own; the two variances are each from a handful of
-    runs). NaN when no noise runs were made."""
-    if noise is None or len(noise) < 2 or len(total) < 2:
+    coefficients / variance across posterior draws, with its 95% interval from variance_ratio_interval. In
+    studies of 20 draws and 10 noise runs resampled from 200 of this model's plausible worlds (full against
+    observed implementation; three outcomes, two and three years) it held the truth in 94-98%, at about twice the
+    width of the percentile bootstrap it replaced, which held it in 90-92%. NaN with fewer than SHARE_MIN runs
+    of either kind."""
+    if noise is None or len(noise) < SHARE_MIN or len(total) < SHARE_MIN:
         return float("nan"), float("nan"), float("nan")
-
-    def share(t: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
-        vt, vn = np.var(t, ddof=1, axis=axis), np.var(n, ddof=1, axis=axis)
-        ratio = np.divide(vn, vt, out=np.ones_like(vt), where=vt > 0)  # no spread at all: none of it parameters
-        return np.clip(1.0 - ratio, 0.0, 1.0)
-
     t, n = np.asarray(total, dtype=float), np.asarray(noise, dtype=float)
-    point = float(share(t, n))
-    if np.ptp(t) == 0 and np.ptp(n) == 0:  # nothing to resample: every run the same
+    vt, vn = np.var(t, ddof=1), np.var(n, ddof=1)
+    if vt == 0 or vn == 0:  # no spread at all in one of them: nothing to estimate, the share is what it is
+        point = 0.0 if vt == 0 else 1.0
         return point, point, point
-    lo, hi = bootstrap_interval((t, n), share, seed, 0.95)
-    return point, float(lo), float(hi)
+    point = float(np.clip(1.0 - vn / vt, 0.0, 1.0))
+    low_ratio, high_ratio = variance_ratio_interval(n, t)
+    return point, float(np.clip(1.0 - high_ratio, 0.0, 1.0)), float(np.clip(1.0 - low_ratio, 0.0, 1.0))
 
 
 # ---- the study's run -------------------------------------------------------------------------------------
@@ -726,7 +749,7 @@ class Context:
         if self.noise and a in self.noise and b in self.noise:
             dn = self.change(a, metric, week, noise=True) - self.change(b, metric, week, noise=True)
             total = self.change(a, metric, week) - self.change(b, metric, week)
-            share = parameter_share(total, dn, self.s.cfg.seed)
+            share = parameter_share(total, dn)
             d["parameter_share"], d["parameter_share_low"], d["parameter_share_high"] = share
             d["noise_ci_low"], d["noise_ci_high"] = interval(dn)[1:]
             d["noise_runs"] = len(dn)

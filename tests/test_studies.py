@@ -94,18 +94,28 @@ def test_one_districts_range_holds_another_districts_value_nine_times_in_ten(n):
     assert 0.88 <= np.mean(held) <= 0.92
 
 
-def test_the_parameter_share_comes_with_an_interval_that_holds_the_true_share():
-    """Posterior spread sd 3 against noise sd 1: a true share of 8/9. From 20 worlds and 10 noise runs the share is
-    a rough estimate; its 95% interval held the truth in 93% of 400 such studies (here 200: 86-99%, binomial
-    standard error 1.8 points), and a share given alone, as it once was, in none."""
+@pytest.mark.parametrize("outcome", ["normal", "skewed"])
+def test_the_parameter_share_comes_with_an_interval_that_holds_the_true_share(outcome):
+    """Posterior spread sd 3 against noise sd 1: a true share of 8/9. From 20 worlds and 10 noise runs (a study's
+    default) the 95% interval must hold the truth in 93-98% of 1,000 simulated studies (binomial standard error
+    0.7 points). 'skewed': the worlds' part drawn from a gamma of skewness 1.5, as the studies' paired differences
+    in the high-confidence and feeling-unsafe shares are (skewness 1.25 and -1.54 over 100 posterior draws). The
+    percentile bootstrap once used held it in 89% (normal) and 92% (skewed) of 2,000; a share given alone, in none."""
     rng = np.random.default_rng(5)
     held = []
-    for i in range(200):
-        point, lo, hi = parameter_share(rng.normal(0, 3, 20), rng.normal(0, 1, 10), seed=i)
+    for _ in range(1000):
+        worlds = rng.normal(0, 1, 20) if outcome == "normal" else (rng.gamma(1.8, 1, 20) - 1.8) / np.sqrt(1.8)
+        point, lo, hi = parameter_share(np.sqrt(8) * worlds + rng.normal(0, 1, 20), rng.normal(0, 1, 10))
         assert lo <= point <= hi
         held.append(lo <= 8 / 9 <= hi)
-    assert 0.86 <= np.mean(held) <= 0.99
+    assert 0.93 <= np.mean(held) <= 0.98, np.mean(held)  # here 97.0% (normal) and 94.9% (skewed)
+
+
+def test_the_parameter_share_needs_three_runs_of_each_kind_and_some_spread():
     assert parameter_share(np.zeros(5), np.zeros(3)) == (0.0, 0.0, 0.0)  # no spread at all: nothing to split
+    assert parameter_share(np.arange(5.0), np.zeros(3)) == (1.0, 1.0, 1.0)  # no noise: all of it parameters
+    assert np.isnan(parameter_share(np.arange(5.0), np.arange(2.0))).all()  # from 2 runs it held the truth in 60-85%
+    assert np.isnan(parameter_share(np.arange(2.0), np.arange(5.0))).all()
 
 
 def test_choosing_again_on_resampled_worlds_marks_ties_and_follows_the_rule():
@@ -892,6 +902,8 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             for m in ("sensitivity", "robust", "assumptions", "calibrate")
         ],
         ("budget", ["study.scheduler=tcp://127.0.0.1:9"], "add study.executor=dask (study.executor is processes)"),
+        # two noise runs gave a share of the spread whose 95% interval held the truth in 60-85% of simulated studies
+        ("compare", ["noise_replications=2"], "invalid value for noise_replications: 2 (allowed: 0 to skip, or at l"),
         # workers=4 with executor=serial was taken and ignored: the study ran one run at a time
         *[
             (m, ["executor=serial", "workers=4"], "workers=4 runs that many at once: add executor=processes or dask")
