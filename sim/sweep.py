@@ -669,6 +669,8 @@ def run_sweep(
     if executor != "dask" and (scheduler is not None or cluster is not None):  # once taken and ignored
         given = "scheduler" if scheduler is not None else "cluster"
         raise ValueError(f"{given} is used only by executor='dask', got executor={executor!r}")
+    if executor == "serial" and workers not in (None, 1):  # once taken and ignored: one run at a time
+        raise ValueError(f"workers={workers} is used only by executor='processes' or 'dask', got executor='serial'")
     specs = plan_or_specs.specs if isinstance(plan_or_specs, Plan) else list(plan_or_specs)
     from .posterior import check_posterior_config
 

@@ -272,11 +272,12 @@ def test_a_scheduler_that_cannot_be_reached_is_named_with_advice(tmp_path):
         ({"workers": 2.5}, "workers must be None or a whole number of at least 1, got 2.5"),
         ({"scheduler": "tcp://127.0.0.1:9"}, "scheduler is used only by executor='dask', got executor='serial'"),
         ({"cluster": object()}, "cluster is used only by executor='dask', got executor='serial'"),
+        ({"workers": 4}, "workers=4 is used only by executor='processes' or 'dask', got executor='serial'"),
     ],
 )
 def test_a_sweep_refuses_a_setting_it_cannot_use_before_it_runs(tmp_path, given, says):
     """Each was taken: a negative batch size planned no batch and returned an empty table, a scheduler or cluster
-    without executor='dask' was ignored and the sweep ran here."""
+    without executor='dask' was ignored and the sweep ran here, workers=4 with executor='serial' ran one at a time."""
     p = plan(BASE, pd.DataFrame({"police.effort": [0.5]}), 1, seed=1)
     with pytest.raises(ValueError, match="^" + re.escape(says) + "$"):
         run_sweep(p, BASE, SweepStore(tmp_path / "s"), executor="serial", progress=False, **given)
