@@ -182,8 +182,8 @@ SCRIPT = textwrap.dedent(
     base = sim.load_config(["area.residents=300", "horizon_weeks=120"])  # ~0.1 s a run: room to interrupt
     points = pd.DataFrame({"police.effort": [0.2 + 0.02 * i for i in range(40)]})
     executor = sys.argv[2] if len(sys.argv) > 2 else "serial"
-    run_sweep(plan(base, points, 1, seed=9), base, SweepStore(sys.argv[1]), executor=executor, workers=2,
-              batch_size=1, chunk_size=3, progress=False)
+    run_sweep(plan(base, points, 1, seed=9), base, SweepStore(sys.argv[1]), executor=executor,
+              workers=None if executor == "serial" else 2, batch_size=1, chunk_size=3, progress=False)
     """
 )
 
