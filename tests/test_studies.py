@@ -409,6 +409,22 @@ class Changes:
         return np.array(self.changes[label])
 
 
+def test_the_ratio_of_paired_means_has_an_interval_that_holds_the_truth():
+    """feedback_demo's kept share: the same work without feedback keeps 46% of quarterly feedback's gain, from 20
+    paired worlds whose gains are skewed (gamma). Fieller's 90% interval must hold the truth in 88-92% of 2,000
+    simulated studies (binomial standard error 0.7 points); the percentile bootstrap once used held it in 86%."""
+    from experiments.studies import ratio_interval
+
+    rng = np.random.default_rng(11)
+    held = []
+    for _ in range(2000):
+        quarterly = 3 * rng.gamma(1.8, 1, 20) + 0.5
+        lo, hi = ratio_interval(0.46 * quarterly + rng.normal(0, 2, 20), quarterly, 0.90)
+        held.append(lo <= 0.46 <= hi)
+    assert 0.88 <= np.mean(held) <= 0.92, np.mean(held)
+    assert np.isnan(ratio_interval(np.array([1.0, 2, 3]), np.array([-1.0, 1, 0.5]), 0.90)).all()  # no clear gain
+
+
 @pytest.mark.parametrize(
     "quarterly, none, says",
     [
@@ -435,12 +451,14 @@ class Changes:
         ),
         # from three pairs on, the kept share has its interval (it once stood alone)
         ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "keeps 30% (90% interval "),
-        ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "%, bootstrapping the paired replications) of the gain"),
+        ([0.04, 0.06, 0.05, 0.05], [0.01, 0.02, 0.01, 0.02], "%, over the paired replications) of the gain"),
         (
             [0.04, 0.06, -0.01, 0.05],
             [0.01, 0.02, 0.01, 0.02],
-            "keeps 43% (no interval: quarterly feedback brought no gain in some paired replications) of the gain",
+            "keeps 43% (no interval: quarterly feedback's gain is not clearly above zero over these paired replicat",
         ),
+        # one pair without a gain no longer hides the interval when the gain as a whole is clear
+        ([0.04, 0.06, -0.01, 0.05, 0.05, 0.06], [0.01, 0.02, 0.01, 0.02, 0.01, 0.02], "keeps 36% (90% interval 25–64%"),
     ],
 )
 def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
