@@ -615,7 +615,7 @@ def labelled_arms(given: Any) -> dict[str, str]:
 
 def bootstrap_interval(samples: tuple, statistic: Callable, seed: int, level: float, **options: Any) -> tuple:
     """(low, high) of ``statistic`` at ``level``: scipy's percentile bootstrap, 2,000 resamples drawn from the
-    study's seed, for a statistic with no formula interval (a ratio, a share of clustered surveys). ``options`` go
+    study's seed, for evaluation_power's power and false-alarm rate over clustered surveys. ``options`` go
     to scipy: ``paired=True`` resamples whole pairs, ``axis=1`` gives one interval per row."""
     from scipy.stats import bootstrap
 
