@@ -848,6 +848,8 @@ class Context:
                 f"alone, {d['noise_runs']} runs at the declared coefficients: 95% interval of the mean "
                 f"{f(d['noise_ci_low'])} to {f(d['noise_ci_high'])})"
             )
+        elif "noise_runs" in d:  # noise runs were made, but the share needs SHARE_MIN worlds: once left unsaid
+            text += f"; from {d['replications']} plausible worlds the spread is not split ({SHARE_MIN} needed)"
         return text
 
 

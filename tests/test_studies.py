@@ -188,6 +188,24 @@ def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
     assert "name: suburb" in (out / "config.yaml").read_text()
 
 
+def test_a_study_too_small_to_split_the_spread_says_so(tmp_path):
+    """From 2 plausible worlds the share of the spread that is parameter uncertainty has no trustworthy interval
+    (it held the truth in 60-85%), so none is given, and the report says why instead of leaving it out."""
+    from sim.posterior import ENSEMBLE
+
+    if not ENSEMBLE.exists():
+        pytest.skip("no posterior ensemble")
+    args = ["replications=2", "noise_replications=3", "area.residents=200", "horizon_weeks=20"]
+    s = load_study(
+        "compare",
+        [*args, f"output_root={tmp_path}", 'study.arms=["scenario=no_promise","scenario=full_implementation"]'],
+    )
+    out = compare.STUDY.run(s, progress=False)
+    d = pd.read_csv(out / "differences.csv").query("week == 20").set_index("metric").loc["trust_high_share"]
+    assert np.isnan(d.parameter_share) and d.noise_runs == 3
+    assert "from 2 plausible worlds the spread is not split (3 needed)" in (out / "report.md").read_text()
+
+
 def test_posterior_uncertainty_widens_the_interval_and_says_so(tmp_path):
     from sim.posterior import ENSEMBLE
 
