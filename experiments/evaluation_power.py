@@ -5,9 +5,10 @@
 For each scenario the model's virtual survey (a random sample of invited residents, a response
 rate, measurement noise) is taken at week 0 and after one, two and three years, several times
 per replication. Each before/after pair is tested with Welch's t-test; power is the share of
-pairs significant at alpha (two-sided), with a 95% interval from resampling whole replications
-(a replication's surveys share its world); the no-promise arm's share is the false-alarm rate,
-with its interval the same way. Writes power.csv, power_curves.png and report.md.
+pairs significant at alpha (two-sided), with a 95% interval over whole replications (Wilson's,
+widened by how much the replications differ: a replication's surveys share its world); the
+no-promise arm's share is the false-alarm rate, with its interval the same way. Writes power.csv,
+power_curves.png and report.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from experiments.studies import (
     Context,
     Settings,
     Study,
-    bootstrap_interval,
+    clustered_share_interval,
     fmt_pp,
     fraction,
     list_of,
@@ -74,9 +75,9 @@ def survey_tests(surveys: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def power_table(tests: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Power by sample size, year and outcome, from the tests of all replications, with its 95% interval from
-    resampling whole replications (a replication's surveys share its world, so they are not independent)."""
+def power_table(tests: pd.DataFrame) -> pd.DataFrame:
+    """Power by sample size, year and outcome, from the tests of all replications, with its 95% interval over
+    replications (a replication's surveys share its world, so they are not independent)."""
     rows = []
     for (week, name), df in tests.groupby(["week", "outcome"], sort=False):
         g = (
@@ -89,19 +90,16 @@ def power_table(tests: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
             )
             .reset_index()
         )
-        g[["power_low", "power_high"]] = power_interval(df, seed)
+        g[["power_low", "power_high"]] = power_interval(df)
         rows.append(g.assign(week=week, year=week // 52, outcome=name))
     return pd.concat(rows, ignore_index=True)
 
 
-def power_interval(df: pd.DataFrame, seed: int) -> np.ndarray:
-    """95% percentile bootstrap interval of each sample size's power, resampling whole replications; NaN with fewer
-    than two replications. Every replication holds the same number of surveys per size, so the mean of the
-    replications' powers is the power."""
-    by_replication = df.groupby(["sample_size", "replication"]).significant.mean().unstack("replication")
-    if by_replication.shape[1] < 2:
-        return np.full((len(by_replication), 2), np.nan)
-    return np.column_stack(bootstrap_interval((by_replication.to_numpy(),), np.mean, seed, 0.95, axis=1))
+def power_interval(df: pd.DataFrame) -> np.ndarray:
+    """95% interval of each sample size's power: clustered_share_interval over the replications, whose surveys share
+    their world; NaN with fewer than two replications."""
+    per = df.groupby(["sample_size", "replication"]).significant.agg(["sum", "size"])
+    return np.array([clustered_share_interval(g["sum"], g["size"]) for _, g in per.groupby(level="sample_size")])
 
 
 def arms(s: Settings) -> dict[str, str]:
@@ -128,7 +126,7 @@ def analyse(ctx: Context) -> list[str]:
     for arm in arms_:
         res, c = ctx.results[arm], ctx.configs[arm]
         tests[arm] = survey_tests(res.surveys, s.alpha)
-        table = power_table(tests[arm], ctx.s.cfg.seed)
+        table = power_table(tests[arm])
         table["invited"] = np.minimum(table.sample_size, c.area.residents)  # all residents when asked for more
         tables.append(table.assign(arm=arm, response_rate=c.survey.response_rate))
         t = res.trajectories
@@ -243,7 +241,7 @@ def analyse(ctx: Context) -> list[str]:
         ]
     if "no_promise" in tests:
         drift = float(power[power.arm == "no_promise"].true_change.abs().max())
-        lines.append(false_alarm_line(tests["no_promise"], drift, s.alpha, ctx.s.cfg.seed, worlds))
+        lines.append(false_alarm_line(tests["no_promise"], drift, s.alpha, worlds))
     return lines
 
 
@@ -257,16 +255,16 @@ def headline(sizes: pd.DataFrame) -> tuple[pd.Series, bool]:
 
 
 def interval_words(posterior: bool) -> str:
-    """What the powers' intervals cover: resampling replications leaves the coefficients as declared; resampling
-    plausible worlds carries their uncertainty too."""
+    """What the powers' intervals cover: replications at the declared coefficients leave those as declared;
+    plausible worlds carry their uncertainty too."""
     if posterior:
         return (
-            "Each power's 95% interval resamples whole plausible worlds, so it covers parameter uncertainty and "
-            "replication noise (the survey's sampling included)."
+            "Each power's 95% interval counts whole plausible worlds, widened by how much they differ, so it covers "
+            "parameter uncertainty and replication noise (the survey's sampling included)."
         )
     return (
-        "Each power's 95% interval resamples whole replications, so it covers replication noise (the survey's "
-        "sampling included) at the declared coefficients, not their uncertainty."
+        "Each power's 95% interval counts whole replications, widened by how much they differ, so it covers "
+        "replication noise (the survey's sampling included) at the declared coefficients, not their uncertainty."
     )
 
 
@@ -277,11 +275,11 @@ def percent_with_interval(row: pd.Series) -> str:
     return f"{100 * row.power:.0f}% (95% interval {100 * row.power_low:.0f}–{100 * row.power_high:.0f}%)"
 
 
-def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, seed: int, worlds: str = "replications") -> str:
+def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, worlds: str = "replications") -> str:
     """What the no-promise arm's 'detections' (``tests``, its survey_tests) say, with the arm's largest true change
     ``drift`` beside them: a false-alarm rate close to alpha, as it should be, when alpha lies in the rate's 95%
-    interval from resampling whole replications; once judged by binomial standard errors, as if the tries, which
-    share their replications, were independent."""
+    interval over whole replications (clustered_share_interval); once judged by binomial standard errors, as if
+    the tries, which share their replications, were independent."""
     per = tests.groupby("replication")[["significant", "tested"]].sum()
     per = per[per.tested > 0]  # only surveys that could be tested can raise a false alarm, or fail to
     tries = int(per.tested.sum())
@@ -294,14 +292,8 @@ def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, seed: int,
     changes = f"its true changes are at most {100 * drift:.1f} pp"
     if len(per) < 2:
         return f"{head} ({changes}; no interval: the tries come from one replication)."
-    low, high = bootstrap_interval(
-        (per.significant.to_numpy(float), per.tested.to_numpy(float)),
-        lambda sig, tried, axis: sig.sum(axis=axis) / tried.sum(axis=axis),
-        seed,
-        0.95,
-        paired=True,
-    )
-    head += f" (95% interval {100 * low:.1f}–{100 * high:.1f}%, resampling whole {worlds}; {changes})"
+    low, high = clustered_share_interval(per.significant, per.tested)
+    head += f" (95% interval {100 * low:.1f}–{100 * high:.1f}%, over whole {worlds}; {changes})"
     if low <= alpha <= high:
         return f"{head} — the false-alarm rate, close to alpha = {alpha} as it should be."
     if rate < alpha:
