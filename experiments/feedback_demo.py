@@ -207,7 +207,7 @@ def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, pairs: str = "repli
     interval would then have no bounds)."""
     if len(gain_q) < 3:
         return f"(too few paired {pairs} for an interval) "
-    lo, hi = ratio_interval(np.asarray(gain_none, float), np.asarray(gain_q, float), 0.90)
+    lo, hi = ratio_interval(gain_none, gain_q, 0.90)
     if not np.isfinite(lo):
         return f"(no interval: quarterly feedback's gain is not clearly above zero over these paired {pairs}) "
     return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, over the paired {pairs}) "
