@@ -6,7 +6,8 @@ most for the hours?
 For the chosen area and scenario, a grid over promised actions, planned hours a week, promise periodicity and
 effort runs through the sweep engine; every run is paired with the counterfactual (no promise) on the same seed
 and posterior draw. Gains are in percentage points of residents (the national survey's shares) after one, two
-and three years, with the 95% interval of the mean and the range one district could see. When a setting
+and three years, with the 95% interval of the mean and the range one district could see; gains per 100 officer
+hours with Fieller's interval; and each dimension's average effect over the rest of the grid. When a setting
 backfires, the worst one runs again at fixed coefficients with each of the model's ways to lose ground
 switched off in turn, to measure which one causes the loss. Writes heatmaps, grid.csv, runs.csv,
 why_it_backfires.csv (when a setting backfires) and report.md.
@@ -34,6 +35,7 @@ from experiments.studies import (
     no_range_words,
     preset,
     range_words,
+    ratio_interval,
     summarise_gains,
     sweep_design,
     when_and_hours,
@@ -69,7 +71,7 @@ def analyse(ctx: GridContext) -> list[str]:
     agg = summarise_gains(runs, dims, gains)
     last = max(y for y in (1, 2, 3) if 52 * y <= ctx.horizon)
     key = f"gain_trust_high_share_change_y{last}"
-    agg["trust_pp_per_100h"] = 100 * agg[key] / (agg.hours_spent / 100)
+    agg = agg.merge(per_100_hours(runs, dims, key), on=dims)
     ctx.save("grid.csv", agg)
     pct = agg.assign(**{f"{g}_pp": 100 * agg[g] for g in gains})
     x, y = dims[0], dims[1] if len(dims) > 1 else None
@@ -114,7 +116,7 @@ def analyse(ctx: GridContext) -> list[str]:
 
     worlds = "plausible worlds" if ctx.posterior else "replications"
     no_ranges = agg[key + "_range_low"].isna().any()
-    best = agg.sort_values("trust_pp_per_100h", ascending=False).head(3)
+    best = agg.dropna(subset=["trust_pp_per_100h"]).sort_values("trust_pp_per_100h", ascending=False).head(3)
     most = agg.sort_values(key, ascending=False).head(3)
     backfire = agg[agg[key + "_ci_high"] < 0].sort_values(key)
     lines = [
@@ -126,7 +128,8 @@ def analyse(ctx: GridContext) -> list[str]:
         "",
         "## Most gain for the hours spent (high confidence)",
         "",
-        *[f"- {line(r)}: {r.trust_pp_per_100h:+.2f} pp per 100 hours" for _, r in best.iterrows()],
+        *[f"- {line(r)}: {per_100_hours_words(r)}" for _, r in best.iterrows()],
+        *idle_words(agg, dims),
         "",
         "## Largest gains regardless of hours",
         "",
@@ -154,15 +157,86 @@ def analyse(ctx: GridContext) -> list[str]:
             "",
             *[f"- {line(r)}" for _, r in losing.iterrows()],
         ]
+    lines += ["", *what_each_setting_does(runs, dims, key, last)]
     if not backfire.empty:
         worst = backfire.iloc[0]
         lines += ["", *why_it_backfires(ctx, {d: worst[d] for d in dims}, dims, f"trust_high_share_change_y{last}")]
     yearly = [c for c in gains if c.startswith("gain_trust_high_share")]
     best = "the best setting" if len(most) == 1 else f"the {len(most)} best settings"
-    lines += ["", f"## By year (high confidence, {best})", ""]
+    lines += ["", f"## By year (high confidence, {best}; 95% interval of the mean)", ""]
     for _, r in most.iterrows():
-        lines.append(f"- {setting_words(r, dims)}: " + ", ".join(f"year {c[-1]} {fmt_pp(r[c])}" for c in yearly))
+        lines.append(
+            f"- {setting_words(r, dims)}: "
+            + ", ".join(
+                f"year {c[-1]} {fmt_pp(r[c])} ({fmt_pp(r[c + '_ci_low'])} to {fmt_pp(r[c + '_ci_high'])})"
+                for c in yearly
+            )
+        )
     return lines
+
+
+def what_each_setting_does(runs: pd.DataFrame, dims: list[str], key: str, last: int) -> list[str]:
+    """Each grid dimension's average effect: in every plausible world (replication), the mean gain over the other
+    settings at the dimension's highest value minus that at its lowest (the grid is a full product, so both
+    means cover the same mix of the others), with the t interval over the worlds. It answers "does the period
+    matter?" at a glance; the heatmaps show where an effect turns, since the settings interact."""
+    varied = [d for d in dims if runs[d].nunique() > 1]
+    if not varied:
+        return []
+    lines = [f"## What each setting does on average in this grid (high confidence, after {counted(last, 'year')})", ""]
+    for d in varied:
+        low, high = runs[d].min(), runs[d].max()
+        by_world = runs[runs[d].isin([low, high])].groupby(["replication", d])[key].mean().unstack(d)
+        mean, lo, hi = interval((by_world[high] - by_world[low]).to_numpy())
+        others = len(runs[dims].drop_duplicates()) // runs[d].nunique()
+        lines.append(
+            f"- {d.split('.')[-1].replace('_', ' ')} {high:g} instead of {low:g}: {fmt_pp(mean)} "
+            f"(95% interval of the mean {fmt_pp(lo)} to {fmt_pp(hi)}), averaged over the "
+            f"{counted(others, 'combination')} of the other settings"
+        )
+    return lines
+
+
+def per_100_hours(runs: pd.DataFrame, dims: list[str], key: str) -> pd.DataFrame:
+    """Per setting: the gain in ``key`` (pp) per 100 officer hours spent, mean gain over mean hours, with Fieller's
+    95% interval for that ratio of paired means (each run's gain beside its own hours; `ratio_interval`). A
+    setting that spent no hours has no gain per hour: NaN, and the report says so."""
+    rows = []
+    for k, g in runs.groupby(dims):
+        gain, hours = 100 * g[key].to_numpy(), g.hours_delivered_mean.to_numpy() * g.weeks.to_numpy() / 100
+        spent = hours.mean() > 0
+        lo, hi = ratio_interval(gain, hours, 0.95) if spent and len(g) > 1 else (float("nan"), float("nan"))
+        rows.append(
+            {
+                **dict(zip(dims, k if isinstance(k, tuple) else (k,))),
+                "trust_pp_per_100h": gain.mean() / hours.mean() if spent else float("nan"),
+                "trust_pp_per_100h_ci_low": lo,
+                "trust_pp_per_100h_ci_high": hi,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def per_100_hours_words(r: pd.Series) -> str:
+    """'+0.20 pp per 100 hours (95% interval of the mean +0.05 to +0.35)', or the reason for no interval."""
+    lo, hi = r.trust_pp_per_100h_ci_low, r.trust_pp_per_100h_ci_high
+    if pd.isna(lo):
+        why = "one replication" if r.replications < 2 else "the hours are too uncertain to bound it"
+        return f"{r.trust_pp_per_100h:+.2f} pp per 100 hours (no interval: {why})"
+    return f"{r.trust_pp_per_100h:+.2f} pp per 100 hours (95% interval of the mean {lo:+.2f} to {hi:+.2f})"
+
+
+def idle_words(agg: pd.DataFrame, dims: list[str]) -> list[str]:
+    """The settings that spent no officer hours (effort 0, no planned hours): no gain per hour to rank."""
+    idle = agg[agg.trust_pp_per_100h.isna() & (agg.hours_spent <= 0)]
+    if idle.empty:
+        return []
+    return [
+        "",
+        "Spent no officer hours, so no gain per hour: "
+        + "; ".join(setting_words(r, dims) for _, r in idle.iterrows())
+        + ".",
+    ]
 
 
 # The model's ways for a promise to lose ground (docs/model.md §7.6, §7.8), each with the overrides that switch

@@ -283,8 +283,44 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
             f"effort {r['police.effort']:g}: high confidence"
         )
         assert f"- {words}" in section, (words, section)
-    by_year = text.split("## By year (high confidence, the 3 best settings)\n\n")[1]  # once "the three" for any
-    assert by_year.count("\n- ") + by_year.startswith("- ") == 3, by_year
+    by_year = text.split("## By year (high confidence, the 3 best settings; 95% interval of the mean)\n\n")[1]
+    assert by_year.count("\n- ") + by_year.startswith("- ") == 3, by_year  # once "the three" for any number
+    # the ranking by gain per 100 hours gives each figure its interval (Fieller's, each run's gain beside its hours)
+    assert (grid.trust_pp_per_100h_ci_low <= grid.trust_pp_per_100h).all()
+    assert (grid.trust_pp_per_100h <= grid.trust_pp_per_100h_ci_high).all()
+    best = text.split("## Most gain for the hours spent (high confidence)\n\n")[1].split("\n\n")[0]
+    assert best.count(" pp per 100 hours (95% interval of the mean ") == 3, best
+    # each dimension's average effect, recomputed here from runs.csv: world by world, the mean gain over the other
+    # settings at the highest value minus that at the lowest
+    runs = pd.read_csv(out / "runs.csv")
+    key = "trust_high_share_change_y2"
+    none = runs[runs.point == -1].set_index("replication")[key]
+    promise = runs[runs.point != -1].assign(gain=lambda r: r[key] - none.loc[r.replication].to_numpy())
+    by_world = promise.groupby(["replication", "police.effort"]).gain.mean().unstack()
+    effort = interval((by_world[1.0] - by_world[0.3]).to_numpy())
+    assert (
+        f"- effort 1 instead of 0.3: {fmt_pp(effort[0])} (95% interval of the mean {fmt_pp(effort[1])} to "
+        f"{fmt_pp(effort[2])}), averaged over the 4 combinations of the other settings" in text
+    )
+    assert "- actions 8 instead of 1: " in text and "- planned hours per week 60 instead of 20: " in text
+
+
+def test_ambition_leaves_settings_that_spend_no_hours_out_of_the_gain_per_hour(tmp_path):
+    """Effort 0 spends no officer hours: its gain per 100 hours once read "+nan pp per 100 hours" in the ranking."""
+    out = run(
+        ambition,
+        "ambition",
+        tmp_path,
+        "horizon_weeks=52",
+        "study.executor=serial",
+        "study.grid={promise.actions:[1],police.effort:[0,1]}",
+    )
+    text = (out / "report.md").read_text()
+    grid = pd.read_csv(out / "grid.csv").set_index("police.effort")
+    assert grid.loc[0.0, "hours_spent"] == 0 and np.isnan(grid.loc[0.0, "trust_pp_per_100h"])
+    assert "nan" not in text.lower() and "Spent no officer hours, so no gain per hour: actions 1, effort 0." in text
+    best = text.split("## Most gain for the hours spent (high confidence)\n\n")[1].split("\n\n")[0]
+    assert best.startswith("- actions 1, effort 1:") and "effort 0" not in best
 
 
 @pytest.mark.parametrize(
