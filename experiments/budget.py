@@ -31,6 +31,7 @@ from experiments.studies import (
     main_wrapper,
     no_range_words,
     one_or_more,
+    percent,
     preset,
     range_words,
     resampled_choice,
@@ -140,10 +141,10 @@ def how_sure(runs: pd.DataFrame, dims: list[str], key: str, top: pd.Series, worl
     best, _ = resampled_choice(by_world.to_numpy(), lambda x: (x.mean(axis=-1),), seed)
     first = by_world.index.get_loc(tuple(top[d] for d in dims) if len(dims) > 1 else top[dims[0]])
     names = [setting_words(pd.Series(dict(zip(dims, k if len(dims) > 1 else (k,)))), dims) for k in by_world.index]
-    instead = "; ".join(f"`{k}` ({100 * v:.0f}%)" for k, v in chosen_instead(best, first, names).head(2).items())
+    instead = "; ".join(f"`{k}` ({percent(v)})" for k, v in chosen_instead(best, first, names).head(2).items())
     return (
         f"How sure: resampling the {by_world.shape[1]} {worlds} {RESAMPLES:,} times, the same design comes first (or "
-        f"one exactly as good) in {100 * best[first].mean():.0f}% of resamples"
+        f"one exactly as good) in {percent(best[first].mean())} of resamples"
         + (f"; most often instead: {instead}." if instead else ".")
     )
 

@@ -31,6 +31,7 @@ from experiments.studies import (
     range_words,
     spread,
 )
+from sim.intervals import RANGE_MIN
 from sim.params import ConfigError
 from sim.words import joined
 
@@ -70,14 +71,16 @@ def analyse(ctx: Context) -> list[str]:
         ctx.save(f"trajectories_{label.replace(' ', '_').replace('=', '-')}.csv", res.trajectories.assign(arm=label))
     plot_arms(ctx, "trajectories.png", PLOTTED, f"{len(labels)} arms, paired")
     pairs = "plausible worlds" if ctx.posterior else "replications"
-    lines = [f"## Each arm's change from the start, in survey shares (mean; 90% range across {pairs})", ""]
+    ranged = f"; 90% range across {pairs}" if ctx.s.cfg.replications >= RANGE_MIN else ""  # the opening says why not
+    lines = [f"## Each arm's change from the start, in survey shares (mean{ranged})", ""]
     for label in labels:
         parts = []
         for m in SHARES:
             v = ctx.change(label, m)
             lo, hi = spread(v)
             parts.append(bracketed(f"{LABELS[m].lower()} {fmt_pp(v.mean())}", range_words(lo, hi)))
-        lines.append(f"- `{label}` ({' '.join(ctx.arms[label]) or 'defaults'}): " + "; ".join(parts))
+        given = " ".join(ctx.arms[label]) or "defaults"
+        lines.append(f"- `{label}`{'' if given == label else f' ({given})'}: " + "; ".join(parts))
     for label in labels[1:]:
         lines += ["", f"## `{label}` against `{ref}`, week {ctx.horizon}", ""]
         for m in (*SHARES, "trygghet_mean"):

@@ -210,7 +210,8 @@ def kept_interval(gain_none: np.ndarray, gain_q: np.ndarray, pairs: str = "repli
     lo, hi = ratio_interval(gain_none, gain_q, 0.90)
     if not np.isfinite(lo):
         return f"(no interval: quarterly feedback's gain is not clearly above zero over these paired {pairs}) "
-    return f"(90% interval {100 * lo:.0f}–{100 * hi:.0f}%, over the paired {pairs}) "
+    bounds = f"{100 * lo:.0f}–{100 * hi:.0f}%" if lo >= 0 else f"{100 * lo:.0f}% to {100 * hi:.0f}%"  # not "-457–52%"
+    return f"(90% interval {bounds}, over the paired {pairs}) "
 
 
 def analyse(ctx: Context) -> list[str]:

@@ -49,6 +49,7 @@ from experiments.studies import (
     number,
     one_of,
     optional,
+    percent,
     preset,  # noqa: E402
     resampled_choice,
     text,
@@ -237,10 +238,10 @@ def choice_stability(runs: pd.DataFrame, designs: Sequence[int], chosen: int, se
 
 def stability_words(s: dict, worlds: int, words: Callable[[pd.Series], str], d: pd.DataFrame) -> str:
     """The choice's stability in a sentence: how often the worlds, resampled, choose it again, and what instead."""
-    instead = "; ".join(f"{words(d.loc[k])} ({100 * v:.0f}%)" for k, v in s["instead"].head(2).items())
+    instead = "; ".join(f"{words(d.loc[k])} ({percent(v)})" for k, v in s["instead"].head(2).items())
     return (
         f"How sure: resampling the {worlds} worlds {RESAMPLES:,} times, the same rule chooses this design (or one "
-        f"exactly as good) in {100 * s['again']:.0f}% of resamples"
+        f"exactly as good) in {percent(s['again'])} of resamples"
         + (f"; most often instead: {instead}" if instead else "")
         + f". Its worst-10% gain moves from {fmt_pp(s['p10_low'])} to {fmt_pp(s['p10_high'])} over them (95%), "
         "and as the best of many designs on the same worlds it leans high: more worlds (`conditions=`) settle it."

@@ -808,9 +808,9 @@ class Context:
                 "**Uncertainty.** Replication r of every arm runs with posterior draw r of the calibrated behavioural "
                 "coefficients (docs/calibration.md) and the same seed, so intervals and ranges below cover both the "
                 "uncertainty in how residents and officers respond *and* replication noise. 'Higher in' and 'lower in' "
-                "count the plausible worlds in which one arm came out above or below the other. "
+                "count the plausible worlds in which one arm came out above or below the other."
                 + (
-                    f"To split the spread, every arm was also run {self.s.cfg.noise_replications} times at the "
+                    f" To split the spread, every arm was also run {self.s.cfg.noise_replications} times at the "
                     "declared coefficients (replication noise only)."
                     if self.noise
                     else ""
@@ -994,6 +994,13 @@ def resampled_choice(values: np.ndarray, scores: Callable, seed: int) -> tuple[n
     for score in ranked:
         best &= score >= np.where(best, score, -np.inf).max(axis=0) - 1e-12
     return best, ranked[0]
+
+
+def percent(share: float) -> str:
+    """'68%', where a share that is neither none nor all never reads as one: '<1%' and '>99%' (a choice made again
+    in 999 of 1,000 resamples once read "100% of resamples; most often instead: ... (0%)")."""
+    p = 100 * share
+    return "<1%" if 0 < p < 1 else ">99%" if 99 < p < 100 else f"{p:.0f}%"
 
 
 def chosen_instead(best: np.ndarray, chosen: int, labels: Sequence) -> pd.Series:

@@ -259,6 +259,9 @@ def test_readme_command_runs(cmd, tmp_path, readme_multirun, dask_scheduler, req
         pytest.skip(f"browser command skipped: {no_browser()}")
     p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
     assert p.returncode == 0, f"{cmd}\n{p.stdout[-1500:]}\n{p.stderr[-2500:]}"
+    for report in tmp.rglob("report.md"):  # prose without stray spaces (once "other.  With" and "other. " at the end)
+        for line in report.read_text().splitlines():
+            assert line.startswith("|") or ("  " not in line.strip() and line == line.rstrip()), (report, line)
 
 
 @pytest.fixture(scope="module")

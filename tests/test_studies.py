@@ -52,6 +52,14 @@ def test_a_change_that_rounds_to_nothing_reads_as_none():
     assert fmt_pp(-0.0004) == "+0.0 pp" and fmt_pp(-0.0006) == "-0.1 pp" and fmt_pp(0.0123) == "+1.2 pp"
 
 
+def test_a_share_of_resamples_neither_none_nor_all_never_reads_as_either():
+    """A design chosen again in 999 of 1,000 resamples once read "100% of resamples; most often instead: ... (0%)"."""
+    from experiments.studies import percent
+
+    shares = (0.0, 0.001, 0.005, 0.01, 0.68, 0.99, 0.994, 0.999, 1.0)
+    assert [percent(x) for x in shares] == ["0%", "<1%", "<1%", "1%", "68%", "99%", ">99%", ">99%", "100%"]
+
+
 def test_interval_uses_the_t_quantile():
     mean, lo, hi = interval(np.array([1.0, 2.0, 3.0]))
     assert mean == 2.0 and hi - mean == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-3)
@@ -179,6 +187,7 @@ def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
     assert d.loc["trust_high_share", "ci_low"] > 0 and d.loc["trust_high_share", "p_higher"] == 1
     report = (out / "report.md").read_text()
     assert "Area `suburb`" in report and "`Full` against `Observed`" in report and "replication noise only" in report
+    assert "- `Full` (scenario=full_implementation): share with high confidence" in report  # a name: what it ran
     for metric, words in (("trust_high_share", "share with high confidence"), ("unsafe_share", "share feeling unsafe")):
         # the share of pairs is on the side of the mean: "`Full` ahead in 0%" once stood for 100% less unsafe
         r = d.loc[metric]
@@ -186,6 +195,14 @@ def test_compare_takes_an_area_and_named_arms_and_says_what_ran(tmp_path):
         (line,) = [x for x in report.splitlines() if x.startswith(f"- {words}")]
         assert f"`Full` {side} in {100 * share:.0f}% of replications" in line, line
     assert "name: suburb" in (out / "config.yaml").read_text()
+
+
+def test_compare_names_each_arm_once_and_promises_no_range_it_does_not_give(tmp_path):
+    """Arms given as a list are labelled by their overrides, once read "`scenario=no_promise`
+    (scenario=no_promise)"; with 3 replications the heading once promised a "90% range" no line gave."""
+    report = (run(compare, "compare", tmp_path, "horizon_weeks=20") / "report.md").read_text()
+    assert "- `scenario=no_promise`: share with high confidence" in report and "(scenario=no_promise)" not in report
+    assert "in survey shares (mean)\n" in report and "90% range across" not in report
 
 
 def test_a_study_too_small_to_split_the_spread_says_so(tmp_path):
@@ -513,6 +530,8 @@ def test_the_ratio_of_paired_means_has_an_interval_that_holds_the_truth():
         ),
         # one pair without a gain no longer hides the interval when the gain as a whole is clear
         ([0.04, 0.06, -0.01, 0.05, 0.05, 0.06], [0.01, 0.02, 0.01, 0.02, 0.01, 0.02], "keeps 36% (90% interval 25–64%"),
+        # a bound below zero reads as one, not as a dash ("-457–52%")
+        ([0.04, 0.06, 0.01, 0.05], [-0.02, 0.03, 0.01, -0.01], "keeps 6% (90% interval -83% to 85%, over"),
     ],
 )
 def test_the_feedback_demo_words_follow_its_numbers(quarterly, none, says):
