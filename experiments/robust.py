@@ -217,6 +217,33 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     )
 
 
+def losing_words(
+    choice: pd.Series, pool: pd.DataFrame, summary: pd.DataFrame, words: Callable[[pd.Series], str]
+) -> str:
+    """When the design chosen for its worst worlds loses ground on average, say so, and what does better on
+    average: another design of the ``pool`` it was chosen from, or no promise, and then the best of the designs
+    over the budget, if one gains."""
+    mean = f"{OBJECTIVE}_mean"
+    if choice[mean] >= 0:
+        return ""
+    top = pool.loc[pool[mean].idxmax()]
+    if top[mean] >= 0:
+        return (
+            f" It loses high confidence on average: {words(top)} gains most on average ({fmt_pp(top[mean])}), at the "
+            "price of worse worst worlds."
+        )
+    within = len(pool) < len(summary)
+    over = summary[~summary.design.isin(pool.design)]
+    said = (
+        f" Every design {'within the budget' if within else 'here'} loses high confidence on average over these "
+        "worlds: on average no promise does better"
+    )
+    if within and (over[mean] > 0).any():
+        best = over.loc[over[mean].idxmax()]
+        return said + f"; over the budget, {words(best)} gains most ({fmt_pp(best[mean])} on average)."
+    return said + "."
+
+
 def choice_stability(runs: pd.DataFrame, designs: Sequence[int], chosen: int, seed: int) -> dict:
     """How sure the choice is, from the worlds at hand: resample them with replacement and choose again among the
     same ``designs`` by the same rule (``sim.robustness.recommend``: the best worst-10% gain, then the best mean).
@@ -358,6 +385,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         if (runs[OBJECTIVE] == 0).all()
         else f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}"
         + tie_words(pool if len(pool) else summary, choice)
+        + losing_words(choice, pool if len(pool) else summary, summary, words)
         + " "
         + stability_words(stability, len(c), words, d),
         "",

@@ -199,6 +199,32 @@ def test_the_recommendation_words_follow_the_numbers(within, worst, says):
     assert "is the best design in every world" in best and "behind" not in best  # not "falls at most 0.0 pp behind"
 
 
+@pytest.mark.parametrize(
+    "means, in_budget, says",
+    [
+        ((0.01, 0.02, 0.05), 2, ""),  # the choice gains on average: nothing to add
+        ((-0.01, 0.02, 0.05), 2, " It loses high confidence on average: design 1 gains most on average (+2.0 pp)"),
+        (
+            (-0.01, -0.02, 0.05),
+            2,
+            " Every design within the budget loses high confidence on average over these worlds: on average no "
+            "promise does better; over the budget, design 2 gains most (+5.0 pp on average).",
+        ),
+        ((-0.01, -0.02, -0.05), 2, "on average no promise does better."),
+        ((-0.01, -0.02, -0.05), 3, " Every design here loses high confidence on average"),
+    ],
+)
+def test_a_choice_that_loses_on_average_says_what_does_better(means, in_budget, says):
+    """With 40 hours the choice for the worst worlds lost 0.7 pp on average, as every design within the budget did,
+    and the report recommended it in bold without a word that no promise did better on average."""
+    from experiments.robust import losing_words
+
+    summary = pd.DataFrame({"design": [0, 1, 2], f"{OBJECTIVE}_mean": means})
+    pool = summary.head(in_budget)
+    text = losing_words(summary.iloc[0], pool, summary, lambda r: f"design {r.design:g}")
+    assert says in text and bool(text) == bool(says), text
+
+
 def test_designs_that_tie_with_the_choice_are_counted_and_a_run_too_short_to_differ_recommends_none(tmp_path):
     """At a one-week horizon every design gained exactly 0 in every world, and the report still recommended one in
     bold ("is the best design in every world"): an arbitrary pick among 432 ties."""
