@@ -255,6 +255,29 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
     plt.close(fig)
 
 
+def caution_words(low: float, what: str) -> str:
+    """A ranking whose output varies mostly by chance says so: at least half its variance, at the low end of the
+    noise share's 95% interval, is ``what`` (a tiny study's trygghet was ranked as firmly as its trust)."""
+    if low < 0.5:
+        return ""
+    return f" Careful: at least {100 * low:.0f}% of its variance is {what} (see below), so this ranking says little."
+
+
+def noise_words(r, what: str) -> str:
+    """One output's noise share in words, with its 95% interval (Bonett's, `sim.sensitivity.noise_share`)."""
+    if pd.isna(r.total_variance) or r.total_variance == 0:
+        return "the same in every run, so there is no variance to share out."
+    if pd.isna(r.noise_share):
+        return "too few noise runs to share out the variance (at least two points of two runs each)."
+    interval = f"95% interval {100 * r.noise_share_low:.1f}-{100 * r.noise_share_high:.1f}%"
+    if r.noise_share >= 1:
+        return (
+            f"the {what} is as large as the whole design's variation ({interval}): these runs cannot tell the "
+            "levers from noise; more design points (`n=`) or replications per point (`replications=`) would."
+        )
+    return f"{100 * r.noise_share:.1f}% ({interval}) of the output variance is {what}, the rest comes from the levers."
+
+
 def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_levers, reused=0) -> str:
     method = cfg.method
     key = "ST" if method == "sobol" else "mu_star"
@@ -281,8 +304,10 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         "",
     ]
     moved = {o: bool((indices[indices.output == o][key].fillna(0) > 0).any()) for o in OUTPUTS}
+    what = "variation between replications (noise and coefficients)" if posterior else "noise between replications"
+    noisy = noise.set_index("output").noise_share_low.fillna(0)  # at least half noise, at the interval's low end
     lines += [
-        f"- {ranking_sentence(indices, method, o)}"
+        f"- {ranking_sentence(indices, method, o)}{caution_words(noisy.get(o, 0.0), what)}"
         if moved[o]
         else f"- For the {OUTPUTS[o]}, no lever moves it here ({key} 0 for each lever)."
         for o in OUTPUTS
@@ -336,20 +361,7 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
             "",
         ]
     for r in noise.itertuples():
-        lines.append(
-            f"- {OUTPUTS[r.output]}: "
-            + (
-                "the same in every run, so there is no variance to share out."
-                if pd.isna(r.noise_share)
-                else f"{100 * r.noise_share:.1f}% of the output variance is "
-                + (
-                    "variation between replications (noise and coefficients)"
-                    if posterior
-                    else "noise between replications"
-                )
-                + ", the rest comes from the levers."
-            )
-        )
+        lines.append(f"- {OUTPUTS[r.output]}: " + noise_words(r, what))
     lines += ["", "## Failures", ""]
     lines.append(
         "None: every run finished."
@@ -500,7 +512,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
                 over.append(analyze_all(space, cfg.method, design, y, [col], cfg.seed, **kw).assign(outcome=m, year=k))
     over_time = pd.concat(over, ignore_index=True) if over else pd.DataFrame(columns=["outcome", "year", "lever"])
     noise_rows = noise_plan.rows.join(per_run, on="run_id")
-    noise = noise_share(y, noise_rows, list(OUTPUTS))
+    noise = noise_share(y, noise_rows, list(OUTPUTS), replications=cfg.replications)
 
     indices.to_csv(out / "indices.csv", index=False)
     rank_key = "ST" if cfg.method == "sobol" else "mu_star"

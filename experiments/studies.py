@@ -52,7 +52,15 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
-from sim.intervals import RANGE_MIN, by_week, interval, no_range_words, spread  # noqa: E402
+from sim.intervals import (  # noqa: E402
+    RANGE_MIN,
+    SHARE_MIN,
+    by_week,
+    interval,
+    no_range_words,
+    spread,
+    variance_ratio_interval,
+)
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import cannot_make, output_path  # noqa: E402
 from sim.sweep import EXECUTORS  # noqa: E402
@@ -696,28 +704,6 @@ def ratio_interval(x: np.ndarray, y: np.ndarray, level: float) -> tuple[float, f
         return float("nan"), float("nan")
     half = np.sqrt(max(b * b - a * c, 0.0))
     return float((b - half) / a), float((b + half) / a)
-
-
-SHARE_MIN = 3  # runs each variance needs for the share's interval: from 2, it held the truth in 60-85% at 95%
-
-
-def variance_ratio_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """(low, high) of var(a) / var(b): Bonett's interval (Applied Psychological Measurement 30:432, 2006), a
-    normal interval on the log ratio whose width comes from the two samples' pooled kurtosis, so it holds for
-    skewed, heavy-tailed outcomes where the F interval does not. Each sample needs at least SHARE_MIN values."""
-    from scipy.stats import norm, trim_mean
-
-    def centre(y: np.ndarray) -> float:  # Bonett's trimmed mean, trimming 1 / (2 sqrt(n - 4)) from each end
-        return float(np.median(y)) if y.size <= 5 else float(trim_mean(y, 1 / (2 * np.sqrt(y.size - 4))))
-
-    z = norm.ppf(0.5 + level / 2)
-    na, nb = a.size, b.size
-    va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
-    kurtosis = (na + nb) * (np.sum((a - centre(a)) ** 4) + np.sum((b - centre(b)) ** 4))
-    kurtosis /= ((na - 1) * va + (nb - 1) * vb) ** 2
-    se = np.sqrt((kurtosis - (na - 3) / na) / (na - 1) + (kurtosis - (nb - 3) / nb) / (nb - 1))
-    middle = np.log((na / (na - z)) / (nb / (nb - z)) * va / vb)  # with Bonett's small-sample correction
-    return float(np.exp(middle - z * se)), float(np.exp(middle + z * se))
 
 
 def parameter_share(total: np.ndarray, noise: np.ndarray | None) -> tuple[float, float, float]:

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+SHARE_MIN = 3  # values each variance of a ratio needs: from 2, Bonett's interval held the truth in 60-85% at 95%
+
 RANGE_MIN = 19  # the fewest values whose lowest and highest hold another district's value 90% of the time
 
 
@@ -52,3 +54,48 @@ def by_week(trajectories: pd.DataFrame, metric: str) -> pd.DataFrame:
     `RANGE_MIN` replications), for the figures of a run and of a study."""
     rows = [(week, *interval(v := g.to_numpy()), *spread(v)) for week, g in trajectories.groupby("week")[metric]]
     return pd.DataFrame(rows, columns=["week", "mean", "ci_low", "ci_high", "district_low", "district_high"])
+
+
+def variance_ratio_interval(
+    a: np.ndarray,
+    b: np.ndarray,
+    level: float = 0.95,
+    *,
+    a_groups: np.ndarray | None = None,
+    pooled_kurtosis: bool = True,
+) -> tuple[float, float]:
+    """(low, high) of var(a) / var(b): Bonett's interval (Applied Psychological Measurement 30:432, 2006), a normal
+    interval on the log ratio whose width comes from the samples' kurtosis, so it holds for skewed, heavy-tailed
+    outcomes where the F interval does not.
+
+    ``a_groups`` labels ``a``'s values when they come in groups (replications of a few design points): var(a) is
+    then the pooled within-group variance, worth n - groups + 1 values, and the kurtosis is read from the residuals
+    around the group means (scaled by sqrt(m / (m - 1)) for groups of m). ``pooled_kurtosis`` (Bonett's) pools one
+    kurtosis over both samples; it suits samples of one kind (a study's parameter share: 94-98% held at 95% on this
+    model's outputs). Two samples of different kinds and sizes (a few noise runs against a whole design) need one
+    each: in 48 simulated designs (2 to 32 points of 3 to 5 runs against 44 to 2,560 design outputs; uniform or
+    skewed signal, normal, skewed or heavy-tailed noise, noise shares 5% and 50%) the pooled kurtosis held the
+    truth in 65-100%, one each in 92-98%. Each sample needs at least SHARE_MIN values."""
+
+    def centre(y: np.ndarray) -> float:  # Bonett's trimmed mean, trimming 1 / (2 sqrt(n - 4)) from each end
+        return float(np.median(y)) if y.size <= 5 else float(stats.trim_mean(y, 1 / (2 * np.sqrt(y.size - 4))))
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    if a_groups is None:
+        na, va, da = a.size, np.var(a, ddof=1), a - centre(a)
+    else:
+        grouped = pd.Series(a).groupby(np.asarray(a_groups))
+        size = grouped.transform("size").to_numpy()
+        da = ((a - grouped.transform("mean").to_numpy()) * np.sqrt(size / np.maximum(size - 1, 1)))[size > 1]
+        groups = int((grouped.size() > 1).sum())
+        na = da.size - groups + 1
+        va = float(np.sum(da**2)) / da.size  # the pooled within-group variance (residuals scaled as above)
+    nb, vb, db = b.size, np.var(b, ddof=1), b - centre(b)
+    if pooled_kurtosis:
+        ka = kb = (na + nb) * (np.sum(da**4) + np.sum(db**4)) / ((na - 1) * va + (nb - 1) * vb) ** 2
+    else:
+        ka, kb = na * np.sum(da**4) / ((na - 1) * va) ** 2, nb * np.sum(db**4) / ((nb - 1) * vb) ** 2
+    se = np.sqrt(max(ka - (na - 3) / na, 0.0) / (na - 1) + max(kb - (nb - 3) / nb, 0.0) / (nb - 1))
+    middle = np.log((na / (na - z)) / (nb / (nb - z)) * va / vb)  # with Bonett's small-sample correction
+    return float(np.exp(middle - z * se)), float(np.exp(middle + z * se))
