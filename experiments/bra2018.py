@@ -138,6 +138,8 @@ def analyse(ctx: Context) -> list[str]:
             against = ctx.compare(label, observed, m, week)
             row[f"{m}_p_higher_than_observed"] = against["p_higher"]
             row[f"{m}_p_same_as_observed"] = against["p_ties"]
+            row[f"{m}_vs_observed"] = against["difference"]
+            row[f"{m}_vs_observed_ci_low"], row[f"{m}_vs_observed_ci_high"] = against["ci_low"], against["ci_high"]
         row["trust_mean"] = ctx.change(label, "trust_mean", week).mean()
         crime = ctx.compare(label, NO_PROMISE, "recorded_crime", week)
         row["crime_vs_no_promise_pct"] = 100 * crime["difference"] / base_crime
@@ -222,8 +224,15 @@ def analyse(ctx: Context) -> list[str]:
         "time, by their effect on the high-confidence share:",
         "",
     ]
+
+    def over_observed(r) -> str:  # what the recommendation adds, paired: the change alone once stood for it
+        return (
+            f"{fmt_pp(r.trust_high_share_vs_observed)} over the observed implementation (95% interval of the mean "
+            f"{fmt_pp(r.trust_high_share_vs_observed_ci_low)} to {fmt_pp(r.trust_high_share_vs_observed_ci_high)})"
+        )
+
     lines += [
-        f"- {r.arm}: high confidence {bracketed(fmt_pp(r.trust_high_share), range_of(r))}, "
+        f"- {r.arm}: high confidence {bracketed(fmt_pp(r.trust_high_share), range_of(r))}, {over_observed(r)}, "
         f"'listen and act' {fmt_pp(r.delaktighet_high_share)}, feeling unsafe "
         f"{fmt_pp(r.unsafe_share)}; "
         + pair_tally(

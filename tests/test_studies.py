@@ -737,6 +737,18 @@ def test_bra2018_headline(tmp_path):
     assert "one area's count changes from one year to the next by ±" in (out / "report.md").read_text()
     assert t.crime_single_area_sd_pct.notna().all()
     assert "simulated areas (95% interval of the mean " in (out / "report.md").read_text()  # once "95% interval"
+    # each recommendation says what it adds over the observed implementation, paired: the arm's own change once
+    # stood alone ("training +1.5 pp" beside the observed +1.5 pp)
+    gain = t.trust_high_share - t.loc["Observed 2018", "trust_high_share"]
+    assert np.allclose(t.trust_high_share_vs_observed, gain)
+    assert (t.trust_high_share_vs_observed_ci_low <= gain).all() and (
+        gain <= t.trust_high_share_vs_observed_ci_high
+    ).all()
+    r = t.loc["+ training (rec. 2)"]
+    assert (
+        f"{fmt_pp(r.trust_high_share_vs_observed)} over the observed implementation (95% interval of the mean "
+        f"{fmt_pp(r.trust_high_share_vs_observed_ci_low)} to {fmt_pp(r.trust_high_share_vs_observed_ci_high)})"
+    ) in (out / "report.md").read_text()
 
 
 def reference_arm(trust, delaktighet=0.0, unsafe=0.0, crime=-1.0, crime_sd=5.0):
