@@ -97,7 +97,8 @@ def analyse(ctx: GridContext) -> list[str]:
         "## What to promise (ranked by the gain in high confidence)",
         "",
         f"| rank | design | high confidence, year {' / '.join(map(str, years))} | 95% interval of the mean "
-        f"(year {last}) | one district could see | chance of a gain | feeling unsafe | officer hours |",
+        f"(year {last}) | one district could see | chance of a gain | feeling unsafe (95% interval of the mean) | "
+        "officer hours |",
         "|---|---|---|---|---|---|---|---|",
     ]
 
@@ -105,12 +106,16 @@ def analyse(ctx: GridContext) -> list[str]:
         lo, hi = r[key + "_range_low"], r[key + "_range_high"]
         return range_words(lo, hi) or "—"
 
+    def unsafe(r: pd.Series) -> str:  # the change in feeling unsafe once stood without its interval
+        u = f"gain_unsafe_share_change_y{last}"
+        return f"{fmt_pp(r[u])} ({fmt_pp(r[u + '_ci_low'])} to {fmt_pp(r[u + '_ci_high'])})"
+
     for _, r in agg.head(10).iterrows():
         yearly = " / ".join(fmt_pp(r[f"gain_trust_high_share_change_y{y}"]) for y in years)
         lines.append(
             f"| {int(r['rank'])} | {setting_words(r, dims)} | {yearly} | {fmt_pp(r[key + '_ci_low'])} to "
             f"{fmt_pp(r[key + '_ci_high'])} | {district(r)} | "
-            f"{100 * r[key + '_p_positive']:.0f}% | {fmt_pp(r[f'gain_unsafe_share_change_y{last}'])} | "
+            f"{100 * r[key + '_p_positive']:.0f}% | {unsafe(r)} | "
             f"{r.hours_spent:.0f} |"
         )
     shown = agg.head(10)

@@ -424,6 +424,9 @@ def test_budget_ranks_designs_for_the_hours_and_effort(tmp_path):
     assert ranking.replications.eq(6).all()  # 3 replications x 2 effort values, pooled
     report = (out / "report.md").read_text()
     assert "What to promise" in report and "| 95% interval of the mean (year 2) |" in report
+    r = ranking.iloc[0]  # the change in feeling unsafe comes with its interval (it once stood alone)
+    u = "gain_unsafe_share_change_y2"
+    assert f"| {fmt_pp(r[u])} ({fmt_pp(r[u + '_ci_low'])} to {fmt_pp(r[u + '_ci_high'])}) |" in report
     # "to avoid" lists only designs with no gain on average or a gain in under half the worlds (it once listed
     # the three lowest, one of them gaining in every world), or says there are none
     avoid = report.split("## Designs to avoid")[1].split("**In short")[0]
