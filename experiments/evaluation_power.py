@@ -29,6 +29,7 @@ from experiments.studies import (
     clustered_share_interval,
     fmt_pp,
     fraction,
+    interval,
     list_of,
     main_wrapper,
     whole,
@@ -133,12 +134,15 @@ def analyse(ctx: Context) -> list[str]:
         for w in weeks[1:]:
             for name in OUTCOMES:
                 col = f"{name}_mean"
+                true, low, high = interval(t[t.week == w][col].to_numpy() - t[t.week == 0][col].to_numpy())
                 truths.append(
                     {
                         "arm": arm,
                         "week": w,
                         "outcome": name,
-                        "true_change": (t[t.week == w][col].to_numpy() - t[t.week == 0][col].to_numpy()).mean(),
+                        "true_change": true,
+                        "true_change_ci_low": low,
+                        "true_change_ci_high": high,
                     }
                 )
     power = pd.concat(tables, ignore_index=True).merge(pd.DataFrame(truths), on=["arm", "week", "outcome"])
@@ -229,7 +233,11 @@ def analyse(ctx: Context) -> list[str]:
                     if enough
                     else f"{'' if one_size else 'even '}{shown} only {percent_with_interval(row)} power after {years}"
                 )
-            lines.append(f"- {OUTCOMES[name]}: true change {fmt_pp(y2.true_change.iloc[0])}; {need}.")
+            true = y2.iloc[0]  # the area's own change, which the survey tries to see, over the worlds
+            lines.append(
+                f"- {OUTCOMES[name]}: true change {fmt_pp(true.true_change)} (95% interval of the mean "
+                f"{fmt_pp(true.true_change_ci_low)} to {fmt_pp(true.true_change_ci_high)}); {need}."
+            )
         lines.append("")
     untested = int((power.surveys - power.tested).sum())
     if untested:  # once counted silently as "not detected", and the false-alarm rate then judged on them too

@@ -623,6 +623,13 @@ def test_surveys_too_small_to_test_are_counted_and_left_out_of_the_false_alarm_r
     untested = int((p.surveys - p.tested).sum())
     assert f"{untested:,} of {int(p.surveys.sum()):,} surveys had fewer than two answers" in report
     assert f"of {int(p.tested.sum()):,} tries" in report
+    # the area's true change, which the survey tries to see, comes with its interval (it once stood alone)
+    assert ((p.true_change_ci_low <= p.true_change) & (p.true_change <= p.true_change_ci_high)).all()
+    t = p[p.outcome == "trust"].iloc[0]
+    assert (
+        f"- trust (förtroende): true change {fmt_pp(t.true_change)} (95% interval of the mean "
+        f"{fmt_pp(t.true_change_ci_low)} to {fmt_pp(t.true_change_ci_high)}); detected in" in report
+    )
 
 
 def test_a_clustered_share_interval_holds_the_truth_near_zero_and_in_the_middle():
