@@ -25,6 +25,7 @@ from experiments.studies import (
     Study,
     bracketed,
     fmt_pp,
+    interval,
     labelled_arms,
     main_wrapper,
     plot_arms,
@@ -72,13 +73,14 @@ def analyse(ctx: Context) -> list[str]:
     plot_arms(ctx, "trajectories.png", PLOTTED, f"{len(labels)} arms, paired")
     pairs = "plausible worlds" if ctx.posterior else "replications"
     ranged = f"; 90% range across {pairs}" if ctx.s.cfg.replications >= RANGE_MIN else ""  # the opening says why not
-    lines = [f"## Each arm's change from the start, in survey shares (mean{ranged})", ""]
+    lines = [f"## Each arm's change from the start, in survey shares (mean and its 95% interval{ranged})", ""]
     for label in labels:
         parts = []
         for m in SHARES:
             v = ctx.change(label, m)
-            lo, hi = spread(v)
-            parts.append(bracketed(f"{LABELS[m].lower()} {fmt_pp(v.mean())}", range_words(lo, hi)))
+            mean, m_lo, m_hi = interval(v)
+            within = f"{fmt_pp(m_lo)} to {fmt_pp(m_hi)}" if len(v) > 1 else ""  # one replication: no interval
+            parts.append(bracketed(f"{LABELS[m].lower()} {fmt_pp(mean)}", within, range_words(*spread(v))))
         given = " ".join(ctx.arms[label]) or "defaults"
         lines.append(f"- `{label}`{'' if given == label else f' ({given})'}: " + "; ".join(parts))
     for label in labels[1:]:

@@ -202,7 +202,9 @@ def test_compare_names_each_arm_once_and_promises_no_range_it_does_not_give(tmp_
     (scenario=no_promise)"; with 3 replications the heading once promised a "90% range" no line gave."""
     report = (run(compare, "compare", tmp_path, "horizon_weeks=20") / "report.md").read_text()
     assert "- `scenario=no_promise`: share with high confidence" in report and "(scenario=no_promise)" not in report
-    assert "in survey shares (mean)\n" in report and "90% range across" not in report
+    assert "in survey shares (mean and its 95% interval)\n" in report and "90% range across" not in report
+    changes = report.split("in survey shares")[1].split("##")[0]  # each change with its interval (once alone)
+    assert changes.count(" pp to ") == 9, changes
 
 
 def test_a_study_too_small_to_split_the_spread_says_so(tmp_path):
