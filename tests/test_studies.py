@@ -469,6 +469,9 @@ def test_feedback_demo_no_feedback_never_beats_monthly(tmp_path):
     (staff,) = [x for x in (out / "report.md").read_text().splitlines() if x.startswith("Feedback to staff")]
     assert "with minus without" in staff and "; with staff feedback " in staff and "`Quarterly feedback` " not in staff
     assert "through officers" in staff.split("high confidence:")[0], staff  # the pathway before the number
+    # each arm's change comes with its interval, in both outcomes (they once stood alone)
+    arms = [x for x in (out / "report.md").read_text().splitlines() if x.startswith("- No feedback: ")]
+    assert len(arms) == 1 and arms[0].count("(95% interval of the mean ") == 2, arms
 
 
 class Changes:
