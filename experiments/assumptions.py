@@ -164,14 +164,24 @@ def coefficient_space(kind: str) -> ParameterSpace:
     return ParameterSpace(tuple(UNCERTAIN), tuple(bounds))
 
 
-def leading_lines(indices: pd.DataFrame, answers: list[str], key: str) -> list[str]:
-    """The report's top three coefficients for each answer and the ones an evaluator should measure next. A
-    coefficient with no effect on an answer (index 0) is not among its leaders, however the ranking orders ties."""
-    lines = ["", "## The assumptions that matter most", ""]
+def leading_lines(indices: pd.DataFrame, answers: list[str], key: str, bootstrap: int) -> list[str]:
+    """The report's top three coefficients for each answer, each index with the half-width of its 95% bootstrap
+    interval (they once stood alone), and the ones an evaluator should measure next. A coefficient with no effect
+    on an answer (index 0) is not among its leaders, however the ranking orders ties."""
+    lines = [
+        "",
+        "## The assumptions that matter most",
+        "",
+        f"Each ± is the half-width of the 95% bootstrap interval ({bootstrap:,} resamples of the design points): the "
+        "uncertainty of estimating the index from this many points.",
+        "",
+    ]
     moving = indices[indices[key] > 0]
     for a in answers:
         d = moving[moving.answer == a].sort_values("rank").head(3)
-        names = ", ".join(f"`{c}` ({key} {v:.3g})" for c, v in zip(d.coefficient, d[key]))
+        names = ", ".join(
+            f"`{c}` ({key} {v:.3g} ± {ci:.2g})" for c, v, ci in zip(d.coefficient, d[key], d[f"{key}_conf"])
+        )
         lines.append(f"- **{a.replace('_', ' ')}**: {names or f'none moves it here (every {key} is 0)'}.")
     tops = moving[moving["rank"] <= 3].coefficient.value_counts()
     lines += ["", "## What an evaluator should measure next", ""]
@@ -272,7 +282,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
             f"{fmt_pp(r.mean)} on average; 5-95% over the design points "
             f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
         )
-    lines += leading_lines(indices, list(answers), key)
+    lines += leading_lines(indices, list(answers), key, cfg.bootstrap)
     lines += ["", "Files: indices.csv, answers.csv, indices.png, report.md; runs in sweep/."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -1366,13 +1366,17 @@ def test_a_coefficient_with_no_effect_is_not_among_an_answers_leaders():
             "answer": ["a", "a", "a", "b", "b", "b"],
             "coefficient": ["x", "y", "z", "x", "y", "z"],
             "mu_star": [0.02, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "mu_star_conf": [0.013, 0.0, 0.0, 0.0, 0.0, 0.0],
             "rank": [1, 2, 3, 1, 2, 3],
         }
     )
-    text = "\n".join(leading_lines(indices, ["a", "b"], "mu_star"))
-    assert "- **a**: `x` (mu_star 0.02)." in text and "- **b**: none moves it here (every mu_star is 0)." in text
+    text = "\n".join(leading_lines(indices, ["a", "b"], "mu_star", 200))
+    assert (
+        "- **a**: `x` (mu_star 0.02 ± 0.013)." in text and "- **b**: none moves it here (every mu_star is 0)." in text
+    )
+    assert "Each ± is the half-width of the 95% bootstrap interval (200 resamples of the design points)" in text
     assert "`x` (among the top three for 1 of 2 answers)" in text and "`y`" not in text and "`z`" not in text
-    quiet = "\n".join(leading_lines(indices.assign(mu_star=0.0), ["a", "b"], "mu_star"))
+    quiet = "\n".join(leading_lines(indices.assign(mu_star=0.0), ["a", "b"], "mu_star", 200))
     assert "Nothing yet: no answer moves with the coefficients" in quiet
 
 
