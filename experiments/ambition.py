@@ -157,7 +157,8 @@ def analyse(ctx: GridContext) -> list[str]:
             "",
             *[f"- {line(r)}" for _, r in losing.iterrows()],
         ]
-    lines += ["", *what_each_setting_does(runs, dims, key, last)]
+    effects = what_each_setting_does(runs, dims, key, last)  # none for a grid of one setting
+    lines += ["", *effects] if effects else []
     if not backfire.empty:
         worst = backfire.iloc[0]
         lines += ["", *why_it_backfires(ctx, {d: worst[d] for d in dims}, dims, f"trust_high_share_change_y{last}")]

@@ -260,6 +260,7 @@ def test_readme_command_runs(cmd, tmp_path, readme_multirun, dask_scheduler, req
     p = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
     assert p.returncode == 0, f"{cmd}\n{p.stdout[-1500:]}\n{p.stderr[-2500:]}"
     for report in tmp.rglob("report.md"):  # prose without stray spaces (once "other.  With" and "other. " at the end)
+        assert "\n\n\n" not in report.read_text(), report  # or stray gaps between sections
         for line in report.read_text().splitlines():
             assert line.startswith("|") or ("  " not in line.strip() and line == line.rstrip()), (report, line)
 

@@ -324,6 +324,14 @@ def test_ambition_grid_replaces_and_adds_dimensions_and_reports_shares_by_year(t
     assert "- actions 8 instead of 1: " in text and "- planned hours per week 60 instead of 20: " in text
 
 
+def test_an_ambition_grid_of_one_setting_reports_no_effects_and_no_gap(tmp_path):
+    out = run(
+        ambition, "ambition", tmp_path, "horizon_weeks=52", "study.executor=serial", "study.grid={promise.actions:[2]}"
+    )
+    text = (out / "report.md").read_text()
+    assert "## What each setting does" not in text and "\n\n\n" not in text  # once a gap where they would be
+
+
 def test_ambition_leaves_settings_that_spend_no_hours_out_of_the_gain_per_hour(tmp_path):
     """Effort 0 spends no officer hours: its gain per 100 hours once read "+nan pp per 100 hours" in the ranking."""
     out = run(
