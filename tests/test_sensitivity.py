@@ -124,6 +124,18 @@ def test_the_noise_section_and_the_ranking_say_how_sure_the_noise_share_is():
     )
 
 
+@pytest.mark.parametrize("second, says", [(0.15, False), (0.6, True)])
+def test_a_ranking_whose_first_two_overlap_says_so(second, says):
+    from experiments.sensitivity import overlap_words
+
+    indices = pd.DataFrame(
+        {"output": "o", "lever": ["a", "b", "c"], "rank": [1, 2, 3], "ST": [0.9, second, 0.0], "ST_conf": [0.2, 0.1, 0]}
+    )
+    words = overlap_words(indices, "o", "ST")
+    assert (words == " The first two are not told apart at this n: their ST intervals overlap.") == says, words
+    assert says or words == ""
+
+
 def test_space_uses_declared_bounds_and_rejects_bad_ones():
     space = make_space({"police.effort": None, "feedback.reach": [0.1, 0.5]}, {"partners.share": 0.0})
     assert space.bounds == ((0.0, 1.5), (0.1, 0.5))
