@@ -149,7 +149,8 @@ def noise_share(
     """
     rows = []
     for o in outputs:
-        per_point = noise.groupby("point")[o]
+        done = noise[noise[o].notna()]  # a failed noise run has no value
+        per_point = done.groupby("point")[o]
         within = per_point.var(ddof=1).mean() / replications
         total = y_main[o].var(ddof=1)
         enough = int((per_point.size() > 1).sum()) >= 2 and y_main[o].notna().sum() >= SHARE_MIN and total > 0
@@ -157,9 +158,12 @@ def noise_share(
         if enough and within == 0:
             share = low = high = 0.0
         elif enough:  # the interval is for one run's noise over the design's variance; a mean of runs has less
-            runs = noise[o].to_numpy()
             ratio = variance_ratio_interval(
-                runs, y_main[o].dropna().to_numpy(), level, a_groups=noise.point.to_numpy(), pooled_kurtosis=False
+                done[o].to_numpy(),
+                y_main[o].dropna().to_numpy(),
+                level,
+                a_groups=done.point.to_numpy(),
+                pooled_kurtosis=False,
             )
             share, low, high = (float(np.clip(r, 0.0, 1.0)) for r in (within / total, *np.divide(ratio, replications)))
         rows.append(

@@ -74,6 +74,9 @@ def test_noise_share():
     wild = noise.assign(o=[0.0, 100.0, 0.0, 100.0])
     assert noise_share(y, wild, ["o"]).iloc[0][["noise_share", "noise_share_high"]].tolist() == [1.0, 1.0]
     assert noise_share(y, noise.head(2), ["o"]).noise_share.isna().all()
+    # a failed noise run (no value) is left out, not turned into an interval of NaN
+    failed = pd.concat([noise, pd.DataFrame({"point": [1], "o": [np.nan]})], ignore_index=True)
+    pd.testing.assert_frame_equal(noise_share(y, failed, ["o"]), noise_share(y, noise, ["o"]))
 
 
 @pytest.mark.parametrize("points, runs, design, noise", [(32, 5, 500, "gamma"), (8, 3, 200, "t")])
