@@ -256,15 +256,19 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
 
 
 def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
-    """When the leading lever's interval overlaps the second's, the ranking cannot tell them apart at this n; the
-    report says so (a tiny study once ranked ST 0.88 ± 1.52 above 0.15 ± 0.36 without a word)."""
+    """When other levers' intervals reach the leading lever's, the ranking cannot tell them apart at this n; the
+    report says how many (a tiny study once ranked ST 0.88 ± 1.52 above 0.15 ± 0.36 without a word)."""
     d = indices[indices.output == output].sort_values("rank")
     if len(d) < 2:
         return ""
-    first, second = d.iloc[0], d.iloc[1]
-    if first[key] - first[f"{key}_conf"] > second[key] + second[f"{key}_conf"]:
+    floor = d[key].iloc[0] - d[f"{key}_conf"].iloc[0]  # the leader's lower bound
+    tied = int((d[key] + d[f"{key}_conf"] >= floor).sum())  # the leader and those whose interval reaches it
+    if tied < 2:
         return ""
-    return f" The first two are not told apart at this n: their {key} intervals overlap."
+    return (
+        f" The first {'two' if tied == 2 else tied} are not told apart at this n: their {key} intervals reach the "
+        "first's."
+    )
 
 
 def caution_words(low: float, what: str) -> str:
