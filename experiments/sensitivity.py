@@ -271,6 +271,16 @@ def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
     )
 
 
+def leader_words(d: pd.DataFrame, key: str, when: str) -> str:
+    """``year 1: `lever` (ST 0.41 ± 0.10; 2 others reach its interval)``: the leader of one year's indices, with how
+    many it is not told apart from, so that a "shift" between years is not read into levers that are tied."""
+    d = d.sort_values(key, ascending=False)
+    top = d.iloc[0]
+    others = int((d[key] + d[f"{key}_conf"] >= top[key] - top[f"{key}_conf"]).sum()) - 1
+    tied = f"; {counted(others, 'other')} {'reaches' if others == 1 else 'reach'} its interval" if others else ""
+    return f"{when}: `{top.lever}` ({key} {top[key]:.2f} ± {top[f'{key}_conf']:.2f}{tied})"
+
+
 def caution_words(low: float, what: str) -> str:
     """A ranking whose output varies mostly by chance says so: at least half its variance, at the low end of the
     noise share's 95% interval, is ``what`` (a tiny study's trygghet was ranked as firmly as its trust)."""
@@ -365,11 +375,7 @@ def report(cfg, indices, verdicts, over_time, noise, failures, runs, wall, n_lev
         lines.append("No year-end within the horizon: leverage by year not computed.")
     for m in OVER_TIME if by_year else ():
         d = over_time[over_time.outcome == m]
-        tops = [
-            f"year {y}: `{d[d.year == y].sort_values(key, ascending=False).lever.iloc[0]}`"
-            for y in (1, 2, 3)
-            if (d.year == y).any()
-        ]
+        tops = [leader_words(d[d.year == y], key, f"year {y}") for y in (1, 2, 3) if (d.year == y).any()]
         lines.append(f"- {m}, the lever with most leverage in " + "; ".join(tops) + ".")
     lines += ["", "## Noise between replications", ""]
     if posterior:  # replication r also draws its coefficients: the spread between them is not noise alone

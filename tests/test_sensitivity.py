@@ -145,6 +145,16 @@ def test_a_ranking_whose_leaders_overlap_says_how_many(others, says):
     assert overlap_words(indices, "o", "ST") == says
 
 
+def test_the_leader_of_a_year_says_how_many_reach_its_interval():
+    """In the default study the lever with most leverage "shifted" from the feedback interval in year 2 to promised
+    actions in year 3 for delaktighet, with four others within reach each year."""
+    from experiments.sensitivity import leader_words
+
+    d = pd.DataFrame({"lever": ["a", "b", "c"], "ST": [0.25, 0.41, 0.1], "ST_conf": [0.1, 0.1, 0.05]})
+    assert leader_words(d, "ST", "year 1") == "year 1: `b` (ST 0.41 ± 0.10; 1 other reaches its interval)"
+    assert leader_words(d.assign(ST_conf=0.01), "ST", "year 2") == "year 2: `b` (ST 0.41 ± 0.01)"
+
+
 def test_space_uses_declared_bounds_and_rejects_bad_ones():
     space = make_space({"police.effort": None, "feedback.reach": [0.1, 0.5]}, {"partners.share": 0.0})
     assert space.bounds == ((0.0, 1.5), (0.1, 0.5))
