@@ -255,14 +255,19 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
     plt.close(fig)
 
 
+def reaching(d: pd.DataFrame, key: str) -> int:
+    """How many levers' intervals (index ± its ``_conf`` half-width) reach the leader's lower bound, the leader
+    included: the levers the study cannot tell apart from the first at this n."""
+    if d.empty:
+        return 0
+    top = d.loc[d[key].idxmax()]
+    return int((d[key] + d[f"{key}_conf"] >= top[key] - top[f"{key}_conf"]).sum())
+
+
 def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
     """When other levers' intervals reach the leading lever's, the ranking cannot tell them apart at this n; the
     report says how many (a tiny study once ranked ST 0.88 ± 1.52 above 0.15 ± 0.36 without a word)."""
-    d = indices[indices.output == output].sort_values("rank")
-    if len(d) < 2:
-        return ""
-    floor = d[key].iloc[0] - d[f"{key}_conf"].iloc[0]  # the leader's lower bound
-    tied = int((d[key] + d[f"{key}_conf"] >= floor).sum())  # the leader and those whose interval reaches it
+    tied = reaching(indices[indices.output == output], key)
     if tied < 2:
         return ""
     return (
@@ -274,9 +279,8 @@ def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
 def leader_words(d: pd.DataFrame, key: str, when: str) -> str:
     """``year 1: `lever` (ST 0.41 ± 0.10; 2 others reach its interval)``: the leader of one year's indices, with how
     many it is not told apart from, so that a "shift" between years is not read into levers that are tied."""
-    d = d.sort_values(key, ascending=False)
-    top = d.iloc[0]
-    others = int((d[key] + d[f"{key}_conf"] >= top[key] - top[f"{key}_conf"]).sum()) - 1
+    top = d.sort_values(key, ascending=False).iloc[0]
+    others = reaching(d, key) - 1
     tied = f"; {counted(others, 'other')} {'reaches' if others == 1 else 'reach'} its interval" if others else ""
     return f"{when}: `{top.lever}` ({key} {top[key]:.2f} ± {top[f'{key}_conf']:.2f}{tied})"
 
