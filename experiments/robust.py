@@ -293,8 +293,9 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         else pd.Series(base.police.planned_hours_per_week, index=summary.index)
     )
     pool = summary[planned <= cfg.study.hours_budget]
-    choice = recommend(pool if len(pool) else summary, OBJECTIVE)
-    stability = choice_stability(runs, (pool if len(pool) else summary).design, choice.design, cfg.seed)
+    candidates = pool if len(pool) else summary  # the designs within the budget, or all when none is
+    choice = recommend(candidates, OBJECTIVE)
+    stability = choice_stability(runs, candidates.design, choice.design, cfg.seed)
 
     def words(r) -> str:
         return ", ".join(f"{short(n)} {r[n]:g}" for n in d.columns)
@@ -384,8 +385,8 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         "short for a promise to show; a longer `horizon_weeks` lets the designs differ."
         if (runs[OBJECTIVE] == 0).all()
         else f"**{words(choice)}.** {recommendation_words(choice, len(pool) > 0, cfg.study.hours_budget, planned)}"
-        + tie_words(pool if len(pool) else summary, choice)
-        + losing_words(choice, pool if len(pool) else summary, summary, words)
+        + tie_words(candidates, choice)
+        + losing_words(choice, candidates, summary, words)
         + " "
         + stability_words(stability, len(c), words, d),
         "",
