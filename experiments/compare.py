@@ -19,20 +19,17 @@ import pandas as pd
 from experiments.studies import (
     KEY_OUTCOMES,
     LABELS,
+    RANGE_MIN,
     SHARES,
     Context,
     Settings,
     Study,
-    bracketed,
-    fmt_pp,
-    interval,
+    change_words,
     labelled_arms,
     main_wrapper,
     plot_arms,
-    range_words,
     spread,
 )
-from sim.intervals import RANGE_MIN
 from sim.params import ConfigError
 from sim.words import joined
 
@@ -77,10 +74,7 @@ def analyse(ctx: Context) -> list[str]:
     for label in labels:
         parts = []
         for m in SHARES:
-            v = ctx.change(label, m)
-            mean, m_lo, m_hi = interval(v)
-            within = f"{fmt_pp(m_lo)} to {fmt_pp(m_hi)}" if len(v) > 1 else ""  # one replication: no interval
-            parts.append(bracketed(f"{LABELS[m].lower()} {fmt_pp(mean)}", within, range_words(*spread(v))))
+            parts.append(change_words(ctx.change(label, m), LABELS[m].lower(), labelled=False))
         given = " ".join(ctx.arms[label]) or "defaults"
         lines.append(f"- `{label}`{'' if given == label else f' ({given})'}: " + "; ".join(parts))
     for label in labels[1:]:

@@ -25,16 +25,13 @@ from experiments.studies import (
     Settings,
     Study,
     arm_overrides,
-    bracketed,
+    change_words,
     fmt_pp,
-    interval,
     labelled_arms,
     main_wrapper,
     pair_tally,
     preset,
-    range_words,
     ratio_interval,
-    spread,
     text,
     whole,
 )
@@ -255,17 +252,10 @@ def analyse(ctx: Context) -> list[str]:
         f"## What happens to confidence in the police by week {horizon}",
         "",
     ]
-
-    def change(label: str, metric: str, lead: str) -> str:  # each arm's change with its interval (once alone)
-        v = ctx.change(label, metric)
-        mean, low, high = interval(v)
-        within = f"95% interval of the mean {fmt_pp(low)} to {fmt_pp(high)}" if len(v) > 1 else ""
-        return bracketed(f"{lead} {fmt_pp(mean)}", within, range_words(*spread(v), "90% range "))
-
-    for label in labels:
+    for label in labels:  # each arm's change with its interval (once alone)
         lines.append(
-            f"- {label}: {change(label, 'trust_high_share', 'share with high confidence')}; "
-            f"{change(label, 'delaktighet_high_share', 'share agreeing the police listen and act')}"
+            f"- {label}: {change_words(ctx.change(label, 'trust_high_share'), 'share with high confidence')}; "
+            + change_words(ctx.change(label, "delaktighet_high_share"), "share agreeing the police listen and act")
         )
     for label in (quarterly, monthly):
         for m, word in (("trust_high_share", "high confidence"), ("delaktighet_high_share", "'listen and act'")):

@@ -643,6 +643,17 @@ def clustered_share_interval(hits: np.ndarray, tries: np.ndarray, level: float =
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def change_words(values: np.ndarray, lead: str, labelled: bool = True) -> str:
+    """``lead +1.0 pp (95% interval of the mean +0.2 pp to +1.8 pp; 90% range ...)``: a mean change over the
+    replications with its interval (none from one replication) and, from RANGE_MIN, what one district could see.
+    ``labelled=False`` leaves the names out, for a report whose heading gives them."""
+    mean, low, high = interval(values)
+    within = (
+        "" if np.isnan(low) else f"{'95% interval of the mean ' if labelled else ''}{fmt_pp(low)} to {fmt_pp(high)}"
+    )
+    return bracketed(f"{lead} {fmt_pp(mean)}", within, range_words(*spread(values), "90% range " if labelled else ""))
+
+
 def range_words(lo: float, hi: float, lead: str = "", fmt: Callable | None = None) -> str:
     """``lead`` and the range (``one district could see +1.0 pp to +4.0 pp``), or "" where there is none."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
