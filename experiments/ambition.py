@@ -16,6 +16,7 @@ why_it_backfires.csv (when a setting backfires) and report.md.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -235,17 +236,28 @@ def first_per_hour_words(
     if best.empty or len(by) < 2 or by.shape[1] < 4:  # nothing to rank, or one world (two columns per world)
         return []
     values = np.stack([by[key].to_numpy(), by["hours_delivered_mean"].to_numpy()], axis=-1)
-    chosen, _ = resampled_choice(values, lambda x: (x[..., 0].mean(axis=-1) / x[..., 1].mean(axis=-1),), seed)
-    top = best.iloc[0]
-    first = by.index.get_loc(tuple(top[d] for d in dims) if len(dims) > 1 else top[dims[0]])
-    names = [setting_words(pd.Series(dict(zip(dims, k if len(dims) > 1 else (k,)))), dims) for k in by.index]
-    instead = "; ".join(f"{k} ({percent(v)})" for k, v in chosen_instead(chosen, first, names).head(2).items())
+    again, instead = resampled_first(
+        by.index, values, dims, best.iloc[0], lambda x: (x[..., 0].mean(axis=-1) / x[..., 1].mean(axis=-1),), seed
+    )
+    instead_words = "; ".join(f"{k} ({percent(v)})" for k, v in instead.items())
     return [
         "",
         f"How sure: resampling the {by[key].shape[1]} {worlds} {RESAMPLES:,} times, the first of these gives the "
-        f"most per hour (or as much) in {percent(chosen[first].mean())} of resamples"
-        + (f"; most often instead: {instead}." if instead else "."),
+        f"most per hour (or as much) in {percent(again)} of resamples"
+        + (f"; most often instead: {instead_words}." if instead_words else "."),
     ]
+
+
+def resampled_first(
+    index: pd.Index, values: np.ndarray, dims: list[str], top: pd.Series, scores: Callable, seed: int
+) -> tuple[float, pd.Series]:
+    """How sure a first place is: ``values`` (settings in ``index`` x worlds, ...) resampled over the worlds by
+    `resampled_choice` and scored by ``scores``; the share of resamples in which the setting ``top`` comes first (or
+    one exactly as good), and the two settings, in words, most often first instead, with their shares."""
+    chosen, _ = resampled_choice(values, scores, seed)
+    first = index.get_loc(tuple(top[d] for d in dims) if len(dims) > 1 else top[dims[0]])
+    names = [setting_words(pd.Series(dict(zip(dims, k if len(dims) > 1 else (k,)))), dims) for k in index]
+    return float(chosen[first].mean()), chosen_instead(chosen, first, names).head(2)
 
 
 def per_100_hours_words(r: pd.Series) -> str:

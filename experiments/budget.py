@@ -17,14 +17,13 @@ import sys
 import pandas as pd
 from omegaconf import OmegaConf
 
-from experiments.ambition import OUTCOMES, setting_words, year_columns
+from experiments.ambition import OUTCOMES, resampled_first, setting_words, year_columns
 from experiments.studies import (
     RESAMPLES,
     GridContext,
     GridStudy,
     Settings,
     as_well_words,
-    chosen_instead,
     declared,
     fmt_pp,
     heatmaps,
@@ -34,7 +33,6 @@ from experiments.studies import (
     percent,
     preset,
     range_words,
-    resampled_choice,
     summarise_gains,
     tied_with,
     when_and_hours,
@@ -143,13 +141,11 @@ def how_sure(runs: pd.DataFrame, dims: list[str], key: str, top: pd.Series, worl
     """How sure the first place is: the worlds (replications, each with every effort) resampled, the designs
     ranked again by their mean gain; how often the same design comes first, and which instead."""
     by_world = runs.groupby([*dims, "replication"])[key].mean().unstack("replication")  # designs x worlds
-    best, _ = resampled_choice(by_world.to_numpy(), lambda x: (x.mean(axis=-1),), seed)
-    first = by_world.index.get_loc(tuple(top[d] for d in dims) if len(dims) > 1 else top[dims[0]])
-    names = [setting_words(pd.Series(dict(zip(dims, k if len(dims) > 1 else (k,)))), dims) for k in by_world.index]
-    instead = "; ".join(f"`{k}` ({percent(v)})" for k, v in chosen_instead(best, first, names).head(2).items())
+    again, others = resampled_first(by_world.index, by_world.to_numpy(), dims, top, lambda x: (x.mean(axis=-1),), seed)
+    instead = "; ".join(f"`{k}` ({percent(v)})" for k, v in others.items())
     return (
         f"How sure: resampling the {by_world.shape[1]} {worlds} {RESAMPLES:,} times, the same design comes first (or "
-        f"one exactly as good) in {percent(best[first].mean())} of resamples"
+        f"one exactly as good) in {percent(again)} of resamples"
         + (f"; most often instead: {instead}." if instead else ".")
     )
 
