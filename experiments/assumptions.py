@@ -33,6 +33,7 @@ from experiments.studies import (
     make_output_folder,
     one_of,
     optional,
+    percent,
     text,
     whole,
 )  # noqa: E402
@@ -280,7 +281,7 @@ def run(cfg: DictConfig, progress: bool = True) -> Path:
         lines.append(
             f"- {r.answer.replace('_', ' ')} (change in `{metric}`, arm `{arm}` minus `{minus}`): "
             f"{fmt_pp(r.mean)} on average; 5-95% over the design points "
-            f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {100 * r.share_positive:.0f}% of points"
+            f"{fmt_pp(r.p05)} to {fmt_pp(r.p95)}; positive at {percent(r.share_positive)} of points"
         )
     lines += leading_lines(indices, list(answers), key, cfg.bootstrap)
     lines += ["", "Files: indices.csv, answers.csv, indices.png, report.md; runs in sweep/."]

@@ -26,6 +26,7 @@ from experiments.studies import (
     labelled_arms,
     main_wrapper,
     pair_tally,
+    percent,
     preset,
     range_words,
     spread,
@@ -190,7 +191,7 @@ def analyse(ctx: Context) -> list[str]:
         shown[c] = shown[c].map(fmt_pp)
     shown["crime_vs_no_promise_pct"] = shown.crime_vs_no_promise_pct.map(lambda v: f"{v:+.1f}%")
     beats = [
-        f"{100 * v:.0f}%" + (f" (same {100 * same:.0f}%)" if same > 0 else "")
+        percent(v) + (f" (same {percent(same)})" if same > 0 else "")
         for v, same in zip(table.trust_high_share_p_higher_than_observed, table.trust_high_share_p_same_as_observed)
     ]
     shown["trust_high_share_p_higher_than_observed"] = ["—", *beats[1:]]  # the observed arm against itself

@@ -113,7 +113,7 @@ def analyse(ctx: GridContext) -> list[str]:
         lines.append(
             f"| {int(r['rank'])} | {setting_words(r, dims)} | {yearly} | {fmt_pp(r[key + '_ci_low'])} to "
             f"{fmt_pp(r[key + '_ci_high'])} | {district(r)} | "
-            f"{100 * r[key + '_p_positive']:.0f}% | {unsafe(r)} | "
+            f"{percent(r[key + '_p_positive'])} | {unsafe(r)} | "
             f"{r.hours_spent:.0f} |"
         )
     shown = agg.head(10)
@@ -122,7 +122,7 @@ def analyse(ctx: GridContext) -> list[str]:
     lines += ["", f"## Designs to avoid (no gain on average, or a gain in under half the {worlds})", ""]
 
     def said(r: pd.Series) -> str:
-        gain = f"{100 * r[key + '_p_positive']:.0f}% of {worlds}"
+        gain = f"{percent(r[key + '_p_positive'])} of {worlds}"
         return f"{setting_words(r, dims)}: high confidence {fmt_pp(r[key])}, a gain in {gain}"
 
     avoid = agg[(agg[key] <= 0) | (agg[key + "_p_positive"] < 0.5)].iloc[::-1]
@@ -159,7 +159,7 @@ def in_short(top: pd.Series, dims: list[str], key: str, last: int, worlds: str, 
         f"high confidence {fmt_pp(top[key])} after {counted(last, 'year')} "
         f"({OUTCOMES['delaktighet_high_share']} "
         f"{fmt_pp(top[f'gain_delaktighet_high_share_change_y{last}'])}), a gain in "
-        f"{100 * top[key + '_p_positive']:.0f}% of {worlds}"
+        f"{percent(top[key + '_p_positive'])} of {worlds}"
     )
     if top[key] <= 0:
         return (

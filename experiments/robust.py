@@ -212,7 +212,7 @@ def recommendation_words(choice: pd.Series, within: bool, budget: float, planned
     return (
         f"{pool} does best when things go badly: in the worst 10% of worlds {bad}. On average it changes high "
         f"confidence by {fmt_pp(choice[f'{OBJECTIVE}_mean'])}; it gains in "
-        f"{100 * choice[f'{OBJECTIVE}_p_gain']:.0f}% of worlds, backfires in {100 * choice['p_backfire']:.0f}%, "
+        f"{percent(choice[f'{OBJECTIVE}_p_gain'])} of worlds, backfires in {percent(choice['p_backfire'])}, "
         f"{behind}, and costs about {choice.hours:,.0f} officer hours delivered over the horizon."
     )
 
@@ -415,7 +415,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         others = " / ".join(fmt_pp(r[f"{g}_p10"]) for g in GAINS if g != OBJECTIVE)
         lines.append(
             f"| {words(r)} | {fmt_pp(r[f'{OBJECTIVE}_mean'])} / {fmt_pp(r[f'{OBJECTIVE}_p10'])} | {others} | "
-            f"{100 * r[f'{OBJECTIVE}_p_gain']:.0f}% | {100 * r.p_backfire:.0f}% | "
+            f"{percent(r[f'{OBJECTIVE}_p_gain'])} | {percent(r.p_backfire)} | "
             f"{100 * r[f'regret_{OBJECTIVE}_max']:.1f} pp "
             f"| {r.hours:,.0f} |"
         )
@@ -424,7 +424,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
     worst = summary.sort_values("p_backfire", ascending=False).head(3)
     lines += ["", "## Designs most likely to backfire", ""]
     lines += [
-        f"- {words(r)}: backfires in {100 * r.p_backfire:.0f}% of worlds, high confidence "
+        f"- {words(r)}: backfires in {percent(r.p_backfire)} of worlds, high confidence "
         f"{fmt_pp(r[f'{OBJECTIVE}_mean'])} on average"
         for _, r in worst[worst.p_backfire > 0].iterrows()
     ] or ["None: no design backfired in any of these worlds."]

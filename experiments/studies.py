@@ -960,8 +960,8 @@ def pair_tally(name: str, verb: str, other: str, share: float, same: float, pair
     head = f"{name} " if name else ""
     if same == 1:
         return f"{head}the same as {other} in all {pairs}"
-    ties = f" (the same in {100 * same:.0f}%)" if same > 0 else ""
-    return f"{head}{verb} in {100 * share:.0f}% of {pairs}{ties}"
+    ties = f" (the same in {percent(same)})" if same > 0 else ""
+    return f"{head}{verb} in {percent(share)} of {pairs}{ties}"
 
 
 def tied_with(frame: pd.DataFrame, row: pd.Series, columns: Sequence[str]) -> int:

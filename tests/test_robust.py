@@ -225,6 +225,26 @@ def test_a_choice_that_loses_on_average_says_what_does_better(means, in_budget, 
     assert says in text and bool(text) == bool(says), text
 
 
+def test_a_design_that_backfires_in_one_world_of_many_never_reads_as_none():
+    """With many worlds, a design that backfired in 1 of 400 read "backfires in 0%", and one that gained in 399 of
+    them "gains in 100% of worlds"."""
+    from experiments.robust import recommendation_words
+
+    choice = pd.Series(
+        {
+            f"{OBJECTIVE}_p10": 0.01,
+            f"{OBJECTIVE}_mean": 0.02,
+            f"{OBJECTIVE}_p_gain": 399 / 400,
+            "p_backfire": 1 / 400,
+            f"regret_{OBJECTIVE}_max": 0.0,
+            f"regret_{OBJECTIVE}_mean": 0.0,
+            "hours": 800.0,
+        }
+    )
+    text = recommendation_words(choice, True, 40, pd.Series([20.0]))
+    assert "it gains in >99% of worlds, backfires in <1%," in text, text
+
+
 def test_designs_that_tie_with_the_choice_are_counted_and_a_run_too_short_to_differ_recommends_none(tmp_path):
     """At a one-week horizon every design gained exactly 0 in every world, and the report still recommended one in
     bold ("is the best design in every world"): an arbitrary pick among 432 ties."""

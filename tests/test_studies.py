@@ -1396,6 +1396,8 @@ def test_a_coefficient_with_no_effect_is_not_among_an_answers_leaders():
         ("", 0.0, 1.0, "the same as the observed implementation in all paired plausible worlds"),
         ("", 0.5, 0.25, "beats the observed implementation in 50% of paired plausible worlds (the same in 25%)"),
         ("A", 0.9, 0.0, "A beats the observed implementation in 90% of paired plausible worlds"),
+        # 199 of 200 worlds read "in 100% ... (the same in 0%)"
+        ("A", 0.995, 0.005, "A beats the observed implementation in >99% of paired plausible worlds (the same in <1%)"),
     ],
 )
 def test_pairs_that_tie_are_said_to_be_the_same_not_counted_as_losses(name, higher, same, says):
