@@ -31,6 +31,7 @@ from typing import Any
 import matplotlib
 
 from experiments.interrupted import RESUMES, command, says_when_interrupted
+from experiments.studies import percent
 from sim.words import counted
 
 matplotlib.use("Agg")
@@ -477,8 +478,8 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
         if not ok:
             missed.append(t)
         lines.append(
-            f"| {t.id} {t.name}{'' if t.fit else ' (check)'} | {t.low:g} to {t.high:g} | {100 * q.share_inside:.0f}% | "
-            f"{100 * r.share_inside:.0f}% | {r['median']:.3f} ({r.p05:.3f} to {r.p95:.3f}) | "
+            f"| {t.id} {t.name}{'' if t.fit else ' (check)'} | {t.low:g} to {t.high:g} | {percent(q.share_inside)} | "
+            f"{percent(r.share_inside)} | {r['median']:.3f} ({r.p05:.3f} to {r.p95:.3f}) | "
             f"{'met' if ok else '**not met**'} |"
         )
     lines += ["", "## Targets not met", ""]

@@ -32,6 +32,7 @@ from experiments.studies import (
     interval,
     list_of,
     main_wrapper,
+    percent,
     whole,
 )
 from sim.params import ConfigError
@@ -277,10 +278,11 @@ def interval_words(posterior: bool) -> str:
 
 
 def percent_with_interval(row: pd.Series) -> str:
-    """'84% (95% interval 78–90%)', or the bare share when there is no interval (a single replication)."""
+    """'84% (95% interval 78–90%)', or the bare share when there is no interval (a single replication); a power of
+    0.996 reads '>99%', not '100%' (studies.percent)."""
     if not np.isfinite(row.power_low):
-        return f"{100 * row.power:.0f}% (no interval: one replication)"
-    return f"{100 * row.power:.0f}% (95% interval {100 * row.power_low:.0f}–{100 * row.power_high:.0f}%)"
+        return f"{percent(row.power)} (no interval: one replication)"
+    return f"{percent(row.power)} (95% interval {100 * row.power_low:.0f}–{100 * row.power_high:.0f}%)"
 
 
 def false_alarm_line(tests: pd.DataFrame, drift: float, alpha: float, worlds: str = "replications") -> str:

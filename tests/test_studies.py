@@ -618,6 +618,20 @@ def test_the_false_alarm_sentence_follows_its_numbers(rates, says):
     assert low <= rate <= high and ("close" in says) == (low <= 5 <= high)
 
 
+@pytest.mark.parametrize(
+    "power, low, says",
+    [
+        (0.996, 0.97, ">99% (95% interval 97–100%)"),  # once "100% (95% interval 97–100%)": all but certain
+        (0.84, 0.78, "84% (95% interval 78–100%)"),
+        (1.0, 1.0, "100% (95% interval 100–100%)"),
+        (0.996, np.nan, ">99% (no interval: one replication)"),
+    ],
+)
+def test_a_power_near_certain_does_not_read_as_certain(power, low, says):
+    row = pd.Series({"power": power, "power_low": low, "power_high": 1.0})
+    assert evaluation_power.percent_with_interval(row) == says
+
+
 def test_surveys_too_small_to_test_are_counted_and_left_out_of_the_false_alarm_rate(tmp_path):
     """20 invited at a 5% response: about one answer a wave, no spread, no test. Such surveys were counted as 'not
     detected' without a word, and the false-alarm rate judged on them: '0.0% ..., close to alpha as it should be'."""
