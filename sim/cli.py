@@ -15,8 +15,10 @@ run.json, written last.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import logging
+import math
 import os
 import re
 import shutil
@@ -83,6 +85,57 @@ def config_overrides(argv: list[str]) -> tuple[list[str], bool]:
     return overrides, multirun
 
 
+def exact_range(*args: Any, **kwargs: Any) -> Any:
+    """Hydra's ``range()``, its values listed exactly: the decimals as written, Python's rule (stop left out).
+
+    Hydra 1.3 adds a float step up in binary, so ``range(0.2,1,0.2)`` swept 0.6000000000000001 (in the config, the
+    folder name and the collected table, where ``== 0.6`` then found nothing) and ``range(0.1,0.4,0.1)`` swept 0.4
+    as well; its ``sort()`` of a range that does not land on its stop swept other values (``sort(range(10,0,-3))``
+    gave 3, 6, 9, 12). A listed sweep sorts and shuffles as Hydra's ``choice()`` does.
+    """
+    from decimal import Decimal
+
+    from hydra._internal.grammar import grammar_functions
+    from hydra.core.override_parser.types import ChoiceSweep
+
+    r = grammar_functions.range(*args, **kwargs)
+    if r.step == 0:
+        raise ValueError("range() needs a step other than 0")
+    if all(isinstance(v, int) for v in (r.start, r.stop, r.step)):
+        return ChoiceSweep(list=list(builtins.range(r.start, r.stop, r.step)))
+    start, stop, step = (Decimal(repr(float(v))) for v in (r.start, r.stop, r.step))
+    return ChoiceSweep(list=[float(start + i * step) for i in builtins.range(max(0, math.ceil((stop - start) / step)))])
+
+
+def overrides_parser() -> Any:
+    """Hydra's override parser with :func:`exact_range` as its ``range()``."""
+    import inspect
+
+    from hydra._internal.grammar import grammar_functions
+    from hydra.core.override_parser.overrides_parser import OverridesParser, create_functions
+
+    functions = create_functions()
+    functions.definitions["range"] = inspect.signature(grammar_functions.range)
+    functions.functions["range"] = exact_range
+    return OverridesParser(functions)
+
+
+def exact_sweeps(argv: list[str]) -> list[str]:
+    """A multirun's arguments with each sweep that uses ``range()`` listed value by value (:func:`exact_range`), so
+    Hydra's sweeper launches exactly those values; any other argument as given."""
+    overrides, _ = config_overrides(argv)
+    parser = overrides_parser()
+    out = []
+    for arg in argv:
+        if arg in overrides and "range(" in arg:
+            o = parser.parse_override(arg)
+            values = list(o.sweep_string_iterator()) if o.is_sweep_override() else []
+            if values:  # none: sweep_values says so in one line
+                arg = f"{o.get_key_element()}={','.join(values)}"
+        out.append(arg)
+    return out
+
+
 def sweep_values(o: Any) -> list[str]:
     """The values one parsed override sweeps over, as Hydra's basic sweeper would launch them; ConfigError naming
     the override when there are none or it cannot be enumerated (interval() is for optimising sweepers)."""
@@ -102,10 +155,7 @@ def sweep_values(o: Any) -> list[str]:
             raise ConfigError(f"{o.input_line}: glob() picks presets of a group (area, scenario), not values")
         values = o.value().filter(names)
     else:
-        try:
-            values = list(o.sweep_string_iterator())
-        except Exception as exc:  # range(0.5,1,0): "Invalid range values (...)"
-            raise ConfigError(f"{o.input_line}: {exc}") from None
+        values = list(o.sweep_string_iterator())
     if not values:
         raise ConfigError(f"{o.input_line} gives no values to sweep, so nothing would run")
     return values
@@ -113,9 +163,15 @@ def sweep_values(o: Any) -> list[str]:
 
 def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     """Every combination a multirun would launch (Hydra's basic sweeper: the cartesian product)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    parser, parsed = overrides_parser(), []
+    for text in overrides:
+        try:
+            parsed.append(parser.parse_override(text))
+        except Exception as exc:  # Hydra's message: "Error parsing override ... ValueError while evaluating ..."
+            why = re.search(r"while evaluating '[^']*': (.*?)(?: See https://|$)", " ".join(str(exc).split()))
+            if not why:
+                raise
+            raise ConfigError(f"{text}: {why.group(1)}") from None
     choices = [[f"{o.get_key_element()}={v}" for v in sweep_values(o)] for o in parsed]
     return [list(c) for c in itertools.product(*choices)]
 
@@ -278,6 +334,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     _, multirun = config_overrides(argv)
+    if multirun:
+        argv = exact_sweeps(argv)
     sweep_dirs = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
     if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
         print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)

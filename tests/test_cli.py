@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sim
 from sim.outputs import summary_text
@@ -472,6 +473,44 @@ def test_a_multirun_over_presets_by_glob_runs_each_preset_it_matches(tmp_path):
     assert p.returncode == 0, p.stderr
     areas = sorted(json.loads(f.read_text())["area"] for f in (tmp_path / "sweep").glob("*/run.json"))
     assert areas == ["small_town", "suburb"]
+
+
+@pytest.mark.parametrize(
+    "sweep, values",
+    [
+        # Hydra 1.3 added float steps up in binary: 0.6000000000000001, and range(0.1,0.4,0.1) ended on 0.4
+        ("police.effort=range(0.2,1,0.2)", ["0.2", "0.4", "0.6", "0.8"]),
+        ("police.effort=range(0.1,0.4,0.1)", ["0.1", "0.2", "0.3"]),
+        ("police.effort=range(1,1.5,0.1)", ["1.0", "1.1", "1.2", "1.3", "1.4"]),
+        # its sort() of a range that does not land on its stop once swept 3, 6, 9, 12 and 0.3 to 1.1
+        ("promise.actions=sort(range(10,0,-3))", ["1", "4", "7", "10"]),
+        ("police.effort=sort(range(0.9,0.1,-0.2))", ["0.3", "0.5", "0.7", "0.9"]),
+        ("police.effort=sort(range(0.1,0.4,0.1),reverse=true)", ["0.3", "0.2", "0.1"]),
+        ("promise.actions=range(1,5)", ["1", "2", "3", "4"]),
+        ("promise.actions=range(3)", ["0", "1", "2"]),
+    ],
+)
+def test_a_range_sweep_runs_the_values_it_names(sweep, values):
+    from sim.cli import expand_sweeps
+
+    key = sweep.split("=", 1)[0]
+    assert expand_sweeps([sweep]) == [[f"{key}={v}"] for v in values]
+
+
+def test_a_float_range_multirun_writes_the_values_as_written(tmp_path):
+    """range(0.2,0.7,0.2) once ran police.effort=0.6000000000000001: in the folder name, the config and the
+    collected table, where selecting effort 0.6 found nothing."""
+    tiny = ("replications=1", "horizon_weeks=2", "area.residents=200")
+    p = run_sim("-m", "police.effort=range(0.2,0.7,0.2)", *tiny, f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert p.returncode == 0, p.stderr
+    runs = sorted((tmp_path / "sweep").glob("*/run.json"))
+    assert [f.parent.name.split("police.effort=")[1].split(",")[0] for f in runs] == ["0.2", "0.4", "0.6"]
+    efforts = [yaml.safe_load((f.parent / "config.yaml").read_text())["police"]["effort"] for f in runs]
+    assert efforts == [0.2, 0.4, 0.6]
+    step0 = run_sim("-m", "police.effort=range(1,0.5,0)", *tiny, f"hydra.sweep.dir={tmp_path / 'zero'}")
+    assert step0.returncode == 2 and step0.stderr.strip() == (
+        "error: police.effort=range(1,0.5,0): range() needs a step other than 0"
+    )
 
 
 def test_collect_keeps_a_tables_own_column_beside_the_parameter_of_that_name(tmp_path):
