@@ -458,8 +458,12 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
         raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
     for key, value in direct:
+        try:
+            parsed = parse_value(value)
+        except Exception as exc:
+            raise ConfigError(f"cannot read {key}={value}: {exc}") from exc
         with _open(cfg):
-            cfg[key] = parse_value(value)
+            cfg[key] = parsed
     for entry, sub, value in replace:
         named = f"{entry}.{sub}" if sub else entry
         where, _, name = entry.rpartition(".")
@@ -495,10 +499,20 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
 
 
 def parse_value(text_value: str) -> Any:
-    """A command-line value as Hydra reads it: [1,2], {a: 1}, 0.5, true, text."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    """A command-line value as Hydra reads it: [1,2], {a: 1}, 0.5, true, text. A sweep (``0.5,1``, ``range()``,
+    ``choice()``, ``interval()``, ``glob()``) is refused, with the list that says the same where there is one: a
+    setting holds one value or one list (a sweep once reached the config as Hydra's sweep object, in a traceback)."""
+    from hydra.core.override_parser.types import ValueType
 
-    return OverridesParser.create().parse_override(f"x={text_value}").value()
+    from sim.cli import overrides_parser
+
+    o = overrides_parser().parse_override(f"x={text_value}")
+    if o.is_discrete_sweep() and o.value_type != ValueType.GLOB_CHOICE_SWEEP:
+        listed = ",".join(o.sweep_string_iterator())
+        raise ValueError(f"a sweep, where a setting takes one value or a list: give [{listed}]")
+    if o.is_sweep_override():
+        raise ValueError("a sweep, where a setting takes one value or a list, such as [0.5,1.0]")
+    return o.value()
 
 
 @dataclass

@@ -1022,6 +1022,16 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("ambition", ["study.grid.promise.actions=[1,1.0]"], "study.grid.promise.actions repeats 1.0: give each value"),
         ("robust", ["study.designs.promise.actions=[1,2,1]"], "study.designs.promise.actions repeats 1: give each"),
         ("ambition", ["study.grid.police.competing_demand=[0,0.0]"], "study.grid.police.competing_demand repeats 0.0"),
+        # a sweep once reached the config as Hydra's sweep object: "Unexpected type annotation: Set[str]"
+        (
+            "ambition",
+            ["study.grid.police.effort=range(0.5,1.01,0.25)"],
+            "cannot read study.grid.police.effort=range(0.5,1.01,0.25): a sweep, where a setting takes one value or a "
+            "list: give [0.5,0.75,1.0]",
+        ),
+        ("budget", ["study.grid.promise.actions=1,2"], "study.grid.promise.actions=1,2: a sweep, where a setting ta"),
+        ("sensitivity", ["study.vary.police.effort=interval(0.5,1)"], "a sweep, where a setting takes one value or"),
+        ("robust", ["area=suburb,small_town"], "cannot read area=suburb,small_town: a sweep, where a setting takes o"),
         # a reference without a promise ran, every arm then a change to a promise that was not there
         ("bra2018", ["study.reference=no_promise"], "invalid value for study.reference: 'no_promise' (allowed: a sce"),
         # another study's entry was added and never read: compare and reach ran their arms, budget its grid
