@@ -179,7 +179,9 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
 def check_hydra_settings(argv: list[str]) -> None:
     """Hydra's own settings on the command line (hydra.run.dir=..., hydra/launcher=...), composed as Hydra will
     compose them; ConfigError in one line for one it does not know (Hydra would print a stack of its own and the
-    run would end in 'the run failed'), and for hydra.mode, which -m sets."""
+    run would end in 'the run failed'), and for hydra.mode, which -m sets. A setting added with ``+`` is refused
+    where Hydra has a fixed set of settings (``+hydra.job.chdri=true`` was taken and did nothing), and taken where it
+    keeps an open mapping (``+hydra.job.env_set.NAME=value``)."""
     from hydra import compose, initialize_config_dir
 
     given = [a for a in argv if a.lstrip("+~").startswith(("hydra.", "hydra/"))]
@@ -190,7 +192,7 @@ def check_hydra_settings(argv: list[str]) -> None:
         return
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            compose(config_name="config", overrides=given, return_hydra_config=True)
+            composed = compose(config_name="config", overrides=given, return_hydra_config=True)
     except Exception as exc:
         text = " ".join(str(exc).split())
         unknown = re.search(r"Could not override '(hydra[^']*)'", text)
@@ -205,6 +207,18 @@ def check_hydra_settings(argv: list[str]) -> None:
         else:
             why = f"cannot use {' '.join(given)}: {text[:200]}"
         raise ConfigError(why) from None
+    added = [a.split("=", 1)[0] for a in given if a.startswith("+") and "/" not in a.split("=", 1)[0]]
+    if not added:
+        return
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        before = compose(
+            config_name="config", overrides=[a for a in given if not a.startswith("+")], return_hydra_config=True
+        )
+    for key in (k.lstrip("+") for k in added):
+        parent = OmegaConf.select(composed, key.rpartition(".")[0])
+        new = OmegaConf.select(before, key, default=KeyError) is KeyError
+        if new and OmegaConf.is_dict(parent) and OmegaConf.get_type(parent) is not dict:  # a dataclass: fixed keys
+            raise ConfigError(f"unknown Hydra setting {key} (python -m sim --hydra-help lists them)")
 
 
 def check(argv: list[str]) -> list[Config]:

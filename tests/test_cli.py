@@ -112,6 +112,9 @@ def test_main_job_writes_the_run_folder(tmp_path):
         # Hydra's own settings: an unknown one printed Hydra's stack and "the run failed"; hydra.mode=MULTIRUN ran a
         # sweep into ./results/multirun, then said "the run failed: nothing was written"
         ("hydra.nosuch=1", "error: unknown Hydra setting hydra.nosuch (python -m sim --hydra-help lists them)"),
+        # added with + (or ++), a misspelt setting was taken and did nothing
+        ("+hydra.job.chdri=true", "error: unknown Hydra setting hydra.job.chdri (python -m sim --hydra-help lists"),
+        ("++hydra.nosuch=1", "error: unknown Hydra setting hydra.nosuch (python -m sim --hydra-help lists them)"),
         ("hydra/launcher=nosuch", "error: unknown hydra/launcher option 'nosuch' (available: basic"),
         ("hydra.mode=MULTIRUN", "error: hydra.mode=MULTIRUN: give -m (--multirun) for a sweep; the mode follows"),
         ("police=0.5", "error: police is a group, not a parameter: give one of its parameters as police.<name>=val"),
@@ -141,6 +144,15 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, arg, needle):
     assert needle in p.stderr and p.stderr.count("\n") == 1 and len(p.stderr) < 400, p.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_hydra_settings_added_where_hydra_keeps_an_open_mapping_are_taken(tmp_path):
+    """+ adds a key where Hydra's settings are an open mapping (environment variables), and ++ sets one that exists;
+    only a new key among Hydra's fixed settings is refused (test_bad_input_exits_2_and_writes_nothing)."""
+    out = tmp_path / "run"
+    tiny = ("replications=1", "horizon_weeks=2", "area.residents=200")
+    p = run_sim("+hydra.job.env_set.PROMISE_SIM_NOTE=1", "++hydra.job.chdir=false", *tiny, f"hydra.run.dir={out}")
+    assert p.returncode == 0 and (out / "run.json").exists(), p.stderr
 
 
 def test_hydras_options_print_and_run_nothing_and_version_names_the_product(tmp_path):
