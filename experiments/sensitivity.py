@@ -279,7 +279,7 @@ def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
 def leader_words(d: pd.DataFrame, key: str, when: str) -> str:
     """``year 1: `lever` (ST 0.41 ± 0.10; 2 others reach its interval)``: the leader of one year's indices, with how
     many it is not told apart from, so that a "shift" between years is not read into levers that are tied."""
-    top = d.sort_values(key, ascending=False).iloc[0]
+    top = d.loc[d[key].idxmax()]  # the leader reaching() counts from
     others = reaching(d, key) - 1
     tied = f"; {counted(others, 'other')} {'reaches' if others == 1 else 'reach'} its interval" if others else ""
     return f"{when}: `{top.lever}` ({key} {top[key]:.2f} ± {top[f'{key}_conf']:.2f}{tied})"
