@@ -16,6 +16,7 @@ run.json, written last.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import itertools
 import logging
 import math
@@ -207,17 +208,10 @@ def check_hydra_settings(argv: list[str]) -> None:
         else:
             why = f"cannot use {' '.join(given)}: {text[:200]}"
         raise ConfigError(why) from None
-    added = [a.split("=", 1)[0] for a in given if a.startswith("+") and "/" not in a.split("=", 1)[0]]
-    if not added:
-        return
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        before = compose(
-            config_name="config", overrides=[a for a in given if not a.startswith("+")], return_hydra_config=True
-        )
-    for key in (k.lstrip("+") for k in added):
-        parent = OmegaConf.select(composed, key.rpartition(".")[0])
-        new = OmegaConf.select(before, key, default=KeyError) is KeyError
-        if new and OmegaConf.is_dict(parent) and OmegaConf.get_type(parent) is not dict:  # a dataclass: fixed keys
+    for key in (a.split("=", 1)[0].lstrip("+") for a in given if a.startswith("+")):
+        where, _, name = key.rpartition(".")
+        kind = OmegaConf.get_type(OmegaConf.select(composed, where)) if "/" not in key else None
+        if dataclasses.is_dataclass(kind) and name not in {f.name for f in dataclasses.fields(kind)}:
             raise ConfigError(f"unknown Hydra setting {key} (python -m sim --hydra-help lists them)")
 
 
