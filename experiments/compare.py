@@ -94,7 +94,9 @@ def analyse(ctx: Context) -> list[str]:
         "",
     ]
     shown = diffs[diffs.metric == "trust_high_share"][["arm", "week", "difference", "ci_low", "ci_high", "p_higher"]]
-    shown = shown.assign(**{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")})
+    shown = shown.assign(
+        **{c: (100 * shown[c]).round(1) for c in ("difference", "ci_low", "ci_high")}, p_higher=shown.p_higher.round(2)
+    )
     lines.append(shown.to_markdown(index=False))
     return lines
 

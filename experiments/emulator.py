@@ -548,7 +548,7 @@ def fast_sensitivity(cfg: DictConfig, progress: bool = True) -> Path:
     lines += [
         "",
         f"Benchmark: {len(runs)} simulations and {total:.0f} s in all for the ranking, against the direct "
-        "study's n x (levers + 2) simulations (17,408 at n = 1024).",
+        "study's n x (levers + 2) design points (17,408 at n = 1024, run as 17,361 simulations).",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
