@@ -37,13 +37,15 @@ from experiments.studies import (
     text,
     whole,
 )  # noqa: E402
+from sim.executors import EXECUTORS  # noqa: E402
 from sim.model import METRICS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import METHODS, analyze  # noqa: E402
 from sim.sensitivity import sample as design_sample  # noqa: E402
 from sim.space import ParameterSpace, apply_params  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.store import SweepStore  # noqa: E402
+from sim.sweep import plan, run_sweep  # noqa: E402
 from sim.targets import base_config  # noqa: E402
 from sim.words import counted  # noqa: E402
 

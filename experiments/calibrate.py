@@ -41,10 +41,12 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
+from sim.executors import EXECUTORS, available_cores  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError, accepts  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import ENSEMBLE_DIR  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, available_cores, plan, run_sweep  # noqa: E402
+from sim.store import SweepStore  # noqa: E402
+from sim.sweep import plan, run_sweep  # noqa: E402
 from sim.targets import Target, distance, load_targets, simulate  # noqa: E402
 from sim.version import code_version  # noqa: E402
 

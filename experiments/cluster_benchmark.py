@@ -25,7 +25,8 @@ import sim
 from experiments.interrupted import NOTHING, says_when_interrupted
 from sim.params import ConfigError
 from sim.paths import output_path
-from sim.sweep import SweepStore, compact, plan, run_sweep
+from sim.store import SweepStore, compact
+from sim.sweep import plan, run_sweep
 
 LEVERS = [
     "police.effort",

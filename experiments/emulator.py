@@ -49,10 +49,12 @@ from experiments.studies import (  # noqa: E402
     whole,
 )
 from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
+from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.posterior import load_ensemble  # noqa: E402
-from sim.sweep import EXECUTORS, Outcomes, SweepStore, base_key, plan, run_sweep  # noqa: E402
+from sim.store import SweepStore  # noqa: E402
+from sim.sweep import Outcomes, base_key, plan, run_sweep  # noqa: E402
 from sim.version import code_version  # noqa: E402
 
 SHARES = ["trust_high_share", "delaktighet_high_share", "unsafe_share"]

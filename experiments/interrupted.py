@@ -38,7 +38,7 @@ def command(settings: Callable[[], Any], work: Callable[[Any], Any], says_where:
     setting, or a store or scheduler that refuses, ends with ``error: ...`` and exit status 2; otherwise the
     folder ``work`` returns is named (unless the work names it itself: ``says_where=False``)."""
     from sim.params import ConfigError
-    from sim.sweep import StoreError
+    from sim.store import StoreError
 
     try:
         cfg = settings()

@@ -56,11 +56,13 @@ from experiments.studies import (
     tied_with,
     whole,
 )
+from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.robustness import box_words, cart_rules, pareto, prim_box, recommend, robustness  # noqa: E402
 from sim.space import apply_params, make_space  # noqa: E402
-from sim.sweep import EXECUTORS, SweepStore, plan, run_sweep  # noqa: E402
+from sim.store import SweepStore  # noqa: E402
+from sim.sweep import plan, run_sweep  # noqa: E402
 from sim.words import counted  # noqa: E402
 
 GAINS = {

@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from sim.cluster import make_cluster  # noqa: E402
+from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import (  # noqa: E402
@@ -41,17 +42,8 @@ from sim.sensitivity import (  # noqa: E402
     sample,
 )
 from sim.space import apply_params, make_space  # noqa: E402
-from sim.sweep import (  # noqa: E402
-    EXECUTORS,
-    SweepStore,
-    auto_batch_size,
-    compact,
-    parse_shard,
-    plan,
-    run_sweep,
-    shard_share,
-    shard_store,
-)
+from sim.store import SweepStore, compact, parse_shard, shard_store  # noqa: E402
+from sim.sweep import auto_batch_size, plan, run_sweep, shard_share  # noqa: E402
 from sim.words import counted  # noqa: E402
 
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
@@ -563,7 +555,8 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
 
 def dry_run(cfg: DictConfig, specs, base, out: Path) -> Path:
     """Print what the study would cost: runs, core-hours (one run timed here), files, wall time on N cores."""
-    from sim.sweep import Outcomes, available_cores
+    from sim.executors import available_cores
+    from sim.sweep import Outcomes
 
     t0 = time.perf_counter()
     n_timed = 3

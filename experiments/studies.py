@@ -52,6 +52,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
 from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
+from sim.executors import EXECUTORS  # noqa: E402
 from sim.intervals import (  # noqa: E402
     RANGE_MIN,
     SHARE_MIN,
@@ -63,7 +64,6 @@ from sim.intervals import (  # noqa: E402
 )
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import cannot_make, output_path  # noqa: E402
-from sim.sweep import EXECUTORS  # noqa: E402
 from sim.words import counted, signed  # noqa: E402
 
 LABELS = {
@@ -1251,7 +1251,8 @@ def sweep_design(
     import hashlib
     import json
 
-    from sim.sweep import SweepStore, plan, run_sweep
+    from sim.store import SweepStore
+    from sim.sweep import plan, run_sweep
 
     p = plan(base, design, s.cfg.replications, s.cfg.seed)
     key = hashlib.sha256(json.dumps(sorted(p.run_ids())).encode()).hexdigest()[:10]

@@ -20,9 +20,11 @@ import sim
 from experiments.interrupted import NOTHING, says_when_interrupted
 from experiments.studies import count_arg, folder_arg, make_output_folder
 from sim.api import run_replication
+from sim.executors import available_cores
 from sim.paths import output_path
 from sim.space import apply_params
-from sim.sweep import SweepStore, available_cores, plan, run_seed, run_sweep
+from sim.store import SweepStore
+from sim.sweep import plan, run_seed, run_sweep
 
 OUT = output_path("results/benchmark")
 

@@ -152,7 +152,7 @@ def test_targets_file_is_consistent():
 def test_a_sweep_that_cannot_start_stops_calibration_with_one_line(tmp_path, capsys, monkeypatch):
     """Workers on other code (StoreError) or no scheduler at the address: one line and exit 2, no traceback."""
     from experiments import calibrate
-    from sim.sweep import StoreError
+    from sim.store import StoreError
 
     def refuses(cfg, argv):
         raise StoreError("Dask workers run code abc, the client def")

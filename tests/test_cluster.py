@@ -48,7 +48,7 @@ def sensitivity(*args, timeout=900):
 
 
 def runs(folder: Path) -> pd.DataFrame:
-    from sim.sweep import SweepStore
+    from sim.store import SweepStore
 
     df = SweepStore(folder / "sweep").results()
     return df.drop(columns=["seconds"]).sort_values("run_id").reset_index(drop=True)

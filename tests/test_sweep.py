@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from sim.params import ConfigError
-from sim.sweep import Outcomes, StoreError, SweepStore, plan, run_seed, run_sweep
+from sim.store import StoreError, SweepStore
+from sim.sweep import Outcomes, plan, run_seed, run_sweep
 
 from .conftest import cfg
 
@@ -178,7 +179,8 @@ SCRIPT = textwrap.dedent(
     """
     import sys, pandas as pd
     import sim
-    from sim.sweep import SweepStore, plan, run_sweep
+    from sim.store import SweepStore
+    from sim.sweep import plan, run_sweep
     base = sim.load_config(["area.residents=300", "horizon_weeks=120"])  # ~0.1 s a run: room to interrupt
     points = pd.DataFrame({"police.effort": [0.2 + 0.02 * i for i in range(40)]})
     executor = sys.argv[2] if len(sys.argv) > 2 else "serial"
