@@ -146,7 +146,7 @@ def check_build_settings(cfg: DictConfig) -> None:
 def check_sensitivity_settings(cfg: DictConfig) -> None:
     """What `sensitivity` needs beyond each setting's own range: a Sobol size SALib's sequence is balanced at, and
     a direct study that exists (it is read at the end, after the whole study), a lever study with ranges to vary."""
-    from sim.api import CONFIG_DIR, presets
+    from sim.config import CONFIG_DIR, presets
 
     studies = [n for n in presets("experiment") if "vary" in OmegaConf.load(CONFIG_DIR / "experiment" / f"{n}.yaml")]
     if cfg.lever_study not in studies:  # robust once gave "invalid value for study.base: None"

@@ -51,7 +51,8 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from experiments.interrupted import NOTHING, RESUMES, command, says_when_interrupted  # noqa: E402
-from sim.api import CONFIG_DIR, RunResult, checked_words, config_error_message, presets  # noqa: E402
+from sim.api import RunResult  # noqa: E402
+from sim.config import CONFIG_DIR, checked_words, config_error_message, presets  # noqa: E402
 from sim.executors import EXECUTORS  # noqa: E402
 from sim.intervals import (  # noqa: E402
     RANGE_MIN,

@@ -15,7 +15,8 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+source"
 
-from .api import RunResult, load_config, run, run_replication, to_config  # noqa: E402
+from .api import RunResult, run, run_replication  # noqa: E402
+from .config import load_config, to_config  # noqa: E402
 from .model import PromiseModel  # noqa: E402
 from .params import Config, ConfigError  # noqa: E402
 from .planner import whatif  # noqa: E402

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import re
 import textwrap
 import time
 from collections.abc import Iterable, Sequence
@@ -12,264 +11,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
+from .config import config_of, to_config
 from .intervals import interval, spread
 from .model import METRICS, PromiseModel
-from .params import PARAMS, Config, ConfigError, accepts, allowed, register, validate
-from .paths import config_dir
+from .params import PARAMS, Config, ConfigError, accepts, allowed
 from .problems import expected_crime
 from .words import counted
 
-CONFIG_DIR = config_dir()
 OUTCOMES = ["trust_mean", "trust_high_share", "delaktighet_mean", "participation_rate", "trygghet_mean", "unsafe_share"]
-
-
-GROUP_KEYS = ("area", "scenario", "experiment")  # config groups: a text value names a preset
-
-
-def presets(group: str) -> list[str]:
-    """The names of the presets in configs/<group>/ (areas, scenarios, studies), sorted; [] for no such group."""
-    return sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml"))
-
-
-def unknown_keys(node: Any, prefix: str = "") -> list[str]:
-    """Dotted keys of a plain config tree that the declaration does not know (hydra's own are ignored)."""
-    from .params import PARAMS
-
-    found = []
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        if name in ("hydra", "experiment") or name in PARAMS:
-            continue
-        if isinstance(value, dict) and any(p.startswith(name + ".") for p in PARAMS):
-            found += unknown_keys(value, name + ".")
-        else:
-            found.append(name)
-    return found
-
-
-def leaf_keys(node: dict, prefix: str = "") -> list[str]:
-    """The dotted names of a plain config tree's values (police.effort, seed, ...)."""
-    found = []
-    for key, value in node.items():
-        name = f"{prefix}{key}"
-        found += leaf_keys(value, name + ".") if isinstance(value, dict) else [name]
-    return found
-
-
-def unknown_message(key: str) -> str:
-    """'unknown parameter x' with the closest known names, in one short line."""
-    import difflib
-
-    from .params import PARAMS
-
-    group = key.split(".", 1)[0]
-    known = sorted(n for n in PARAMS if n.startswith(group + "."))
-    if key == group and known:  # police=0.5: a group given a value
-        shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
-        return f"{key} is a group, not a parameter: give one of its parameters as {key}.<name>=value ({shown})"
-    close = difflib.get_close_matches(key, list(PARAMS), n=3, cutoff=0.6)
-    if close:
-        return f"unknown parameter {key} (did you mean {' or '.join(close)}?)"
-    if known:
-        shown = ", ".join(n.split(".", 1)[1] for n in known[:12]) + (", ..." if len(known) > 12 else "")
-        return f"unknown parameter {key} (parameters in {group}: {shown}; all are listed in docs/model.md §9)"
-    groups = "area, police, promise, feedback, partners, behaviour, survey"
-    if "." not in key:
-        top = ", ".join(n for n in PARAMS if "." not in n)
-        return f"unknown parameter {key} (top level: {top}; groups: {groups}; see docs/model.md §9)"
-    return f"unknown parameter {key} (groups: {groups}; see docs/model.md §9)"
-
-
-def config_of(cfg: Any) -> Any:
-    """``cfg`` itself when it has a config's attributes (a Config, or a stand-in with the same ones), else
-    ``to_config(cfg)``: overrides, a Hydra config, or a ConfigError naming what was given."""
-    return cfg if hasattr(cfg, "horizon_weeks") and not OmegaConf.is_config(cfg) else to_config(cfg)
-
-
-def to_config(cfg: Any) -> Config:
-    """A validated Config from a Hydra/OmegaConf config, overrides (a dict, a list or one string) or a Config;
-    raises ConfigError.
-
-    Overrides are composed as `python -m sim` would (``load_config``), so a partial dict gets its scenario's values
-    for everything it leaves out, not the schema's defaults, which are no scenario's values; so does a partial
-    OmegaConf config (one that leaves out any parameter)."""
-    if isinstance(cfg, Config):
-        validate(cfg)
-        return cfg
-    if isinstance(cfg, (str, list, tuple, dict)):  # overrides, as sim.run takes them
-        return load_config(cfg)
-    if not OmegaConf.is_config(cfg):
-        raise ConfigError(
-            f"a config is a sim.Config, a Hydra config, or overrides (a dict, a list or one string of key=value), "
-            f"not {type(cfg).__name__} {cfg!r}"[:300]
-        )
-    container = OmegaConf.to_container(cfg, resolve=False) if OmegaConf.is_config(cfg) else cfg
-    if isinstance(container, dict):
-        if set(PARAMS) - set(leaf_keys(container)):  # a partial config: overrides of its scenario, as a dict is
-            return load_config({k: v for k, v in container.items() if k != "hydra"})
-        extra = unknown_keys({k: v for k, v in container.items() if k != "hydra"})
-        if extra:
-            raise ConfigError(unknown_message(extra[0]))
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config), cfg)
-        obj = OmegaConf.to_object(merged)
-    except Exception as exc:  # OmegaConf names the key in its message
-        raise ConfigError(config_error_message(exc)) from exc
-    validate(obj)
-    return obj
-
-
-def config_error_message(exc: BaseException, known: Sequence[str] | None = None) -> str:
-    """One readable line from a Hydra/OmegaConf composition error (``known``: the settings a command takes,
-    when it is not the model's own config)."""
-    import difflib
-
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, InterpolationResolutionError
-
-    from .params import PARAMS, allowed
-
-    cause = exc
-    while cause.__cause__ is not None and not getattr(cause, "full_key", None):
-        cause = cause.__cause__
-    key = getattr(cause, "full_key", None)
-    if key and known is not None and isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
-        close = difflib.get_close_matches(key, list(known), n=2, cutoff=0.6)
-        hint = f"did you mean {' or '.join(close)}?" if close else "known: " + ", ".join(known)
-        return f"unknown setting {key} ({hint})"
-    if (
-        key in PARAMS
-        and isinstance(cause, (ConfigKeyError, ConfigAttributeError))
-        and getattr(cause, "value", 1) is None
-    ):
-        return f"{key} is not a setting of this command"
-    if key and isinstance(cause, InterpolationResolutionError):  # ${...} naming nothing: not an invalid value None
-        return f"cannot resolve {key}: {str(cause).splitlines()[0]}"
-    if key in PARAMS:
-        value = getattr(cause, "value", None)
-        spec = PARAMS[key]
-        return f"invalid value for {key}: {value!r} (allowed: {allowed(spec)}; unit: {spec.unit})"
-    if key and known is not None and key in known:  # a known setting given a mapping for a list, or the like
-        given = re.search(r"Error merging override [^=]*=(.*)", str(exc))
-        kind = {list: "a list", dict: "a mapping"}.get(getattr(cause, "object_type", None), "another kind of value")
-        shown = given.group(1).strip() if given else "this value"
-        return f"invalid value for {key}: {shown} (allowed: {kind}, as its default; --help shows it)"
-    if key:
-        return unknown_message(key)
-    missing = re.search(
-        r"Could not find '([^/']+)/([^']*)'.*?Available options in '[^']+':\s*(.*?)\s*Config search path",
-        str(exc),
-        re.S,
-    )
-    if missing:
-        group, name, options = missing.groups()
-        what = f"unknown {group} preset {name!r}" if name else f"{group}= needs a preset"
-        return f"{what} (available: {', '.join(options.split())})"
-    several = re.search(r"(?:Ambiguous value for argument|Sweep parameters) '([^']*)'", str(exc))
-    if several:  # Hydra's own words list three ways out, some of which this command does not take
-        word = several.group(1)
-        return (
-            f"{word!r} gives several values where one is needed (a list is key=[a,b]; python -m sim -m {word} sweeps)"
-        )
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def flat_items(mapping: dict, prefix: str = "") -> list[tuple[str, Any]]:
-    """{"police": {"effort": 0.5}} -> [("police.effort", 0.5)]: nested and dotted keys alike."""
-    items = []
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        items += flat_items(value, name + ".") if isinstance(value, dict) else [(name, value)]
-    return items
-
-
-def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
-    """Overrides as Hydra strings: a list, one string ("a=1 b=2"), or a dict ({"area": "suburb",
-    "police.effort": 0.5} or {"police": {"effort": 0.5}}; a group key with a text value picks a preset)."""
-    if overrides is None:
-        return []
-    if isinstance(overrides, str):
-        return checked_words(overrides.split())
-    if isinstance(overrides, dict):
-        out = []
-        for key, value in flat_items(overrides):
-            if isinstance(value, bool):
-                value = str(value).lower()
-            out.append(f"{key}={value}")
-        return checked_words(out)
-    if not isinstance(overrides, Iterable):
-        raise ConfigError(
-            f"invalid overrides: {overrides!r} (allowed: a list of 'key=value' strings, one string of them, or a dict)"
-        )
-    return checked_words([str(o) for o in overrides])
-
-
-def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or police.effort=0.6") -> list[str]:
-    """Overrides as given, once each is known to be key=value that Hydra's parser can read. A bare word such as
-    'suburb' is refused naming the preset it may mean (else ``otherwise``), instead of Hydra's 'missing EQUAL' parse
-    error; so is Hydra's ~key, which deletes a setting, for any of the model's (every run needs each of them: ~seed
-    once ran on the default seed, and crashed python -m sim); anything else the parser cannot read, by
-    grammar_message."""
-    for word in overrides:
-        if word.startswith("~") and not word[1:].startswith(("hydra.", "hydra/")):
-            key = word[1:].split("=", 1)[0]
-            group = key not in PARAMS and any(name.startswith(f"{key}.") for name in PARAMS)
-            hint = f"set its parameters instead ({key}.<name>=...)" if group else f"set it instead ({key}=...)"
-            if key in ("area", "scenario"):
-                hint = f"choose one instead ({key}={'|'.join(presets(key))})"
-            raise ConfigError(f"{word} would remove {key}, which every run needs: {hint}")
-        if ("=" not in word and not word.startswith("~")) or word.startswith("="):
-            named = re.fullmatch(r"[\w-]+", word) is not None  # a preset's name, not a path
-            groups = [g for g in ("area", "scenario") if named and (CONFIG_DIR / g / f"{word}.yaml").is_file()]
-            hint = "such as " + " or ".join(f"{g}={word}" for g in groups) if groups else otherwise
-            raise ConfigError(f"{word!r} needs a key: give key=value ({hint})")
-        key, _, value = word.partition("=")
-        if key.lstrip("+") in ("area", "scenario") and value in ("null", "~"):  # Hydra: 'Got NoneType'
-            raise ConfigError(f"{word} needs a preset (available: {', '.join(presets(key.lstrip('+')))})")
-    unreadable = grammar_message(overrides)
-    if unreadable:
-        raise ConfigError(unreadable)
-    return overrides
-
-
-def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "config") -> Config:
-    """Compose the project's Hydra config with overrides, as `python -m sim` would, and validate it.
-
-    ``overrides`` may be a list of "key=value" strings, one string of them, or a dict.
-    """
-    overrides = as_overrides(overrides)
-    register()
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=list(overrides))
-    except Exception as exc:
-        raise ConfigError(config_error_message(exc)) from exc
-    config = to_config(cfg)
-    from .posterior import check_posterior_config
-
-    # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
-    check_posterior_config(config, given=[o.split("=", 1)[0].lstrip("+") for o in overrides])
-    return config
-
-
-def grammar_message(overrides: Sequence[str]) -> str | None:
-    """The first override Hydra's parser cannot read, named, with what it found there (None: all read); Hydra's own
-    message may not name it, and lists the parser's tokens and a link."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parser = OverridesParser.create()
-    for o in overrides:
-        try:
-            parser.parse_overrides([o])
-        except Exception as exc:
-            text = " ".join(str(exc).split()).split(" See https://")[0]
-            found = re.sub(r" expecting (\{[^}]*\}|\S+)", "", re.sub(r"^Error parsing override '.*?' ", "", text))
-            found = "" if found.startswith("LexerNoViableAltException") else f": {found}"
-            return f"cannot read the override {o!r}{found} (an override is key=value, a list key=[a,b])"
-    return None
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -392,54 +142,69 @@ def run_replication(
         if week > 0:
             model.step()
         if week in survey_weeks:
-            for size in sizes:
-                for draw in range(survey_draws):
-                    surveys.append(
-                        {
-                            "replication": replication,
-                            "week": week,
-                            "sample_size": size,
-                            "draw": draw,
-                            **model.survey(size),
-                        }
-                    )
+            surveys += [
+                {"replication": replication, "week": week, "sample_size": size, "draw": draw, **model.survey(size)}
+                for size in sizes
+                for draw in range(survey_draws)
+            ]
         if week in map_weeks:
-            for name in map_fields:
-                grid = model.cell_map(name)
-                ys, xs = np.indices(grid.shape)
-                maps.append(
-                    pd.DataFrame(
-                        {
-                            "replication": replication,
-                            "week": week,
-                            "field": name,
-                            "x": xs.ravel(),
-                            "y": ys.ravel(),
-                            "value": grid.ravel(),
-                        }
-                    )
-                )
+            maps += [map_table(model.cell_map(name), replication, week, name) for name in map_fields]
     traj = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     traj.insert(0, "week", np.arange(len(traj)))
     traj.insert(0, "replication", replication)
-    hoods1 = model.neighbourhoods()
+    rounds = pd.DataFrame(
+        [{"replication": replication, **r} for r in model.feedback_rounds],
+        columns=["replication", "week", "reached", "delivered", "trust_change", "delaktighet_change"],
+    )
+    return {
+        "trajectories": traj,
+        "neighbourhoods": neighbourhood_table(hoods0, model.neighbourhoods(), replication),
+        "surveys": pd.DataFrame(surveys),
+        "cycles": pd.DataFrame([{"replication": replication, **vars(r)} for r in model.cycle.records]),
+        "maps": pd.concat(maps, ignore_index=True) if maps else pd.DataFrame(),
+        "problems": problem_table(model, cfg, replication),
+        "feedback_rounds": rounds,
+    }
+
+
+def map_table(grid: np.ndarray, replication: int, week: int, field: str) -> pd.DataFrame:
+    """One per-cell map as rows: x, y and the field's value in each cell."""
+    ys, xs = np.indices(grid.shape)
+    return pd.DataFrame(
+        {
+            "replication": replication,
+            "week": week,
+            "field": field,
+            "x": xs.ravel(),
+            "y": ys.ravel(),
+            "value": grid.ravel(),
+        }
+    )
+
+
+def neighbourhood_table(before: dict, after: dict, replication: int) -> pd.DataFrame:
+    """Each neighbourhood's residents and its outcomes at baseline and at the horizon."""
     hoods = pd.DataFrame(
         {
             "replication": replication,
-            "neighbourhood": np.arange(len(hoods0["residents"])),
-            "residents": hoods0["residents"],
+            "neighbourhood": np.arange(len(before["residents"])),
+            "residents": before["residents"],
         }
     )
     for name in ("trust", "delaktighet", "trygghet", "participation"):
-        hoods[f"{name}_baseline"] = hoods0[name]
-        hoods[f"{name}_horizon"] = hoods1[name]
-    cycles = pd.DataFrame([{"replication": replication, **vars(r)} for r in model.cycle.records])
+        hoods[f"{name}_baseline"] = before[name]
+        hoods[f"{name}_horizon"] = after[name]
+    return hoods
+
+
+def problem_table(model: PromiseModel, cfg: Config, replication: int) -> pd.DataFrame:
+    """Each problem in each week: severity, the crime it would be expected to bring, the crime recorded, and
+    whether it was worked that week."""
     crime = np.array(model.crime_by_problem)
-    targeted = np.array(model.targeted_by_week)
     severity = np.array(model.severity_by_problem)
     expected = expected_crime(severity, model.problems.recordability, cfg.area.residents, cfg.behaviour.crime_rate)
     weeks, problems = np.indices(crime.shape)
-    problem_table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "replication": replication,
             "week": weeks.ravel(),
@@ -447,22 +212,9 @@ def run_replication(
             "severity": severity.ravel(),
             "expected_crime": expected.ravel(),
             "recorded_crime": crime.ravel(),
-            "worked": targeted.ravel(),
+            "worked": np.array(model.targeted_by_week).ravel(),
         }
     )
-    rounds = pd.DataFrame(
-        [{"replication": replication, **r} for r in model.feedback_rounds],
-        columns=["replication", "week", "reached", "delivered", "trust_change", "delaktighet_change"],
-    )
-    return {
-        "trajectories": traj,
-        "neighbourhoods": hoods,
-        "surveys": pd.DataFrame(surveys),
-        "cycles": cycles,
-        "maps": pd.concat(maps, ignore_index=True) if maps else pd.DataFrame(),
-        "problems": problem_table,
-        "feedback_rounds": rounds,
-    }
 
 
 def summarize(trajectories: pd.DataFrame) -> pd.DataFrame:

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import solara
 
-from sim.api import load_config
 from sim.app_figures import MapFigure, OutcomeFigure
+from sim.config import load_config
 from sim.model import PromiseModel
 from sim.params import ConfigError
 

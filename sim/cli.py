@@ -32,7 +32,8 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .api import CONFIG_DIR, checked_words, load_config, presets, run, to_config
+from .api import run
+from .config import CONFIG_DIR, checked_words, load_config, presets, to_config
 from .params import Config, ConfigError, register
 from .paths import cannot_make
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .config import load_config
 from .targets import Target, load_targets, simulate
 
 
@@ -150,7 +151,7 @@ def knockout_effects(
 ) -> pd.DataFrame:
     """For each mechanism and statistic: the mean paired change when it is switched off, its standard error
     over replications and z = mean / se (one row per mechanism and statistic)."""
-    from .api import load_config, replication_seeds
+    from .api import replication_seeds
     from .space import value_of
 
     stats = pattern_statistics()

@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 
 from .area import build_layout
+from .config import config_of
 from .feedback import feedback_due, seen_work, staff_feedback
 from .officers import acute_demand, bad_contact_probability, learning_rate, recruit, turnover
 from .params import ConfigError
@@ -55,8 +56,6 @@ class PromiseModel(mesa.Model):
     """
 
     def __init__(self, cfg: Any, seed: int | None = None, streams: Streams | None = None) -> None:
-        from .api import config_of  # api runs models: imported here, not at the top
-
         cfg = config_of(cfg)
         seed = cfg.seed if seed is None else seed
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:

@@ -20,8 +20,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .config import load_config, presets
 from .emulator import Emulator
-from .params import PARAMS, UNCERTAIN
+from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
 from .version import code_version
 from .words import joined
@@ -69,7 +70,6 @@ def _draws() -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _defaults(area: str) -> tuple[tuple[str, float], ...]:
-    from .api import load_config
     from .space import value_of
 
     em = emulator()
@@ -80,8 +80,6 @@ def _defaults(area: str) -> tuple[tuple[str, float], ...]:
 def defaults(area: str = "default") -> dict[str, float]:
     """The emulator's levers at the scenario it was trained on (composed once per area)."""
     if not isinstance(area, str) or "=" in area:  # whatif({"police.effort": 0.6}) or whatif("police.effort=0.6")
-        from .api import ConfigError, presets
-
         names = ", ".join(presets("area"))
         raise ConfigError(
             f"area must name an area preset ({names}), not {area!r}; levers are keyword arguments, "

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .config import load_config
 from .params import Config
 from .paths import config_dir
 
@@ -174,8 +175,6 @@ def distance(targets: Iterable[Target], stats: Mapping[str, float]) -> float:
 def base_config(scenario: str, area: str, residents: int, horizon: int) -> Config:
     """The scenario on the area preset, shrunk to ``residents``, run for ``horizon`` weeks (cached: composing
     a Hydra config takes tens of milliseconds)."""
-    from .api import load_config
-
     return load_config(
         [f"scenario={scenario}", f"area={area}", f"area.residents={residents}", f"horizon_weeks={horizon}"]
     )
