@@ -23,6 +23,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 import sim
+from experiments.settings import preset
 from experiments.studies import (
     LABELS,
     RESAMPLES,
@@ -38,7 +39,6 @@ from experiments.studies import (
     main_wrapper,
     no_range_words,
     percent,
-    preset,
     range_words,
     ratio_interval,
     resampled_choice,

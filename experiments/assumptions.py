@@ -25,18 +25,17 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import (
+from experiments.settings import (  # noqa: E402
     check_settings,
     check_sobol_size,
     compose_settings,
-    fmt_pp,
     make_output_folder,
     one_of,
     optional,
-    percent,
     text,
     whole,
-)  # noqa: E402
+)
+from experiments.studies import fmt_pp, percent  # noqa: E402
 from sim.executors import EXECUTORS  # noqa: E402
 from sim.model import METRICS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402

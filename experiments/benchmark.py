@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.interrupted import NOTHING, says_when_interrupted
-from experiments.studies import folder_arg, make_output_folder
+from experiments.settings import folder_arg, make_output_folder
 from sim.paths import output_path
 
 OUT = output_path("results/benchmark")

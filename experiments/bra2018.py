@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from experiments.settings import preset, whole
 from experiments.studies import (
     Context,
     Settings,
@@ -27,10 +28,8 @@ from experiments.studies import (
     main_wrapper,
     pair_tally,
     percent,
-    preset,
     range_words,
     spread,
-    whole,
 )
 from sim.params import ConfigError
 from sim.words import counted

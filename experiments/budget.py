@@ -18,20 +18,18 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from experiments.ambition import OUTCOMES, resampled_first, setting_words, year_columns
+from experiments.settings import declared, one_or_more, preset
 from experiments.studies import (
     RESAMPLES,
     GridContext,
     GridStudy,
     Settings,
     as_well_words,
-    declared,
     fmt_pp,
     heatmaps,
     main_wrapper,
     no_range_words,
-    one_or_more,
     percent,
-    preset,
     range_words,
     summarise_gains,
     tied_with,

@@ -55,7 +55,7 @@ MIN_INSTALLED = 200  # draws an installed ensemble has at least, so posterior ru
 
 def load_settings(argv: list[str]) -> DictConfig:
     """Compose configs/calibration.yaml with overrides and check every setting; raise ConfigError."""
-    from experiments.studies import check_executor, compose_settings
+    from experiments.settings import check_executor, compose_settings
 
     cfg = compose_settings("calibration", argv)
     checks = [
@@ -537,7 +537,7 @@ def report(cfg, targets, summary, marginals, cost, wall) -> str:
 def calibrate(cfg: DictConfig, argv: list[str], progress: bool = True) -> Path:
     out = Path(cfg.output_dir)
     out = output_path(out)
-    from experiments.studies import make_output_folder
+    from experiments.settings import make_output_folder
 
     abc_sampler = sampler(cfg)  # reach the scheduler first: once a folder was left behind when none answered
     make_output_folder(out)

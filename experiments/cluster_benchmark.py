@@ -122,7 +122,7 @@ def throughput(root: Path, runs: int) -> dict[str, float]:
 
 @says_when_interrupted(NOTHING)
 def main(argv: list[str]) -> int:
-    from experiments.studies import key_values
+    from experiments.settings import key_values
 
     try:
         values = key_values(
@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
             )
     table = pd.DataFrame(rows)
     out = output_path(values["output_dir"])
-    from experiments.studies import make_output_folder
+    from experiments.settings import make_output_folder
 
     make_output_folder(out)
     table.to_csv(out / "cluster.csv", index=False)

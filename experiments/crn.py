@@ -132,7 +132,7 @@ def measure(
 
 @says_when_interrupted(NOTHING)
 def main(argv: list[str]) -> int:
-    from experiments.studies import key_values
+    from experiments.settings import key_values
 
     try:
         values = key_values(argv, LIMITS, {"hold": "", "output_dir": "results/crn"}, __doc__ or "")
@@ -141,7 +141,7 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     table = measure(values["pairs"], values["residents"], values["horizon_weeks"], values["seed"], hold)
-    from experiments.studies import make_output_folder
+    from experiments.settings import make_output_folder
 
     out = output_path(values["output_dir"])
     make_output_folder(out)

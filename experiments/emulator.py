@@ -36,7 +36,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, ListConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import (  # noqa: E402
+from experiments.settings import (
     check_settings,
     check_sobol_size,
     compose_settings,

@@ -22,18 +22,16 @@ from matplotlib.ticker import NullLocator
 from omegaconf import OmegaConf
 from scipy import stats
 
+from experiments.settings import fraction, list_of, whole
 from experiments.studies import (
     Context,
     Settings,
     Study,
     clustered_share_interval,
     fmt_pp,
-    fraction,
     interval,
-    list_of,
     main_wrapper,
     percent,
-    whole,
 )
 from sim.params import ConfigError
 from sim.words import counted, joined

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.animation import FuncAnimation, PillowWriter
 
 import sim
+from experiments.settings import preset, text, whole
 from experiments.studies import (
     Context,
     Settings,
@@ -30,10 +31,7 @@ from experiments.studies import (
     labelled_arms,
     main_wrapper,
     pair_tally,
-    preset,
     ratio_interval,
-    text,
-    whole,
 )
 from experiments.studies import per_replication as changes
 from sim.params import ConfigError

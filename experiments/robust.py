@@ -35,26 +35,28 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
-from experiments.studies import (
-    RESAMPLES,
-    as_well_words,
-    check_a_promise_to_vary,
+from experiments.settings import (
     check_grid,
     check_settings,
-    chosen_instead,
     compose_settings,
     declared,
-    fmt_pp,
     make_output_folder,
     number,
     one_of,
     optional,
-    percent,
-    preset,  # noqa: E402
-    resampled_choice,
+    preset,
     text,
-    tied_with,
     whole,
+)
+from experiments.studies import (
+    RESAMPLES,
+    as_well_words,
+    check_a_promise_to_vary,
+    chosen_instead,
+    fmt_pp,
+    percent,
+    resampled_choice,
+    tied_with,
 )
 from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import UNCERTAINTY_MODES, ConfigError  # noqa: E402

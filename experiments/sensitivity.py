@@ -54,7 +54,7 @@ def check_cluster(cfg: DictConfig) -> None:
     """cluster=slurm's settings (configs/cluster/slurm.yaml), checked before any job is submitted: dask-jobqueue
     would take jobs=0 or memory=abc and fail, or wait, only once the sweep starts. A Slurm cluster serves only
     executor=dask: with another executor it would be taken and ignored."""
-    from experiments.studies import check_settings, optional, text, whole
+    from experiments.settings import check_settings, optional, text, whole
 
     if cfg.cluster.get("kind") != "slurm":
         return
@@ -101,7 +101,7 @@ def check_cluster(cfg: DictConfig) -> None:
 
 def load_settings(argv: list[str]) -> DictConfig:
     """Compose configs/sensitivity.yaml with overrides and check every setting; raise ConfigError."""
-    from experiments.studies import (
+    from experiments.settings import (
         check_settings,
         check_sobol_size,
         compose_settings,
@@ -439,7 +439,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     """Sample, run (resumably), analyse and report one study; returns its folder."""
     base, space = study_space(cfg)
     key, info = study_identity(cfg, base, space)
-    from experiments.studies import make_output_folder
+    from experiments.settings import make_output_folder
 
     out = output_folder(cfg, key)
     design = sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)

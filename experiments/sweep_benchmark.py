@@ -18,7 +18,7 @@ import pandas as pd
 
 import sim
 from experiments.interrupted import NOTHING, says_when_interrupted
-from experiments.studies import count_arg, folder_arg, make_output_folder
+from experiments.settings import count_arg, folder_arg, make_output_folder
 from sim.api import run_replication
 from sim.executors import available_cores
 from sim.paths import output_path

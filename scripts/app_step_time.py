@@ -15,7 +15,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from experiments.studies import count_arg
+from experiments.settings import count_arg
 from scripts.headless import launch, require_chromium, serve_app, shown_week, wait_week
 from sim.app import TEXT, TrainerModel
 from sim.app_figures import MapFigure, OutcomeFigure

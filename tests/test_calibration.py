@@ -204,7 +204,7 @@ def test_an_abc_scheduler_that_cannot_be_reached_is_named_with_advice(tmp_path):
 def test_a_damaged_calibration_state_is_one_line_with_advice(tmp_path, capsys):
     """abc_state.json cut short (a full disk, a kill while writing) once gave a JSONDecodeError on every rerun."""
     from experiments import calibrate
-    from experiments.studies import make_output_folder
+    from experiments.settings import make_output_folder
 
     make_output_folder(tmp_path)  # an earlier calibration's folder
     (tmp_path / "abc_state.json").write_text('{"key": "ab')

@@ -396,7 +396,7 @@ def test_ambition_names_settings_that_lose_on_average_though_not_clearly(tmp_pat
 def test_a_study_mapping_takes_one_dotted_parameter_from_the_command_line(args, entry, expected):
     from omegaconf import OmegaConf
 
-    from experiments.studies import compose_settings
+    from experiments.settings import compose_settings
 
     got = OmegaConf.to_container(compose_settings("sensitivity", args).study[entry])
     assert expected in got and all("." in k for k in got), got
@@ -1243,7 +1243,7 @@ def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_r
     """These commands write into their folder (sweeps resume there): pointed at docs/, the project root or a
     folder of one's own, they mixed their files in and overwrote same-named ones (report.md, a .csv)."""
 
-    from experiments.studies import OUTPUT_MARK, make_output_folder
+    from experiments.settings import OUTPUT_MARK, make_output_folder
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -1254,7 +1254,7 @@ def test_an_output_folder_of_other_files_is_refused_and_one_a_command_wrote_is_r
     assert [p.name for p in mine.iterdir()] == ["report.md"] and (mine / "report.md").read_text() == "mine"
     earlier = make_output_folder(tmp_path / "earlier")  # what a run of a command leaves: its marker
     (earlier / "report.md").write_text("an earlier report")
-    from experiments.studies import is_foreign
+    from experiments.settings import is_foreign
 
     assert not is_foreign(str(earlier)) and is_foreign(str(mine)) and (earlier / OUTPUT_MARK).exists()
     monkeypatch.chdir(tmp_path)  # outputs under results/ of an earlier version, without the mark, stay usable
@@ -1438,7 +1438,7 @@ def test_a_setting_named_like_a_config_group_takes_its_value():
     """robust's `area` and the emulator's `scenario` are plain settings, but Hydra read `area=suburb` as a choice in
     the config group of that name: "Could not override 'area'. No match in the defaults list", so neither could be
     set from the command line."""
-    from experiments.studies import compose_settings
+    from experiments.settings import compose_settings
 
     assert compose_settings("robust", ["area=suburb"]).area == "suburb"
     assert compose_settings("emulator", ["scenario=observed_2018"]).scenario == "observed_2018"
