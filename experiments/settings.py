@@ -342,45 +342,12 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     """
     exit_with_help(argv, lambda: settings_text(config_name, argv))
     register()
-    flags = [a for a in argv if a.startswith("-")]
-    if flags:  # --dry-run, --cfg: these commands take no options but --help
-        plain = default_settings(config_name, argv)
-        key = flags[0].lstrip("-").split("=", 1)[0].replace("-", "_")
-        like = f"{key}=..." if key in plain else "key=value"
-        raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
-    plain_argv, replace = [], []
-    pattern = "(" + "|".join(map(re.escape, REPLACEABLE)) + r")(?:\.(.+))?"
-    for arg in argv:
-        m = re.fullmatch(pattern, arg.split("=", 1)[0].lstrip("+~"))
-        if m and "=" in arg:  # read by parse_value below, not by Hydra's parser
-            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
-        else:
-            plain_argv.append(arg)
-    for arg in plain_argv:  # study.staff_on=feedback.staff=0.8: Hydra's "mismatched input '='" does not say why
-        key, _, value = arg.partition("=")
-        if hint := quote_hint(key, value):
-            raise ConfigError(f"{arg}: {hint}")
-    checked_words(plain_argv, otherwise="--help lists the settings")
-    for arg in plain_argv:
-        key = arg.split("=", 1)[0].lstrip("+~")
-        if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it
-            where = "output_root" if "output_root" in default_settings(config_name, argv) else "output_dir"
-            raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
+    refuse_options(config_name, argv)
+    plain_argv, replace = split_replacements(argv)
+    check_plain(config_name, plain_argv)
     plain_argv, direct = plain_values(config_name, plain_argv)
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=plain_argv)
-    except Exception as exc:
-        plain = default_settings(config_name, plain_argv)
-        known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
-        raise ConfigError(config_error_message(exc, known)) from exc
-    for key in ("output_dir", "output_root"):
-        if is_a_file(cfg.get(key)):
-            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
-        if why := cannot_make(cfg.get(key)):
-            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (no folder can be written there: {why})")
-    if is_foreign(cfg.get("output_dir")):  # output_root only gains a new <study>/<run>/ folder: no mixing
-        raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
+    cfg = compose_checked(config_name, plain_argv)
+    check_output_folders(cfg)
     for key, value in direct:
         try:
             parsed = parse_value(value)
@@ -389,37 +356,103 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
         with _open(cfg):
             cfg[key] = parsed
     for entry, sub, value in replace:
-        named = f"{entry}.{sub}" if sub else entry
-        where, _, name = entry.rpartition(".")
-        parent = cfg.get(where) if where else cfg
-        if not isinstance(parent, DictConfig) or name not in parent:  # another study's entry: taken, never read
-            own = [e for e in REPLACEABLE if OmegaConf.select(cfg, e, default=None) is not None]
-            hint = f"it has {' and '.join(own)}" if own else "--help lists the settings"
-            raise ConfigError(f"unknown setting {named}: this command has no {entry} ({hint})")
-        try:
-            parsed = parse_value(value)
-        except Exception as exc:
-            hint = quote_hint(named, value)
-            raise ConfigError(f"cannot read {named}={value}: {exc}{'; ' + hint if hint else ''}") from exc
-        with _open(cfg):
-            if sub is None and entry in MERGED and isinstance(parsed, dict):
-                if not parsed:
-                    raise ConfigError(
-                        f"{entry}={value} changes nothing: give ranges, such as {entry}.police.effort=[0.4,1]"
-                    )
-                parent[name] = {**OmegaConf.to_container(parent[name]), **parsed}
-            elif sub is None:
-                parent[name] = parsed
-            else:
-                node = parent.get(name)  # an empty mapping (``fixed: {}``) is falsy, so test its type
-                if node is not None and not isinstance(node, DictConfig):
-                    raise ConfigError(f"{entry} is {node!r}, not a mapping, so {named} cannot be set")
-                current = OmegaConf.to_container(node) if node is not None else {}
-                current[sub] = parsed
-                parent[name] = current
-        if entry in MAPPINGS and not OmegaConf.is_dict(parent[name]):  # arms: each study's arms() checks
-            raise ConfigError(f"invalid value for {entry}: {value} (allowed: {MAPPINGS[entry]})")
+        replace_entry(cfg, entry, sub, value)
     return cfg
+
+
+def refuse_options(config_name: str, argv: Sequence[str]) -> None:
+    """--dry-run, --cfg, ...: these commands take no options but --help; say how settings are given."""
+    flags = [a for a in argv if a.startswith("-")]
+    if flags:
+        plain = default_settings(config_name, argv)
+        key = flags[0].lstrip("-").split("=", 1)[0].replace("-", "_")
+        like = f"{key}=..." if key in plain else "key=value"
+        raise ConfigError(f"unknown option {flags[0]}: settings are given as {like} (--help lists them)")
+
+
+def split_replacements(argv: Sequence[str]) -> tuple[list[str], list[tuple[str, str | None, str]]]:
+    """The overrides Hydra reads, and the (entry, parameter or None, value) of each that replaces a REPLACEABLE
+    entry or one parameter of it (read by ``parse_value``, not by Hydra's parser)."""
+    plain_argv, replace = [], []
+    pattern = "(" + "|".join(map(re.escape, REPLACEABLE)) + r")(?:\.(.+))?"
+    for arg in argv:
+        m = re.fullmatch(pattern, arg.split("=", 1)[0].lstrip("+~"))
+        if m and "=" in arg:
+            replace.append((m.group(1), m.group(2), arg.split("=", 1)[1]))
+        else:
+            plain_argv.append(arg)
+    return plain_argv, replace
+
+
+def check_plain(config_name: str, plain_argv: Sequence[str]) -> None:
+    """Refuse, with one line, an override Hydra would misread or take and do nothing with."""
+    for arg in plain_argv:  # study.staff_on=feedback.staff=0.8: Hydra's "mismatched input '='" does not say why
+        key, _, value = arg.partition("=")
+        if hint := quote_hint(key, value):
+            raise ConfigError(f"{arg}: {hint}")
+    checked_words(list(plain_argv), otherwise="--help lists the settings")
+    for arg in plain_argv:
+        key = arg.split("=", 1)[0].lstrip("+~")
+        if key.split(".", 1)[0] == "hydra":  # Hydra's compose would take it and do nothing with it
+            where = "output_root" if "output_root" in default_settings(config_name, plain_argv) else "output_dir"
+            raise ConfigError(f"{key}: this command takes no Hydra settings; its output folder is {where}=PATH")
+
+
+def compose_checked(config_name: str, plain_argv: list[str]) -> DictConfig:
+    """Hydra's compose of the settings file, its error in one line naming the known settings."""
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name=config_name, overrides=plain_argv)
+    except Exception as exc:
+        plain = default_settings(config_name, plain_argv)
+        known = [k for k in plain if k != "study"] + [f"study.{k}" for k in plain.get("study", {})]
+        raise ConfigError(config_error_message(exc, known)) from exc
+
+
+def check_output_folders(cfg: DictConfig) -> None:
+    """An output folder must be one that can be made, not a file; output_dir must not hold another's files
+    (output_root only gains a new <study>/<run>/ folder: no mixing)."""
+    for key in ("output_dir", "output_root"):
+        if is_a_file(cfg.get(key)):
+            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (a file; allowed: a folder, new or existing)")
+        if why := cannot_make(cfg.get(key)):
+            raise ConfigError(f"invalid value for {key}: {cfg.get(key)!r} (no folder can be written there: {why})")
+    if is_foreign(cfg.get("output_dir")):
+        raise ConfigError(f"invalid value for output_dir: {cfg.get('output_dir')!r} ({FOREIGN})")
+
+
+def replace_entry(cfg: DictConfig, entry: str, sub: str | None, value: str) -> None:
+    """Replace a REPLACEABLE entry whole (``sub`` None; MERGED entries are merged) or one parameter of it."""
+    named = f"{entry}.{sub}" if sub else entry
+    where, _, name = entry.rpartition(".")
+    parent = cfg.get(where) if where else cfg
+    if not isinstance(parent, DictConfig) or name not in parent:  # another study's entry: taken, never read
+        own = [e for e in REPLACEABLE if OmegaConf.select(cfg, e, default=None) is not None]
+        hint = f"it has {' and '.join(own)}" if own else "--help lists the settings"
+        raise ConfigError(f"unknown setting {named}: this command has no {entry} ({hint})")
+    try:
+        parsed = parse_value(value)
+    except Exception as exc:
+        hint = quote_hint(named, value)
+        raise ConfigError(f"cannot read {named}={value}: {exc}{'; ' + hint if hint else ''}") from exc
+    with _open(cfg):
+        if sub is None and entry in MERGED and isinstance(parsed, dict):
+            if not parsed:
+                raise ConfigError(
+                    f"{entry}={value} changes nothing: give ranges, such as {entry}.police.effort=[0.4,1]"
+                )
+            parent[name] = {**OmegaConf.to_container(parent[name]), **parsed}
+        elif sub is None:
+            parent[name] = parsed
+        else:
+            node = parent.get(name)  # an empty mapping (``fixed: {}``) is falsy, so test its type
+            if node is not None and not isinstance(node, DictConfig):
+                raise ConfigError(f"{entry} is {node!r}, not a mapping, so {named} cannot be set")
+            current = OmegaConf.to_container(node) if node is not None else {}
+            current[sub] = parsed
+            parent[name] = current
+    if entry in MAPPINGS and not OmegaConf.is_dict(parent[name]):  # arms: each study's arms() checks
+        raise ConfigError(f"invalid value for {entry}: {value} (allowed: {MAPPINGS[entry]})")
 
 
 def parse_value(text_value: str) -> Any:
