@@ -119,11 +119,20 @@ def run_kwargs(s: Settings) -> dict:
 
 
 def analyse(ctx: Context) -> list[str]:
+    """Power by sample size for each arm: the table, the power curves, then the report."""
+    power, tests = power_and_truth(ctx)
+    ctx.save("power.csv", power)
+    plot_power(ctx, power)
+    return report_lines(ctx, power, tests)
+
+
+def power_and_truth(ctx: Context) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Each arm's power by outcome, year and sample size beside the true change the survey tries to see, and
+    each arm's survey tests."""
     s = ctx.s.cfg.study
-    arms_ = list(ctx.results)
     weeks = run_kwargs(ctx.s)["survey_weeks"]
     tables, truths, tests = [], [], {}
-    for arm in arms_:
+    for arm in ctx.results:
         res, c = ctx.results[arm], ctx.configs[arm]
         tests[arm] = survey_tests(res.surveys, s.alpha)
         table = power_table(tests[arm])
@@ -145,9 +154,13 @@ def analyse(ctx: Context) -> list[str]:
                     }
                 )
     power = pd.concat(tables, ignore_index=True).merge(pd.DataFrame(truths), on=["arm", "week", "outcome"])
-    ctx.save("power.csv", power)
-    arms = arms_
-    configs = [ctx.configs[a] for a in arms]
+    return power, tests
+
+
+def plot_power(ctx: Context, power: pd.DataFrame) -> None:
+    """power_curves.png: power by residents invited, one panel per outcome and arm, a line per year."""
+    s = ctx.s.cfg.study
+    arms = list(ctx.results)
     fig, axes = plt.subplots(
         len(OUTCOMES),
         len(arms),
@@ -184,6 +197,15 @@ def analyse(ctx: Context) -> list[str]:
     )
     ctx.figure("power_curves.png", fig)
 
+
+def report_lines(ctx: Context, power: pd.DataFrame, tests: dict[str, pd.DataFrame]) -> list[str]:
+    """The report: how the survey is made, then each arm's power and true change, untested surveys and the
+    false-alarm rate."""
+    s = ctx.s.cfg.study
+    arms = list(ctx.results)
+    configs = [ctx.configs[a] for a in arms]
+    weeks = run_kwargs(ctx.s)["survey_weeks"]
+    worlds = "plausible worlds" if ctx.posterior else "replications"
     rr = configs[0].survey.response_rate
     years = [w // 52 for w in weeks[1:]]  # once "one, two and three years" after a two-year run
     after = counted(1, "year") if years == [1] else f"{joined(years)} years"
