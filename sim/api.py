@@ -16,6 +16,7 @@ from .config import config_of, to_config
 from .intervals import interval, spread
 from .model import METRICS, PromiseModel
 from .params import PARAMS, Config, ConfigError, accepts, allowed
+from .posterior import check_posterior_config, replication_config
 from .problems import expected_crime
 from .words import counted
 
@@ -264,8 +265,6 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
     every replication); maps, when asked for, are in ``RunResult.maps``.
     """
     from tqdm.auto import tqdm
-
-    from .posterior import check_posterior_config, replication_config
 
     cfg = to_config(cfg)
     n = cfg.replications if replications is None else replications

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from .params import PARAMS, Config, ConfigError, allowed, register, validate
 from .paths import config_dir
+from .posterior import check_posterior_config
 
 CONFIG_DIR = config_dir()
 GROUP_KEYS = ("area", "scenario", "experiment")  # config groups: a text value names a preset
@@ -230,8 +231,6 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     except Exception as exc:
         raise ConfigError(config_error_message(exc)) from exc
     config = to_config(cfg)
-    from .posterior import check_posterior_config
-
     # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
     check_posterior_config(config, given=[o.split("=", 1)[0].lstrip("+") for o in overrides])
     return config

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .api import replication_seeds
 from .config import load_config
+from .params import UNCERTAIN
+from .space import value_of
 from .targets import Target, load_targets, simulate
 
 
@@ -151,13 +154,9 @@ def knockout_effects(
 ) -> pd.DataFrame:
     """For each mechanism and statistic: the mean paired change when it is switched off, its standard error
     over replications and z = mean / se (one row per mechanism and statistic)."""
-    from .api import replication_seeds
-    from .space import value_of
-
     stats = pattern_statistics()
     seeds = replication_seeds(seed, replications)
     base_cfg = load_config(["uncertainty=fixed"])
-    from .params import UNCERTAIN
 
     def values(overrides: tuple[str, ...]) -> dict[str, float]:
         cfg = load_config(["uncertainty=fixed", *overrides])

@@ -24,6 +24,7 @@ from .config import load_config, presets
 from .emulator import Emulator
 from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
+from .space import value_of
 from .version import code_version
 from .words import joined
 
@@ -70,8 +71,6 @@ def _draws() -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _defaults(area: str) -> tuple[tuple[str, float], ...]:
-    from .space import value_of
-
     em = emulator()
     cfg = load_config([f"scenario={em.info.get('scenario', 'full_implementation')}", f"area={area}"])
     return tuple((n, float(value_of(cfg, n))) for n in em.inputs if n != "area" and n not in _draws().columns)

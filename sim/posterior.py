@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .params import PARAMS, UNCERTAIN, Config, ConfigError
+from .space import apply_params, value_of
 
 ENSEMBLE_DIR = Path(__file__).resolve().parent / "data" / "posterior"
 ENSEMBLE = ENSEMBLE_DIR / "ensemble.csv"
@@ -56,8 +57,6 @@ def check_posterior_config(cfg: Config, varied: Sequence[str] = (), given: Seque
     sweep varies (``varied``: its design's columns), which the draws would silently overwrite."""
     if cfg.uncertainty != "posterior":
         return
-    from .space import value_of
-
     swept = [n for n in varied if n in UNCERTAIN]
     if swept:
         raise ConfigError(
@@ -83,8 +82,6 @@ def replication_config(cfg: Config, replication: int) -> tuple[Config, int | Non
     """The config replication r runs with, and the posterior draw it uses (None under fixed uncertainty)."""
     if cfg.uncertainty != "posterior":
         return cfg, None
-    from .space import apply_params
-
     table = load_ensemble()
     draw = replication % len(table)
     return apply_params(cfg, draw_values(draw)), draw

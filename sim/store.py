@@ -179,22 +179,20 @@ class SweepStore:
 
     def results(self, run_ids: set[str] | None = None) -> pd.DataFrame:
         """Successful rows (of ``run_ids`` only, when given)."""
-        df = self.read()
-        if not len(df):
-            return df
-        df = df[df.status == "ok"]
-        if run_ids is not None:
-            df = df[df.run_id.isin(run_ids)]
-        return df.drop(columns=["error"], errors="ignore").reset_index(drop=True)
+        return self._with_status("ok", run_ids).drop(columns=["error"], errors="ignore")
 
     def failures(self, run_ids: set[str] | None = None) -> pd.DataFrame:
+        """Rows of runs that failed and never succeeded (of ``run_ids`` only, when given), with their errors."""
+        return self._with_status("failed", run_ids)
+
+    def _with_status(self, status: str, run_ids: set[str] | None) -> pd.DataFrame:
         df = self.read()
         if not len(df):
             return df
-        df = df[df.status == "failed"]
+        keep = df.status == status
         if run_ids is not None:
-            df = df[df.run_id.isin(run_ids)]
-        return df.reset_index(drop=True)
+            keep &= df.run_id.isin(run_ids)
+        return df[keep].reset_index(drop=True)
 
 
 # ---- job-array shards and compaction -----------------------------------------------------------------

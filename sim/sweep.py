@@ -34,8 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .api import run_replication
 from .executors import EXECUTORS, available_cores, interrupt_between_batches, run_dask, run_processes, run_serial
 from .params import PARAMS, Config
+from .posterior import ENSEMBLE, check_posterior_config, replication_config
 from .space import apply_params
 from .store import StoreError, SweepStore, atomic_parquet, parse_shard
 from .version import code_version
@@ -89,8 +91,6 @@ def base_key(base: Config, evaluator: Any) -> str:
     text = OmegaConf.to_yaml(OmegaConf.structured(base))
     parts = [text, getattr(evaluator, "key", type(evaluator).__name__), code_version()]
     if base.uncertainty == "posterior":
-        from .posterior import ENSEMBLE
-
         parts.append(hashlib.sha256(ENSEMBLE.read_bytes()).hexdigest() if ENSEMBLE.exists() else "no-ensemble")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -126,8 +126,6 @@ def plan(
     the ids are made, so rows that run alike share a run. Under ``uncertainty=posterior`` a base or design
     that sets an uncertain coefficient is refused: the draws set those.
     """
-    from .posterior import check_posterior_config
-
     check_posterior_config(base, list(design.columns))  # the draws would overwrite a hand-set or varied one
     evaluator = evaluator or Outcomes()
     key = base_key(base, evaluator)
@@ -188,9 +186,6 @@ class Outcomes:
     key = "outcomes/v2"
 
     def __call__(self, cfg: Config, spec: RunSpec, trajectories_dir: Path | None) -> dict[str, float]:
-        from .api import run_replication
-        from .posterior import replication_config
-
         cfg, _ = replication_config(cfg, spec.replication)
         traj = run_replication(cfg, spec.seed, spec.replication, survey_weeks=())["trajectories"]
         if trajectories_dir is not None:
@@ -295,8 +290,6 @@ def run_sweep(
     if executor == "serial" and workers not in (None, 1):  # once taken and ignored: one run at a time
         raise ValueError(f"workers={workers} is used only by executor='processes' or 'dask', got executor='serial'")
     specs = plan_or_specs.specs if isinstance(plan_or_specs, Plan) else list(plan_or_specs)
-    from .posterior import check_posterior_config
-
     check_posterior_config(base, sorted({n for s in specs for n, _ in s.params}))  # as plan() does
     evaluator = evaluator or Outcomes()
     key = base_key(base, evaluator)

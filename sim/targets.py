@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .api import run_replication
 from .config import load_config
 from .params import Config
 from .paths import config_dir
+from .space import apply_params
 
 TARGETS_FILE = config_dir() / "targets.yaml"
 KINDS = ("level", "change", "mean", "hours_ratio", "crime_versus", "round_effect", "gain_versus")
@@ -182,9 +184,6 @@ def base_config(scenario: str, area: str, residents: int, horizon: int) -> Confi
 
 def simulate(values: Mapping[str, float], seed: int, targets: Iterable[Target], residents: int) -> dict[str, float]:
     """Run every (scenario, area) the targets need with one parameter set and one seed; return the statistics."""
-    from .api import run_replication
-    from .space import apply_params
-
     targets = list(targets)
     runs = {}
     for (scenario, area), horizon in needed_runs(targets).items():
