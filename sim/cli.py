@@ -294,12 +294,13 @@ def option_problem(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m sim``: check every run the command line names before anything runs, then run one scenario into
+    a folder that is whole or absent, or hand a sweep, help or tab completion to Hydra. Exit 2 on bad input."""
     register()
     register_resolvers()
     problem = option_problem(argv)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return refused(problem)
     if "--version" in argv:  # the product's version (Hydra's own would answer "Hydra 1.3.8")
         from . import __version__
         from .version import code_version
@@ -307,64 +308,76 @@ def main(argv: list[str]) -> int:
         print(f"promise-sim {__version__} (model code {code_version()})")
         return 0
     if any(a in MODES["--shell-completion"] for a in argv):  # tab completion of the parameters' names, by Hydra
-        words = [a for a in argv if a not in MODES["--shell-completion"]]
-        if len(words) != 1 or words[0] not in COMPLETION:
-            print(
-                f"error: --shell-completion takes install=, uninstall= or query= with {', '.join(SHELLS)}, as in "
-                'eval "$(promise-sim -sc install=bash)"',
-                file=sys.stderr,
-            )
-            return 2
-        if words[0].startswith("install=") and Path(sys.argv[0]).name == "__main__.py":
-            # Hydra writes the script for the program it was started as: here `python`, whose own completion it
-            # then took over, without completing `python -m sim`
-            print(
-                "error: tab completion works for the promise-sim command, not for python -m sim (the script would take "
-                f'over python\'s own completion); install it with eval "$(promise-sim -sc {words[0]})"',
-                file=sys.stderr,
-            )
-            return 2
-        if words[0].startswith("query=") and "COMP_LINE" not in os.environ:  # once Hydra's KeyError traceback
-            print(
-                "error: query= is what the installed completion calls, with the line being typed in COMP_LINE; "
-                'install it with eval "$(promise-sim -sc install=bash)"',
-                file=sys.stderr,
-            )
-            return 2
-        sys.argv = [sys.argv[0], *argv]
-        hydra_main()
-        return 0
+        return shell_completion(argv)
     try:
         configs = check(argv)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refused(str(exc))
     except Exception as exc:  # e.g. malformed override syntax
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
+        return refused(" ".join(str(exc).split()))
     _, multirun = config_overrides(argv)
     if multirun:
-        argv = exact_sweeps(argv)
-    sweep_dirs = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
-    if multirun and sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
-        print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder", file=sys.stderr)
-        return 2
-    if multirun and sweep_dirs and (why := cannot_make(sweep_dirs[-1])):  # Hydra's mkdir raised after composing
-        print(f"error: hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({why})", file=sys.stderr)
-        return 2
-    if multirun or any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
+        return sweep(exact_sweeps(argv))
+    if any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
         sys.argv = [sys.argv[0], *argv]
         hydra_main()
-        if multirun:
-            where = sweep_dirs[-1] if sweep_dirs else "<the sweep folder above>"
-            print(f"Collect the runs into one table: python -m sim.collect {where} --table summary")
         return 0
+    return run_whole(argv, configs[0])
+
+
+def refused(message: str) -> int:
+    """Bad input: one line on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def shell_completion(argv: list[str]) -> int:
+    """Hydra's tab completion, where it can work: for the promise-sim command, asked as the installed script asks."""
+    words = [a for a in argv if a not in MODES["--shell-completion"]]
+    if len(words) != 1 or words[0] not in COMPLETION:
+        return refused(
+            f"--shell-completion takes install=, uninstall= or query= with {', '.join(SHELLS)}, as in "
+            'eval "$(promise-sim -sc install=bash)"'
+        )
+    if words[0].startswith("install=") and Path(sys.argv[0]).name == "__main__.py":
+        # Hydra writes the script for the program it was started as: here `python`, whose own completion it
+        # then took over, without completing `python -m sim`
+        return refused(
+            "tab completion works for the promise-sim command, not for python -m sim (the script would take "
+            f'over python\'s own completion); install it with eval "$(promise-sim -sc {words[0]})"'
+        )
+    if words[0].startswith("query=") and "COMP_LINE" not in os.environ:  # once Hydra's KeyError traceback
+        return refused(
+            "query= is what the installed completion calls, with the line being typed in COMP_LINE; "
+            'install it with eval "$(promise-sim -sc install=bash)"'
+        )
+    sys.argv = [sys.argv[0], *argv]
+    hydra_main()
+    return 0
+
+
+def sweep(argv: list[str]) -> int:
+    """A multirun through Hydra, its points already checked; ends with the command that collects the runs."""
+    sweep_dirs = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")]
+    if sweep_dirs and Path(sweep_dirs[-1]).exists() and not Path(sweep_dirs[-1]).is_dir():
+        return refused(f"hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder")
+    if sweep_dirs and (why := cannot_make(sweep_dirs[-1])):  # Hydra's mkdir raised after composing
+        return refused(f"hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({why})")
+    sys.argv = [sys.argv[0], *argv]
+    hydra_main()
+    where = sweep_dirs[-1] if sweep_dirs else "<the sweep folder above>"
+    print(f"Collect the runs into one table: python -m sim.collect {where} --table summary")
+    return 0
+
+
+def run_whole(argv: list[str], config: Config) -> int:
+    """One run, made in a hidden staging folder and renamed into place at the end: a run that fails or is
+    interrupted leaves nothing, and a file or another folder where it would go is refused before it runs."""
     asked = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
-    final = Path(asked[-1]) if asked else default_run_dir(configs[0])
+    final = Path(asked[-1]) if asked else default_run_dir(config)
     why = not_replaceable(final)
-    if why:  # checked before the run: a file or another folder there is never replaced
-        print(f"error: hydra.run.dir={final}: {why}", file=sys.stderr)
-        return 2
+    if why:
+        return refused(f"hydra.run.dir={final}: {why}")
     stage = final.parent / f".{final.name}.partial-{UID}"
     sys.argv = [sys.argv[0], *[a for a in argv if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={stage}"]
     try:
