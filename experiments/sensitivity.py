@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 
 from experiments.interrupted import RESUMES, command, says_when_interrupted
+from experiments.settings import make_output_folder
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -29,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
 from sim.cluster import make_cluster  # noqa: E402
-from sim.executors import EXECUTORS  # noqa: E402
+from sim.executors import EXECUTORS, available_cores  # noqa: E402
 from sim.params import ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import (  # noqa: E402
@@ -43,7 +44,7 @@ from sim.sensitivity import (  # noqa: E402
 )
 from sim.space import apply_params, make_space  # noqa: E402
 from sim.store import SweepStore, compact, parse_shard, shard_store  # noqa: E402
-from sim.sweep import auto_batch_size, plan, run_sweep, shard_share  # noqa: E402
+from sim.sweep import Outcomes, auto_batch_size, base_key, plan, run_sweep, shard_share  # noqa: E402
 from sim.words import counted  # noqa: E402
 
 OVER_TIME = ("trust_mean", "delaktighet_mean", "trygghet_mean")
@@ -410,7 +411,6 @@ def study_space(cfg: DictConfig):
 def study_identity(cfg: DictConfig, base, space) -> tuple[str, dict]:
     """What makes a study: base config, space, method, seed and replications (not n: Sobol and Morris designs
     of a larger n start with the smaller one's rows, so a larger study reuses a smaller one's runs)."""
-    from sim.sweep import Outcomes, base_key
 
     info = {
         "name": cfg.study.name,
@@ -439,8 +439,6 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     """Sample, run (resumably), analyse and report one study; returns its folder."""
     base, space = study_space(cfg)
     key, info = study_identity(cfg, base, space)
-    from experiments.settings import make_output_folder
-
     out = output_folder(cfg, key)
     design = sample(space, cfg.method, cfg.n, cfg.seed, cfg.num_levels)
     main_plan = plan(base, design, cfg.replications, cfg.seed)
@@ -451,91 +449,100 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     if cfg.dry_run:
         return dry_run(cfg, specs, base, out)
     make_output_folder(out)  # marked before the store is made in it, so a rerun may resume there
-    if cfg.shard is not None:  # one task of a job array: its share of the runs, into a store of its own
-        share = shard_share(specs, cfg.shard)
-        sub = shard_store(store, cfg.shard)
-        run_sweep(
-            share,
-            base,
-            sub,
-            executor=cfg.executor,
-            workers=cfg.workers,
-            scheduler=cfg.scheduler,
-            batch_size=cfg.batch_size,
-            chunk_size=cfg.chunk_size,
-            progress=progress,
-            study={**info, "key": key},
-        )
-        print(
-            f"shard {cfg.shard}: {counted(len(share), 'run')} stored in {sub.root}; when every shard is done, run the "
-            "same command without shard= to merge them and report"
-        )
+    study = {**info, "key": key}
+    if cfg.shard is not None:
+        run_shard(cfg, specs, base, store, study, progress)
         return out
-    if (store.root / "shards").exists():
-        merged = compact(store, {sp.run_id for sp in specs})
-        print(
-            f"merged {counted(merged['shards_merged'], 'shard')}: {counted(merged['runs'], 'run')} in "
-            f"{counted(merged['files_after'], 'file')} (from {merged['files_before']}); "
-            f"{counted(merged['missing'], 'planned run')} missing"
-        )
+    merge_shards(store, specs)
     reused = len(store.done() & {sp.run_id for sp in specs}) if store.manifest() else 0
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    cluster = make_cluster(OmegaConf.to_container(cfg.cluster)) if cfg.executor == "dask" else None
-    try:
-        results = run_sweep(
-            specs,
-            base,
-            store,
-            executor=cfg.executor,
-            workers=cfg.workers,
-            scheduler=cfg.scheduler,
-            batch_size=cfg.batch_size,
-            chunk_size=cfg.chunk_size,
-            progress=progress,
-            study={**info, "key": key},
-            cluster=cluster,
-        )
-    finally:
-        if cluster is not None:
-            cluster.close()
+    results = sweep(cfg, specs, base, store, study, progress)
     (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     wall = time.perf_counter() - t0
     failures = store.failures({sp.run_id for sp in specs})
     failures.to_csv(out / "failures.csv", index=False)
     outputs = list(OUTPUTS) + [c for c in results.columns if "_change_y" in c and c.split("_change_y")[0] in OVER_TIME]
     per_run = results.set_index("run_id")[outputs]
-    main_rows = main_plan.rows.join(per_run, on="run_id")
-    y = main_rows.groupby("point")[outputs].mean()
+    y = main_plan.rows.join(per_run, on="run_id").groupby("point")[outputs].mean()
     missing = int(y[list(OUTPUTS)].isna().any(axis=1).sum() + (len(design) - len(y)))
     if missing:
-        (out / "report.md").write_text(
-            f"# Study incomplete\n\n{counted(missing, 'design point')} {'has' if missing == 1 else 'have'} no result; "
-            f"{counted(len(failures), 'run')} failed (failures.csv). Fix and run again to resume.\n"
-        )
-        print(
-            f"{counted(missing, 'design point')} missing; {counted(len(failures), 'failure')} listed in "
-            f"{out / 'failures.csv'}"
-        )
-        return out
+        return report_incomplete(out, missing, failures)
     y = y.reindex(range(len(design)))
+    noise_rows = noise_plan.rows.join(per_run, on="run_id")
+    indices, verdicts, over_time, noise = analyse_and_save(cfg, space, design, y, noise_rows, out)
+    text = report(cfg, indices, verdicts, over_time, noise, failures, len(specs), wall, len(space.names), reused)
+    (out / "report.md").write_text(text)
+    print(text)
+    print(f"Wrote {out} ({'ST' if cfg.method == 'sobol' else 'mu_star'} ranking in ranking.csv)")
+    return out
+
+
+def sweep_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The study's settings for `run_sweep`: executor, workers, scheduler, batch and chunk sizes."""
+    names = ("executor", "workers", "scheduler", "batch_size", "chunk_size")
+    return {name: cfg[name] for name in names}
+
+
+def run_shard(cfg: DictConfig, specs, base, store: SweepStore, study: dict, progress: bool) -> None:
+    """One task of a job array: its share of the runs, into a store of its own; the report waits for the merge."""
+    share = shard_share(specs, cfg.shard)
+    sub = shard_store(store, cfg.shard)
+    run_sweep(share, base, sub, **sweep_settings(cfg), progress=progress, study=study)
+    print(
+        f"shard {cfg.shard}: {counted(len(share), 'run')} stored in {sub.root}; when every shard is done, run the "
+        "same command without shard= to merge them and report"
+    )
+
+
+def merge_shards(store: SweepStore, specs) -> None:
+    """Merge the stores of a job array's tasks, if any, into the study's store, and say what is still missing."""
+    if not (store.root / "shards").exists():
+        return
+    merged = compact(store, {sp.run_id for sp in specs})
+    print(
+        f"merged {counted(merged['shards_merged'], 'shard')}: {counted(merged['runs'], 'run')} in "
+        f"{counted(merged['files_after'], 'file')} (from {merged['files_before']}); "
+        f"{counted(merged['missing'], 'planned run')} missing"
+    )
+
+
+def sweep(cfg: DictConfig, specs, base, store: SweepStore, study: dict, progress: bool) -> pd.DataFrame:
+    """Run what the store lacks, on the study's executor; a Dask cluster made here is closed here."""
+    cluster = make_cluster(OmegaConf.to_container(cfg.cluster)) if cfg.executor == "dask" else None
+    try:
+        return run_sweep(specs, base, store, **sweep_settings(cfg), progress=progress, study=study, cluster=cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def report_incomplete(out: Path, missing: int, failures: pd.DataFrame) -> Path:
+    """A report that says the study cannot be analysed yet, and how to resume it."""
+    (out / "report.md").write_text(
+        f"# Study incomplete\n\n{counted(missing, 'design point')} {'has' if missing == 1 else 'have'} no result; "
+        f"{counted(len(failures), 'run')} failed (failures.csv). Fix and run again to resume.\n"
+    )
+    print(
+        f"{counted(missing, 'design point')} missing; {counted(len(failures), 'failure')} listed in "
+        f"{out / 'failures.csv'}"
+    )
+    return out
+
+
+def analyse_and_save(
+    cfg: DictConfig, space, design: pd.DataFrame, y: pd.DataFrame, noise_rows: pd.DataFrame, out: Path
+):
+    """The indices, their convergence, the indices year by year and the replication-noise share, each saved as a
+    table and, where people would rather look, a figure; returns (indices, verdicts, over_time, noise)."""
     kw = {"bootstrap": cfg.bootstrap, "conf_level": cfg.conf_level}
     if cfg.method == "morris":
         kw["num_levels"] = cfg.num_levels
     indices = analyze_all(space, cfg.method, design, y, list(OUTPUTS), cfg.seed, **kw)
     conv, verdicts = convergence(space, cfg.method, design, y, cfg.n, list(OUTPUTS), cfg.seed, **kw)
-    over = []
-    for m in OVER_TIME:
-        for k in (1, 2, 3):
-            col = f"{m}_change_y{k}"
-            if col in y and y[col].notna().all():
-                over.append(analyze_all(space, cfg.method, design, y, [col], cfg.seed, **kw).assign(outcome=m, year=k))
-    over_time = pd.concat(over, ignore_index=True) if over else pd.DataFrame(columns=["outcome", "year", "lever"])
-    noise_rows = noise_plan.rows.join(per_run, on="run_id")
+    over_time = indices_over_time(cfg, space, design, y, kw)
     noise = noise_share(y, noise_rows, list(OUTPUTS), replications=cfg.replications)
-
     indices.to_csv(out / "indices.csv", index=False)
-    rank_key = "ST" if cfg.method == "sobol" else "mu_star"
     indices.pivot(index="lever", columns="output", values="rank").to_csv(out / "ranking.csv")
     conv.to_csv(out / "convergence.csv", index=False)
     verdicts.to_csv(out / "convergence_verdict.csv", index=False)
@@ -546,18 +553,22 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
     plot_convergence(conv, cfg.method, out / "convergence.png")
     if cfg.method == "morris":
         plot_morris(indices, out / "morris_mu_sigma.png")
-    text = report(cfg, indices, verdicts, over_time, noise, failures, len(specs), wall, len(space.names), reused)
-    (out / "report.md").write_text(text)
-    print(text)
-    print(f"Wrote {out} ({rank_key} ranking in ranking.csv)")
-    return out
+    return indices, verdicts, over_time, noise
+
+
+def indices_over_time(cfg: DictConfig, space, design: pd.DataFrame, y: pd.DataFrame, kw: dict) -> pd.DataFrame:
+    """The indices of each outcome's change after one, two and three years, for the years every run reached."""
+    over = []
+    for m in OVER_TIME:
+        for k in (1, 2, 3):
+            col = f"{m}_change_y{k}"
+            if col in y and y[col].notna().all():
+                over.append(analyze_all(space, cfg.method, design, y, [col], cfg.seed, **kw).assign(outcome=m, year=k))
+    return pd.concat(over, ignore_index=True) if over else pd.DataFrame(columns=["outcome", "year", "lever"])
 
 
 def dry_run(cfg: DictConfig, specs, base, out: Path) -> Path:
     """Print what the study would cost: runs, core-hours (one run timed here), files, wall time on N cores."""
-    from sim.executors import available_cores
-    from sim.sweep import Outcomes
-
     t0 = time.perf_counter()
     n_timed = 3
     for spec in specs[:n_timed]:
