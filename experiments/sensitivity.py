@@ -454,7 +454,7 @@ def run_study(cfg: DictConfig, progress: bool = True) -> Path:
         run_shard(cfg, specs, base, store, study, progress)
         return out
     merge_shards(store, specs)
-    reused = len(store.done() & {sp.run_id for sp in specs}) if store.manifest() else 0
+    reused = len(store.done() & {sp.run_id for sp in specs})  # a job array's merged runs count as found
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = sweep(cfg, specs, base, store, study, progress)

@@ -1,5 +1,6 @@
 """The sensitivity pipeline recovers known rankings: a test function, then the model at small size."""
 
+import re
 import subprocess
 import sys
 
@@ -216,6 +217,28 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     other = 'study.base=["scenario=observed_2018","area=suburb","area.residents=300","horizon_weeks=52"]'
     refused = run_sensitivity(*args, other, f"output_dir={tmp_path}")
     assert refused.returncode == 2 and "holds another study" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_a_report_after_merging_shards_counts_their_runs_as_found_not_computed(tmp_path):
+    """The shards' runs were once reported as "computed in this session", as if the report step had run them all."""
+    args = (
+        "method=morris",
+        "n=4",
+        "executor=serial",
+        "noise_points=2",
+        "noise_replications=2",
+        f"output_dir={tmp_path}",
+    )
+    for shard in ("0/2", "1/2"):
+        p = run_sensitivity(*args, f"shard={shard}")
+        assert p.returncode == 0, p.stderr[-2000:]
+    p = run_sensitivity(*args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "merged 2 shards" in p.stdout and "0 planned runs missing" in p.stdout
+    runs = int(re.search(r"; (\d+) model runs", p.stdout).group(1))
+    assert (
+        runs > 0 and "of which 0 computed in this session" in p.stdout and f"and {runs} found in the store" in p.stdout
+    )
 
 
 def test_a_study_in_which_nothing_moves_says_so_instead_of_ranking_ties(tmp_path):
