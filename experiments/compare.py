@@ -45,38 +45,59 @@ def arms(s: Settings) -> dict[str, str]:
 
 def analyse(ctx: Context) -> list[str]:
     labels = list(ctx.results)
-    ref = labels[0]
     weeks = sorted({w for w in (52, 104, 156, ctx.horizon) if w <= ctx.horizon})
-    rows = []
-    for label in labels[1:]:
-        for week in weeks:
-            for m in KEY_OUTCOMES:
-                rows.append(
-                    {"arm": label, "versus": ref, "metric": m, "week": week, **ctx.compare(label, ref, m, week)}
-                )
-    diffs = pd.DataFrame(rows)
+    diffs = differences(ctx, weeks)
     ctx.save("differences.csv", diffs)
-    changes = []
-    for label in labels:
-        for m in KEY_OUTCOMES:
-            v = ctx.change(label, m)
-            lo, hi = spread(v)
-            changes.append(
-                {"arm": label, "metric": m, "week": ctx.horizon, "change": v.mean(), "range_low": lo, "range_high": hi}
-            )
-    ctx.save("changes.csv", pd.DataFrame(changes))
+    ctx.save("changes.csv", changes(ctx))
     for label, res in ctx.results.items():
         ctx.save(f"trajectories_{label.replace(' ', '_').replace('=', '-')}.csv", res.trajectories.assign(arm=label))
     plot_arms(ctx, "trajectories.png", PLOTTED, f"{len(labels)} arms, paired")
+    return change_lines(ctx) + difference_lines(ctx) + table_lines(ctx, diffs, weeks)
+
+
+def differences(ctx: Context, weeks: list[int]) -> pd.DataFrame:
+    """Each arm minus the first, paired, for every key outcome at each of ``weeks``."""
+    labels = list(ctx.results)
+    ref = labels[0]
+    rows = [
+        {"arm": label, "versus": ref, "metric": m, "week": week, **ctx.compare(label, ref, m, week)}
+        for label in labels[1:]
+        for week in weeks
+        for m in KEY_OUTCOMES
+    ]
+    return pd.DataFrame(rows)
+
+
+def changes(ctx: Context) -> pd.DataFrame:
+    """Each arm's change from the start at the horizon, with its range across replications."""
+    rows = []
+    for label in ctx.results:
+        for m in KEY_OUTCOMES:
+            v = ctx.change(label, m)
+            lo, hi = spread(v)
+            rows.append(
+                {"arm": label, "metric": m, "week": ctx.horizon, "change": v.mean(), "range_low": lo, "range_high": hi}
+            )
+    return pd.DataFrame(rows)
+
+
+def change_lines(ctx: Context) -> list[str]:
+    """The report's first section: each arm's change from the start, in survey shares."""
     pairs = "plausible worlds" if ctx.posterior else "replications"
     ranged = f"; 90% range across {pairs}" if ctx.s.cfg.replications >= RANGE_MIN else ""  # the opening says why not
     lines = [f"## Each arm's change from the start, in survey shares (mean and its 95% interval{ranged})", ""]
-    for label in labels:
-        parts = []
-        for m in SHARES:
-            parts.append(change_words(ctx.change(label, m), LABELS[m].lower(), labelled=False))
+    for label in ctx.results:
+        parts = [change_words(ctx.change(label, m), LABELS[m].lower(), labelled=False) for m in SHARES]
         given = " ".join(ctx.arms[label]) or "defaults"
         lines.append(f"- `{label}`{'' if given == label else f' ({given})'}: " + "; ".join(parts))
+    return lines
+
+
+def difference_lines(ctx: Context) -> list[str]:
+    """One section an arm: its paired difference from the first arm at the horizon."""
+    labels = list(ctx.results)
+    ref = labels[0]
+    lines = []
     for label in labels[1:]:
         lines += ["", f"## `{label}` against `{ref}`, week {ctx.horizon}", ""]
         for m in (*SHARES, "trygghet_mean"):
@@ -85,8 +106,14 @@ def analyse(ctx: Context) -> list[str]:
             f"- recorded crime per week ({crime_window(ctx.horizon)}): "
             f"{ctx.difference_line(label, ref, 'recorded_crime', unit='n')}"
         )
+    return lines
+
+
+def table_lines(ctx: Context, diffs: pd.DataFrame, weeks: list[int]) -> list[str]:
+    """The high-confidence share against the first arm by year, as a table."""
+    ref = next(iter(ctx.results))
     when = f"week{'s' if len(weeks) > 1 else ''} {joined(weeks)}"  # once "By year" over a table of week 20 alone
-    lines += [
+    lines = [
         "",
         f"At {when}, the high-confidence share against `{ref}` in percentage points of residents (ci_low, ci_high: "
         "the 95% interval of the mean difference; p_higher: the share of paired replications in which the arm is "
