@@ -5,7 +5,7 @@ never leaves half a shard). ``manifest.json`` names the study the store belongs 
 every session; a store refuses, with one line, to be resumed by a different study, and a lock keeps two
 sweeps from writing to it at once. Reading keeps one row per run: its success if it has one, else its
 latest failure. Job-array tasks write stores of their own under the study's (``shard_store``), which
-``compact`` merges.
+``compact`` merges, their sessions with them.
 """
 
 from __future__ import annotations
@@ -219,14 +219,16 @@ def compact(store: SweepStore, planned: set[str] | None = None, rows_per_file: i
     """Merge the job-array shards and the store's small files into a few large ones.
 
     Each run keeps one row (its success if it has one). The new files are written before the old ones are
-    removed, so a stop part-way leaves duplicates that reading resolves, never a lost run. Returns what it
-    did and, given the planned run ids, how many are missing.
+    removed, so a stop part-way leaves duplicates that reading resolves, never a lost run. The shards'
+    sessions join the store's history (``merge_histories``). Returns what it did and, given the planned run
+    ids, how many are missing.
     """
     import shutil
 
     with store.locked():
         shard_roots = sorted((store.root / "shards").glob("*")) if (store.root / "shards").exists() else []
         sources = [store, *(SweepStore(r) for r in shard_roots)]
+        histories = merge_histories(store, sources[1:])  # checked before any file moves
         old_files = [f for s in sources for f in s.files()]
         frames = [s.read() for s in sources if s.files()]
         if not frames:
@@ -239,6 +241,8 @@ def compact(store: SweepStore, planned: set[str] | None = None, rows_per_file: i
             path = store.runs / f"part-compact-{tag}-{k // rows_per_file:05d}.parquet"
             atomic_parquet(df.iloc[k : k + rows_per_file], path)
             new.append(path)
+        if histories != store.manifest():
+            atomic_write(store.manifest_path, json.dumps(histories, indent=2, default=str).encode())
         for f in old_files:
             f.unlink(missing_ok=True)
         for src in sources[1:]:
@@ -257,3 +261,30 @@ def compact(store: SweepStore, planned: set[str] | None = None, rows_per_file: i
         "shards_merged": len(shard_roots),
         "missing": len(planned - ok_ids) if planned is not None else None,
     }
+
+
+def merge_histories(store: SweepStore, shards: Sequence[SweepStore]) -> dict[str, Any]:
+    """The store's manifest with each job-array task's sessions appended, tagged with the task's folder.
+
+    A task's manifest goes when its folder is merged, so its sessions (when, where, with what code) would be
+    lost without this; a session already merged by an earlier, interrupted merge is not added twice. A shard
+    of another study is refused with one line, before anything is moved.
+    """
+    merged = store.manifest()
+    for shard in shards:
+        info = shard.manifest()
+        if not info:
+            continue
+        if merged.get("study_key") not in (None, info.get("study_key")):
+            raise StoreError(
+                f"{shard.root} holds another study (key {str(info.get('study_key'))[:8]}, this store "
+                f"{merged['study_key'][:8]}): move it out of {shard.root.parent} and merge again"
+            )
+        if not merged:
+            merged = {k: v for k, v in info.items() if k != "sessions"} | {"sessions": []}
+        sessions = merged.setdefault("sessions", [])
+        for session in info.get("sessions", []):
+            tagged = {**session, "shard": shard.root.name}
+            if tagged not in sessions:
+                sessions.append(tagged)
+    return merged

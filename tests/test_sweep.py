@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from sim.params import ConfigError
-from sim.store import StoreError, SweepStore
+from sim.store import StoreError, SweepStore, compact, shard_store
 from sim.sweep import Outcomes, plan, run_seed, run_sweep
 
 from .conftest import cfg
@@ -112,6 +112,28 @@ def test_a_store_refuses_another_study_and_another_seed_gets_its_own_runs(tmp_pa
     pd.testing.assert_frame_equal(table(again), table(fresh))
     sessions = store.manifest()["sessions"]
     assert len(sessions) == 2 and sessions[1]["already_done"] == 0  # history kept, nothing stale reused
+
+
+def test_merging_a_job_array_keeps_every_task_s_session_and_refuses_another_study_s_shard(tmp_path):
+    """A task's manifest goes with its folder when the shards are merged; its sessions were once lost with it."""
+    store = SweepStore(tmp_path / "s")
+    specs = plan(BASE, POINTS, 1, seed=1).specs
+    for i, share in enumerate((specs[:2], specs[2:])):
+        run_sweep(share, BASE, shard_store(store, f"{i}/2"), executor="serial", progress=False)
+    merged = compact(store, {s.run_id for s in specs})
+    assert merged["missing"] == 0
+    sessions = store.manifest()["sessions"]
+    assert [(s["shard"], s["planned"]) for s in sessions] == [("00000-of-00002", 2), ("00001-of-00002", 1)]
+    run_sweep(specs, BASE, store, executor="serial", progress=False)
+    assert store.manifest()["sessions"][-1]["already_done"] == 3 and len(store.manifest()["sessions"]) == 3
+    other = cfg("area=suburb", "area.residents=300", "horizon_weeks=20")
+    stray = shard_store(store, "0/1")
+    run_sweep(plan(other, POINTS.head(1), 1, seed=1), other, stray, executor="serial", progress=False)
+    before = sorted(p.name for p in store.runs.iterdir())
+    with pytest.raises(StoreError, match="holds another study.*move it out") as err:
+        compact(store)
+    assert "\n" not in str(err.value) and sorted(p.name for p in store.runs.iterdir()) == before
+    assert stray.manifest_path.exists()
 
 
 def test_trajectories_kept_on_request(tmp_path):
