@@ -411,7 +411,6 @@ def study_space(cfg: DictConfig):
 def study_identity(cfg: DictConfig, base, space) -> tuple[str, dict]:
     """What makes a study: base config, space, method, seed and replications (not n: Sobol and Morris designs
     of a larger n start with the smaller one's rows, so a larger study reuses a smaller one's runs)."""
-
     info = {
         "name": cfg.study.name,
         "method": cfg.method,
