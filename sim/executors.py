@@ -158,11 +158,27 @@ def run_dask(
     ``scheduler``, or on a LocalCluster of ``workers`` processes. Everything a batch needs travels with its task
     (small), so a lost worker loses nothing the scheduler needs; a batch whose worker dies twice is recorded as
     failed. Workers on code other than ``version`` (default: this process's) are refused."""
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
     from distributed.scheduler import KilledWorker
 
     version = version or code_version()
+    with dask_client(workers, scheduler, cluster) as client:
+        versions = set(client.run(code_version).values())
+        if versions - {version}:
+            raise StoreError(f"Dask workers run code {', '.join(sorted(versions))}, the client {version}")
+        for batch, future in in_flight(client, batches, work):
+            try:
+                yield future.result()
+            except KilledWorker:
+                yield lost(batch, "WorkerDied: the Dask worker died twice while running this batch")
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None, cluster: Any) -> Iterator[Any]:
+    """A Dask client on ``cluster``, at ``scheduler``, or on a LocalCluster of ``workers`` processes made (and
+    closed) here. Dask gives a task up after its worker dies a second time (``allowed-failures: 1``)."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
     own = None
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         if cluster is not None:
@@ -187,34 +203,35 @@ def run_dask(
         try:
             if cluster is not None:  # batch-job workers take a while to start
                 client.wait_for_workers(1, timeout=600)
-            versions = set(client.run(code_version).values())
-            if versions - {version}:
-                raise StoreError(f"Dask workers run code {', '.join(sorted(versions))}, the client {version}")
-            n_workers = max(1, len(client.scheduler_info()["workers"]))
-            queue = list(reversed(batches))
-            futures = {}
-            ac = as_completed()
-
-            def submit() -> None:
-                b = queue.pop()
-                f = client.submit(work, b, pure=False)
-                futures[f] = b
-                ac.add(f)
-
-            while queue and len(futures) < 2 * n_workers + 2:
-                submit()
-            for f in ac:
-                b = futures.pop(f)
-                try:
-                    yield f.result()
-                except KilledWorker:
-                    yield lost(b, "WorkerDied: the Dask worker died twice while running this batch")
-                if queue:
-                    submit()
+            yield client
         finally:
             client.close()
             if own is not None:
                 own.close()
+
+
+def in_flight(client: Any, batches: Sequence[Batch], work: Work) -> Iterator[tuple[Batch, Any]]:
+    """Each batch with its finished future, as they finish; at most two batches a worker (plus two) are
+    submitted at a time, so a million-run plan does not become a million futures."""
+    from dask.distributed import as_completed
+
+    n_workers = max(1, len(client.scheduler_info()["workers"]))
+    queue = list(reversed(batches))
+    futures = {}
+    ac = as_completed()
+
+    def submit() -> None:
+        b = queue.pop()
+        f = client.submit(work, b, pure=False)
+        futures[f] = b
+        ac.add(f)
+
+    while queue and len(futures) < 2 * n_workers + 2:
+        submit()
+    for f in ac:
+        yield futures.pop(f), f
+        if queue:
+            submit()
 
 
 @contextlib.contextmanager

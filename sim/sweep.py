@@ -273,22 +273,7 @@ def run_sweep(
     """
     from tqdm.auto import tqdm
 
-    if executor not in EXECUTORS:
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
-    for name, value, empty in (
-        ("workers", workers, True),
-        ("batch_size", batch_size, True),
-        ("chunk_size", chunk_size, False),
-    ):
-        # batch_size=-2 once planned no batch and returned no rows; 0 raised range()'s own error
-        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-        if not (whole or (empty and value is None)):
-            raise ValueError(f"{name} must be {'None or ' if empty else ''}a whole number of at least 1, got {value!r}")
-    if executor != "dask" and (scheduler is not None or cluster is not None):  # once taken and ignored
-        given = "scheduler" if scheduler is not None else "cluster"
-        raise ValueError(f"{given} is used only by executor='dask', got executor={executor!r}")
-    if executor == "serial" and workers not in (None, 1):  # once taken and ignored: one run at a time
-        raise ValueError(f"workers={workers} is used only by executor='processes' or 'dask', got executor='serial'")
+    check_sweep_settings(executor, workers, scheduler, batch_size, chunk_size, cluster)
     specs = plan_or_specs.specs if isinstance(plan_or_specs, Plan) else list(plan_or_specs)
     check_posterior_config(base, sorted({n for s in specs for n, _ in s.params}))  # as plan() does
     evaluator = evaluator or Outcomes()
@@ -321,12 +306,7 @@ def run_sweep(
         work = functools.partial(
             evaluate_batch, base=base, evaluator=evaluator, trajectories_dir=tdir, version=version
         )  # picklable: it travels to the workers with each batch
-        if executor == "serial":
-            stream: Iterator[list[dict]] = run_serial(batches, work)
-        elif executor == "processes":
-            stream = run_processes(batches, work, failed_rows, workers)
-        else:
-            stream = run_dask(batches, work, failed_rows, workers, scheduler, cluster, version)
+        stream = batch_results(executor, batches, work, workers, scheduler, cluster, version)
         buffer: list[dict] = []
         computed = failed = 0
         last = time.monotonic()
@@ -362,6 +342,46 @@ def run_sweep(
                 }
             )
     return store.results(ids)
+
+
+def check_sweep_settings(
+    executor: str, workers: Any, scheduler: Any, batch_size: Any, chunk_size: Any, cluster: Any
+) -> None:
+    """Refuse, before anything runs, a setting the sweep cannot use (each was once taken and ignored, or failed
+    only after the sweep had started)."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    for name, value, empty in (
+        ("workers", workers, True),
+        ("batch_size", batch_size, True),
+        ("chunk_size", chunk_size, False),
+    ):
+        # batch_size=-2 once planned no batch and returned no rows; 0 raised range()'s own error
+        whole = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+        if not (whole or (empty and value is None)):
+            raise ValueError(f"{name} must be {'None or ' if empty else ''}a whole number of at least 1, got {value!r}")
+    if executor != "dask" and (scheduler is not None or cluster is not None):  # once taken and ignored
+        given = "scheduler" if scheduler is not None else "cluster"
+        raise ValueError(f"{given} is used only by executor='dask', got executor={executor!r}")
+    if executor == "serial" and workers not in (None, 1):  # once taken and ignored: one run at a time
+        raise ValueError(f"workers={workers} is used only by executor='processes' or 'dask', got executor='serial'")
+
+
+def batch_results(
+    executor: str,
+    batches: Sequence[Sequence[RunSpec]],
+    work: Callable,
+    workers: int,
+    scheduler: str | None,
+    cluster: Any,
+    version: str,
+) -> Iterator[list[dict]]:
+    """The executor's stream of finished batches' rows (``sim.executors``); closing it stops the workers."""
+    if executor == "serial":
+        return run_serial(batches, work)
+    if executor == "processes":
+        return run_processes(batches, work, failed_rows, workers)
+    return run_dask(batches, work, failed_rows, workers, scheduler, cluster, version)
 
 
 def shard_share(specs: Sequence[RunSpec], shard: str) -> list[RunSpec]:
