@@ -293,6 +293,8 @@ def noise_words(r, what: str) -> str:
     if pd.isna(r.noise_share):
         return "too few noise runs to share out the variance (at least two points of two runs each)."
     interval = f"95% interval {100 * r.noise_share_low:.1f}-{100 * r.noise_share_high:.1f}%"
+    if r.noise_share_low >= 1:  # the whole interval clipped to 100% (it once read "100.0-100.0%")
+        interval = "95% interval: 100% at both ends"
     if r.noise_share >= 1:
         return (
             f"the {what} is as large as the whole design's variation ({interval}): these runs cannot tell the "

@@ -171,7 +171,9 @@ def flat_items(mapping: dict, prefix: str = "") -> list[tuple[str, Any]]:
 
 def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
     """Overrides as Hydra strings: a list, one string ("a=1 b=2"), or a dict ({"area": "suburb",
-    "police.effort": 0.5} or {"police": {"effort": 0.5}}; a group key with a text value picks a preset)."""
+    "police.effort": 0.5} or {"police": {"effort": 0.5}}; a group key with a text value picks a preset). In a
+    dict, None is Hydra's null (it once reached the checks as the text 'None') and a whole-number float of a
+    whole-number parameter is that number (4.0 weeks, as read from a table of floats, once was refused)."""
     if overrides is None:
         return []
     if isinstance(overrides, str):
@@ -181,6 +183,10 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
         for key, value in flat_items(overrides):
             if isinstance(value, bool):
                 value = str(value).lower()
+            elif value is None:
+                value = "null"
+            elif key in PARAMS and PARAMS[key].type is int and isinstance(value, float) and value.is_integer():
+                value = int(value)
             out.append(f"{key}={value}")
         return checked_words(out)
     if not isinstance(overrides, Iterable):

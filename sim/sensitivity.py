@@ -181,25 +181,31 @@ def noise_share(
 
 def ranking_sentence(indices: pd.DataFrame, method: str, output: str) -> str:
     """The ranking for one output in plain words (Morris: with the direction of each effect and whether
-    interactions dominate it)."""
-    key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
+    interactions dominate it). Levers with no detectable influence are named as such, never among those with
+    most leverage (a tiny study once listed a lever of ST 0.00 ± 0.00 as the third with most leverage)."""
     d = indices[indices.output == output].sort_values("rank")
     if method == "sobol":
-        top = [f"`{r.lever}` (ST {r.ST:.2f} ± {r.ST_conf:.2f})" for r in d.head(3).itertuples()]
+        inert = d.ST + d.ST_conf < NEGLIGIBLE
+        top = [f"`{r.lever}` (ST {r.ST:.2f} ± {r.ST_conf:.2f})" for r in d[~inert].head(3).itertuples()]
+        inert_words = "No detectable influence (ST below 0.01 with its interval)"
     else:
+        inert = d.mu_star == 0
         top = [
             f"`{r.lever}` (mu* {r.mu_star:.3g} ± {r.mu_star_conf:.2g}; mu {r.mu:+.3g}, {morris_direction(r)}; "
             f"sigma {r.sigma:.3g})"
-            for r in d.head(3).itertuples()
+            for r in d[~inert].head(3).itertuples()
         ]
-    text = f"For the {OUTPUTS.get(output, output)}, the levers with most leverage are " + ", ".join(top) + "."
-    if method == "sobol":
-        none = d[d.ST + d.ST_conf < NEGLIGIBLE].lever.tolist()
-        if none:
-            text += (
-                " No detectable influence (ST below 0.01 with its interval): " + ", ".join(f"`{v}`" for v in none) + "."
-            )
+        inert_words = "No effect (mu* 0)"
+    name = OUTPUTS.get(output, output)
+    if not top:
+        text = f"For the {name}, no lever has a detectable influence here."
+    elif len(top) == 1:
+        text = f"For the {name}, the lever with most leverage is {top[0]}."
     else:
+        text = f"For the {name}, the levers with most leverage are " + ", ".join(top) + "."
+    if inert.any():
+        text += f" {inert_words}: " + ", ".join(f"`{v}`" for v in d[inert].lever) + "."
+    if method != "sobol":
         tangled = d[(d.sigma > d.mu_star) & (d.mu_star > 0)].lever.tolist()
         if tangled:
             text += (

@@ -353,6 +353,13 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
     for bad in (0, 10_001, True, 1.5):
         with pytest.raises(ConfigError, match="replications"):
             sim.run(small, replications=bad)
+    # from a table of floats: 4.0 weeks is 4 weeks (once refused), 4.5 is not; None is null (once the text 'None')
+    weeks = sim.load_config({"feedback.interval_weeks": np.float64(4.0), "promise": {"actions": 2.0}})
+    assert (weeks.feedback.interval_weeks, weeks.promise.actions) == (4, 2) and type(weeks.promise.actions) is int
+    with pytest.raises(ConfigError, match=r"feedback.interval_weeks: 4.5 \(allowed: a whole number"):
+        sim.load_config({"feedback.interval_weeks": 4.5})
+    with pytest.raises(ConfigError, match=r"^invalid value for seed: None \(allowed"):
+        sim.load_config({"seed": None})
 
 
 @pytest.mark.parametrize(

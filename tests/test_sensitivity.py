@@ -122,6 +122,7 @@ def test_the_noise_section_and_the_ranking_say_how_sure_the_noise_share_is():
     assert noise_words(row(1.0, 0.65, 1.0), what).startswith(
         "the noise between replications is as large as the whole design's variation (95% interval 65.0-100.0%)"
     )
+    assert "(95% interval: 100% at both ends)" in noise_words(row(1.0, 1.0, 1.0), what)  # once "100.0-100.0%"
     assert noise_words(row(float("nan"), float("nan"), float("nan")), what).startswith("too few noise runs")
     assert "no variance to share out" in noise_words(row(float("nan"), float("nan"), float("nan"), 0.0), what)
     assert caution_words(0.49, what) == "" and caution_words(0.65, what) == (
@@ -209,7 +210,7 @@ def test_model_study_end_to_end_finds_the_lever_without_a_path(tmp_path):
     noise = pd.read_csv(tmp_path / "noise.csv")  # each share with its interval, in the table and in words
     assert ((noise.noise_share_low <= noise.noise_share) & (noise.noise_share <= noise.noise_share_high)).all()
     section = report.split("## Noise between replications")[1].split("## Failures")[0]
-    assert section.count("(95% interval ") == len(noise) == 6, section
+    assert section.count("(95% interval") == len(noise) == 6, section
     # running again resumes: nothing left to compute, same indices
     again = run_sensitivity(*args, f"output_dir={tmp_path}")
     assert again.returncode == 0
@@ -348,3 +349,36 @@ def test_morris_panels_each_have_their_own_scale(tmp_path):
     trust, trygghet = fig.axes[0], fig.axes[2]
     assert trygghet.get_xlim()[1] < 0.01 < trust.get_xlim()[1]  # each output's bars fill its own panel
     assert (tmp_path / "indices.png").exists()
+
+
+def test_a_lever_without_influence_is_never_listed_among_those_with_most_leverage():
+    """A tiny study once called `partners.reliability` (ST 0.00 ± 0.00, or mu* 0) the third lever with most leverage,
+    in the same sentence that said it had no detectable influence."""
+    from sim.sensitivity import ranking_sentence
+
+    def indices(**values):
+        return pd.DataFrame(
+            [
+                {"output": "trust_mean_change", "lever": lever, "rank": i + 1, **{k: v[i] for k, v in values.items()}}
+                for i, lever in enumerate(("police.effort", "feedback.reach", "partners.reliability"))
+            ]
+        )
+
+    sobol = ranking_sentence(indices(ST=[0.9, 0.2, 0.0], ST_conf=[0.1, 0.05, 0.0]), "sobol", "trust_mean_change")
+    leaders, inert = sobol.split(" No detectable influence")
+    assert "levers with most leverage are `police.effort`" in leaders and "`feedback.reach`" in leaders
+    assert "partners.reliability" not in leaders and "`partners.reliability`" in inert
+    one = ranking_sentence(indices(ST=[1.3, 0.0, 0.0], ST_conf=[0.6, 0.0, 0.0]), "sobol", "trust_mean_change")
+    assert "the lever with most leverage is `police.effort` (ST 1.30 ± 0.60). No detectable influence" in one
+    faint = ranking_sentence(indices(ST=[0.004, 0.0, 0.0], ST_conf=[0.002, 0.0, 0.0]), "sobol", "trust_mean_change")
+    assert "no lever has a detectable influence here" in faint and "most leverage" not in faint
+    morris = ranking_sentence(
+        indices(
+            mu_star=[0.14, 0.07, 0.0], mu_star_conf=[0.06, 0.06, 0.0], mu=[0.14, -0.07, 0.0], sigma=[0.07, 0.08, 0.0]
+        ),
+        "morris",
+        "trust_mean_change",
+    )
+    leaders, rest = morris.split(" No effect (mu* 0): ")
+    assert "`feedback.reach`" in leaders and "partners.reliability" not in leaders
+    assert rest.startswith("`partners.reliability`.")
