@@ -42,7 +42,7 @@ from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
 from sim.sensitivity import METHODS, analyze  # noqa: E402
 from sim.sensitivity import sample as design_sample  # noqa: E402
-from sim.space import ParameterSpace, apply_params  # noqa: E402
+from sim.space import RUN_SETTINGS, ParameterSpace, apply_params  # noqa: E402
 from sim.store import SweepStore  # noqa: E402
 from sim.sweep import plan, run_sweep  # noqa: E402
 from sim.targets import base_config  # noqa: E402
@@ -65,13 +65,22 @@ WHAT_TO_MEASURE = {
 
 def arm_settings(name: str, overrides: str) -> tuple[str, dict[str, float]]:
     """An arm of this study: its scenario and numeric parameter values (the area is the default one; residents
-    and horizon are the study's). Anything else is refused by name."""
+    and horizon are the study's). Anything else is refused by name, and so is what pairs the arms (seed,
+    replications, horizon_weeks, area.residents: `horizon_weeks=52` in one arm once set its horizon alone, so its
+    answer mixed a one-year change with three-year ones)."""
     scenario, values = "observed_2018", {}
     for item in overrides.split():
         key, _, value = item.partition("=")
         if key == "scenario":
             scenario = value
             continue
+        if key in (*RUN_SETTINGS, "area.residents"):
+            setting = {"area.residents": "residents", "replications": None}.get(key, key)
+            raise ConfigError(
+                f"arms.{name}: {item} cannot be set in one arm: it is the study's, the same for every arm so that "
+                "the arms are paired "
+                + (f"(give {setting}=... on the command line)" if setting else "(each design point runs once)")
+            )
         try:
             values[key] = float(value)
         except ValueError:

@@ -72,6 +72,7 @@ from sim.intervals import (  # noqa: E402
 )
 from sim.params import PARAMS, UNCERTAINTY_MODES, ConfigError, register  # noqa: E402
 from sim.paths import output_path  # noqa: E402
+from sim.space import RUN_SETTINGS  # noqa: E402
 from sim.words import counted, signed  # noqa: E402
 
 LABELS = {
@@ -179,10 +180,24 @@ def arm_overrides(s: Settings, arm: str | Sequence[str], uncertainty: str | None
     return common + area[-1:] + rest_own + rest_common  # area preset first, then the arm's and the user's values
 
 
+STUDY_WIDE = (*RUN_SETTINGS, "uncertainty")  # the same for every arm: replication r of each shares seed and draw
+
+
 def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, sim.Config]:
-    """Validate every arm before anything runs (ConfigError names the arm, its overrides and the bad parameter)."""
+    """Validate every arm before anything runs (ConfigError names the arm, its overrides and the bad parameter).
+
+    An arm may not set what pairs it with the others (STUDY_WIDE): `seed=5` in one arm once ran it on other seeds
+    under a report that called every replication paired on seed 2018."""
     configs = {}
     for label, a in arms.items():
+        own = a.split() if isinstance(a, str) else list(a)
+        shared = [o for o in own if o.partition("=")[0].lstrip("+~") in STUDY_WIDE]
+        if shared:
+            key = shared[0].partition("=")[0].lstrip("+~")
+            raise ConfigError(
+                f"arm {label!r} ({' '.join(own)}): {key} is the study's, the same for every arm so that the arms "
+                f"are paired; give {key}=... outside study.arms"
+            )
         try:
             configs[label] = sim.load_config(arm_overrides(s, a))
         except ConfigError as exc:

@@ -1056,6 +1056,24 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
             "invalid value for cluster.walltime: '2h' (allowed: Slurm's ti",
         ),
         ("robust", ["scenario=x"], "unknown setting scenario (did you mean study.scenario?)"),
+        # an arm that sets what pairs it ran on other seeds (or for another horizon) under a report calling it paired
+        (
+            "compare",
+            ['study.arms={A: "scenario=observed_2018", B: "scenario=full_implementation seed=5"}'],
+            "arm 'B' (scenario=full_implementation seed=5): seed is the study's, the same for every arm so that",
+        ),
+        (
+            "feedback_demo",
+            ['study.arms={A: "horizon_weeks=52", B: "", C: ""}'],
+            "arm 'A' (scenario=full_implementation horizon_weeks=52 feedback.staff=0.8): horizon_weeks is",
+        ),
+        (
+            "bra2018",
+            ['study.arms={A: "", B: "uncertainty=fixed"}'],
+            "arm 'B' (scenario=observed_2018 uncertainty=fixed): uncertainty is the study's",
+        ),
+        ("assumptions", ['arms.x="scenario=full_implementation horizon_weeks=52"'], "arms.x: horizon_weeks=52 cannot"),
+        ("assumptions", ['arms.x="area.residents=300"'], "area.residents=300 cannot be set in one arm: it is the st"),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
