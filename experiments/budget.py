@@ -184,6 +184,11 @@ STUDY = GridStudy(
         "study.hours_per_week": declared("police.planned_hours_per_week"),
         "study.effort": one_or_more(declared("police.effort")),
     },
+    owners={
+        "scenario": "study.scenario",
+        "police.planned_hours_per_week": "study.hours_per_week",
+        "police.effort": "study.effort",
+    },
 )
 
 

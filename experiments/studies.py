@@ -180,6 +180,25 @@ def arm_overrides(s: Settings, arm: str | Sequence[str], uncertainty: str | None
     return common + area[-1:] + rest_own + rest_common  # area preset first, then the arm's and the user's values
 
 
+def override_key(override: str) -> str:
+    """``police.effort`` of ``police.effort=0.6`` (or of ``+police.effort=0.6``)."""
+    return override.partition("=")[0].lstrip("+~")
+
+
+def check_common(s: Settings, owners: Mapping[str, str]) -> None:
+    """Refuse a common override of a parameter the study sets itself (``owners``: parameter -> where the study
+    sets it): one of the two would silently win while the report named the other. ``scenario=no_promise`` once
+    turned every arm of compare into no promise under the arms' own names, and budget's
+    ``police.planned_hours_per_week=10`` ran 10 hours under a report of 40."""
+    for o in s.overrides:
+        key = override_key(o)
+        if key in owners:
+            raise ConfigError(
+                f"{o}: the study sets {key} itself ({owners[key]}); a value for every run would override it, "
+                "or be overridden, without the report saying so: set it there instead"
+            )
+
+
 STUDY_WIDE = (*RUN_SETTINGS, "uncertainty")  # the same for every arm: replication r of each shares seed and draw
 
 
@@ -189,11 +208,13 @@ def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, s
     An arm may not set what pairs it with the others (STUDY_WIDE): `seed=5` in one arm once ran it on other seeds
     under a report that called every replication paired on seed 2018."""
     configs = {}
+    owners: dict[str, str] = {}
     for label, a in arms.items():
         own = a.split() if isinstance(a, str) else list(a)
-        shared = [o for o in own if o.partition("=")[0].lstrip("+~") in STUDY_WIDE]
+        owners |= {override_key(o): f"arm {label!r} has {o}" for o in own if override_key(o) not in owners}
+        shared = [o for o in own if override_key(o) in STUDY_WIDE]
         if shared:
-            key = shared[0].partition("=")[0].lstrip("+~")
+            key = override_key(shared[0])
             raise ConfigError(
                 f"arm {label!r} ({' '.join(own)}): {key} is the study's, the same for every arm so that the arms "
                 f"are paired; give {key}=... outside study.arms"
@@ -203,6 +224,8 @@ def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, s
         except ConfigError as exc:
             own = a if isinstance(a, str) else " ".join(a)
             raise ConfigError(f"arm {label!r} ({own}): {exc}") from None
+    owners.pop("area", None)  # an arm's own area preset is meant to win over the common one (arm_overrides)
+    check_common(s, owners)
     return configs
 
 
@@ -760,6 +783,7 @@ class GridStudy:
     analyse: Callable[[GridContext], list[str]]
     min_horizon_weeks: int = 1  # a study that reports gains by year needs at least one year
     settings: Mapping[str, tuple] = field(default_factory=dict)  # rules for the study's own study.* values
+    owners: Mapping[str, str] = field(default_factory=lambda: {"scenario": "study.scenario"})  # where it sets what
 
     def prepare(self, s: Settings) -> tuple[sim.Config, pd.DataFrame]:
         from sim.space import apply_params
@@ -779,6 +803,7 @@ class GridStudy:
         if not grid:
             raise ConfigError("study.grid is empty: name at least one parameter and its values")
         check_grid(grid, "study.grid")
+        check_common(s, {**{k: "study.grid" for k in grid}, **self.owners})
         check_a_promise_to_vary(base, grid, self.name)
         points = grid_points(grid)
         for row in points.to_dict("records"):  # every grid point must be valid before anything runs

@@ -414,6 +414,21 @@ def test_arms_without_the_labels_an_analysis_compares_are_refused_before_the_run
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_common_override_reaches_every_arm_unless_the_study_sets_it_itself():
+    """What no arm sets applies to every arm; an arm's own area wins over the common one; a parameter an arm sets
+    is refused as a common override (and exits 2: test_a_studys_own_bad_setting_exits_2_naming_it...)."""
+    from sim.params import ConfigError
+
+    arms = 'study.arms={Here: "scenario=observed_2018", There: "scenario=full_implementation area=suburb"}'
+    s = load_study("compare", [*TINY, arms, "police.effort=0.6", "area=small_town"])
+    configs = compare.STUDY.prepare(s)
+    assert [c.police.effort for c in configs.values()] == [0.6, 0.6]
+    assert [c.area.name for c in configs.values()] == ["small_town", "suburb"]
+    s = load_study("compare", [*TINY, arms, "scenario=no_promise"])
+    with pytest.raises(ConfigError, match=r"^scenario=no_promise: the study sets scenario itself \(arm 'Here' has"):
+        compare.STUDY.prepare(s)
+
+
 def test_a_bad_grid_key_names_the_valid_ones(tmp_path):
     with pytest.raises(Exception, match="unknown parameter promise.colour"):
         run(ambition, "ambition", tmp_path, "study.grid.promise.colour=[1,2]")
@@ -1074,6 +1089,34 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ),
         ("assumptions", ['arms.x="scenario=full_implementation horizon_weeks=52"'], "arms.x: horizon_weeks=52 cannot"),
         ("assumptions", ['arms.x="area.residents=300"'], "area.residents=300 cannot be set in one arm: it is the st"),
+        # a value for every run of something the study sets itself: one silently won, the report named the other
+        (
+            "compare",
+            ["scenario=no_promise"],
+            "scenario=no_promise: the study sets scenario itself (arm 'scenario=obser",
+        ),
+        (
+            "feedback_demo",
+            ["feedback.interval_weeks=8"],
+            "the study sets feedback.interval_weeks itself (arm 'No feedb",
+        ),
+        (
+            "bra2018",
+            ["police.priority=0.5"],
+            "the study sets police.priority itself (arm '+ clear priority (rec. 1)' h",
+        ),
+        (
+            "budget",
+            ["police.planned_hours_per_week=10"],
+            "sets police.planned_hours_per_week itself (study.hours_per_w",
+        ),
+        ("budget", ["police.effort=0.9"], "police.effort=0.9: the study sets police.effort itself (study.effort); a"),
+        ("ambition", ["promise.actions=2"], "promise.actions=2: the study sets promise.actions itself (study.grid); a"),
+        (
+            "ambition",
+            ["scenario=observed_2018"],
+            "the study sets scenario itself (study.scenario); a value for every run",
+        ),
         # a scenario given as [] once ran the study on whatever Hydra made of it; 0 gave "Got int"
         ("ambition", ["study.scenario=[]"], "invalid value for study.scenario: [] (allowed: one of full_implementa"),
         ("budget", ["study.scenario=0"], "invalid value for study.scenario: 0 (allowed: one of full_implementation"),
