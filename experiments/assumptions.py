@@ -74,6 +74,11 @@ def arm_settings(name: str, overrides: str) -> tuple[str, dict[str, float]]:
         if key == "scenario":
             scenario = value
             continue
+        if key in UNCERTAIN:  # the arm's value once won over the design's, so its answers ignored the coefficient
+            raise ConfigError(
+                f"arms.{name}: {item} cannot be set in one arm: the study varies {key} over its range at every "
+                "design point (an arm is a scenario and levers)"
+            )
         if key in (*RUN_SETTINGS, "area.residents"):
             setting = {"area.residents": "residents", "replications": None}.get(key, key)
             raise ConfigError(

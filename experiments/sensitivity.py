@@ -406,6 +406,11 @@ def study_space(cfg: DictConfig):
     if not study.vary:
         raise ConfigError("study.vary is empty: name at least one parameter and its range ([low, high] or null)")
     space = make_space(OmegaConf.to_container(study.vary), OmegaConf.to_container(study.fixed))
+    for override in study.base:  # base partners.share=0.3 under fixed 0.0 once ran 0.0 "around" 0.3
+        key = str(override).partition("=")[0].lstrip("+~")
+        if key in space.names or key in space.fixed:
+            where = "study.vary varies it" if key in space.names else "study.fixed holds it"
+            raise ConfigError(f"study.base sets {override}, but {where}: give {key} in one place")
     base = apply_params(sim.load_config(list(study.base) + ["replications=1"]), dict(space.fixed))
     return base, space
 

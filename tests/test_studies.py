@@ -1089,6 +1089,14 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ),
         ("assumptions", ['arms.x="scenario=full_implementation horizon_weeks=52"'], "arms.x: horizon_weeks=52 cannot"),
         ("assumptions", ['arms.x="area.residents=300"'], "area.residents=300 cannot be set in one arm: it is the st"),
+        ("assumptions", ['arms.x="behaviour.good_contact=0.1"'], "arms.x: behaviour.good_contact=0.1 cannot be set"),
+        # a base value of a lever the study varies or holds: the study ran another value "around" it
+        ("sensitivity", ['study.base=["police.effort=0.5"]'], "study.base sets police.effort=0.5, but study.vary va"),
+        (
+            "sensitivity",
+            ['study.base=["partners.share=0.3"]', "study.fixed.partners.share=0", "study.vary={police.effort: null}"],
+            "study.base sets partners.share=0.3, but study.fixed holds it: give partners.share in one place",
+        ),
         # a value for every run of something the study sets itself: one silently won, the report named the other
         (
             "compare",
