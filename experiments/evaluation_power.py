@@ -351,6 +351,7 @@ STUDY = Study(
         "study.draws": whole(1, 10_000),
         "study.alpha": fraction(),
     },
+    owners={"survey.sample_size": "study.sample_sizes"},  # survey.sample_size=500 once ran the study's sizes
 )
 
 

@@ -500,11 +500,13 @@ class Study:
     settings: Mapping[str, tuple] = field(default_factory=dict)
     min_horizon_weeks: int = 1  # a study that reports by year needs at least one year
     needs: Sequence[str] = ()
+    owners: Mapping[str, str] = field(default_factory=dict)  # what the study sets itself, besides its arms
 
     def prepare(self, s: Settings) -> dict[str, sim.Config]:
         """Check the study's own settings and every arm's config; raise ConfigError before anything is written."""
         check_settings(s.cfg, self.settings)
         check_horizon(s, self.name, self.min_horizon_weeks)
+        check_common(s, self.owners)
         arms = self.arms(s)
         if len(arms) < 1:
             raise ConfigError("the study has no arms")

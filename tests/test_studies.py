@@ -1120,6 +1120,7 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ),
         ("budget", ["police.effort=0.9"], "police.effort=0.9: the study sets police.effort itself (study.effort); a"),
         ("ambition", ["promise.actions=2"], "promise.actions=2: the study sets promise.actions itself (study.grid); a"),
+        ("evaluation_power", ["survey.sample_size=500"], "the study sets survey.sample_size itself (study.sample_s"),
         (
             "ambition",
             ["scenario=observed_2018"],
