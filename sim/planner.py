@@ -139,8 +139,17 @@ def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementati
     shown = name if full == name else f"{name} ({full})"
 
     def simulate(more: str = "") -> str:
+        if (
+            full == "scenario"
+        ):  # one key each: it once suggested {'scenario': 'full_implementation', ..., 'scenario': ...}
+            return f"sim.run({{'scenario': ..., 'area': ...{more}}})"
         return f"sim.run({{'scenario': '{scenario}', 'area': ..., '{full}': ...{more}}})"
 
+    if full == "scenario":
+        return (
+            f"scenario is not one of the emulator's levers: its answers are for {scenario} against no promise; "
+            f"for another scenario, simulate: {simulate()}"
+        )
     if full in UNCERTAIN:
         return (
             f"{shown} is a behavioural coefficient, not a lever: the answer already spans its plausible values "

@@ -142,6 +142,7 @@ def test_whatif_answers_in_survey_shares_with_intervals():
         ("trust_memory_weeks", "trust_memory_weeks (behaviour.trust_memory_weeks) is a behavioural coefficient"),
         ("partners.reliability", "partners.reliability is not one of the emulator's levers (it is held as the area"),
         ("colour", "colour is not one of the emulator's levers (police.effort, "),
+        ("scenario", "scenario is not one of the emulator's levers: its answers are for full_implementation against"),
     ],
 )
 def test_a_name_whatif_cannot_set_is_refused_saying_why_and_what_to_do(name, says):
@@ -164,6 +165,7 @@ def test_a_name_whatif_cannot_set_is_refused_saying_why_and_what_to_do(name, say
 SETS = {
     "trust_memory_weeks": ("behaviour.trust_memory_weeks", 30.0),
     "partners.reliability": ("partners.reliability", 0.5),
+    "scenario": ("scenario", "observed_2018"),
 }
 
 
