@@ -259,6 +259,7 @@ STUDY = Study(
         "study.reference": preset("scenario"),
         "study.counterfactual": preset("scenario"),
     },
+    owners={"scenario": "study.reference, and the arms"},
 )
 
 

@@ -282,6 +282,7 @@ STUDY = Study(
         "study.staff_on": (text()[0], "overrides that turn staff feedback on, such as feedback.staff=0.8"),
         "study.staff_off": (text()[0], "overrides that turn staff feedback off, such as feedback.staff=0.0"),
     },
+    owners={"scenario": "study.scenario", "feedback.staff": "study.staff_on and study.staff_off"},
 )
 
 

@@ -1121,6 +1121,9 @@ SLURM = ["executor=dask", "cluster=slurm", "dry_run=true"]  # a dry run: the old
         ("budget", ["police.effort=0.9"], "police.effort=0.9: the study sets police.effort itself (study.effort); a"),
         ("ambition", ["promise.actions=2"], "promise.actions=2: the study sets promise.actions itself (study.grid); a"),
         ("evaluation_power", ["survey.sample_size=500"], "the study sets survey.sample_size itself (study.sample_s"),
+        ("feedback_demo", ["feedback.staff=0.2"], "the study sets feedback.staff itself (study.staff_on and study.st"),
+        ("feedback_demo", ["scenario=observed_2018"], "the study sets scenario itself (study.scenario); a value for e"),
+        ("bra2018", ["scenario=full_implementation"], "the study sets scenario itself (study.reference, and the arms)"),
         (
             "ambition",
             ["scenario=observed_2018"],
