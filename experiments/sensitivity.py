@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 import sim  # noqa: E402
+from experiments.studies import override_key  # noqa: E402
 from sim.cluster import make_cluster  # noqa: E402
 from sim.executors import EXECUTORS, available_cores  # noqa: E402
 from sim.params import ConfigError  # noqa: E402
@@ -407,7 +408,7 @@ def study_space(cfg: DictConfig):
         raise ConfigError("study.vary is empty: name at least one parameter and its range ([low, high] or null)")
     space = make_space(OmegaConf.to_container(study.vary), OmegaConf.to_container(study.fixed))
     for override in study.base:  # base partners.share=0.3 under fixed 0.0 once ran 0.0 "around" 0.3
-        key = str(override).partition("=")[0].lstrip("+~")
+        key = override_key(str(override))
         if key in space.names or key in space.fixed:
             where = "study.vary varies it" if key in space.names else "study.fixed holds it"
             raise ConfigError(f"study.base sets {override}, but {where}: give {key} in one place")

@@ -211,19 +211,19 @@ def check_arms(s: Settings, arms: dict[str, str | Sequence[str]]) -> dict[str, s
     owners: dict[str, str] = {}
     for label, a in arms.items():
         own = a.split() if isinstance(a, str) else list(a)
+        named = f"arm {label!r} ({' '.join(own)})"
         owners |= {override_key(o): f"arm {label!r} has {o}" for o in own if override_key(o) not in owners}
         shared = [o for o in own if override_key(o) in STUDY_WIDE]
         if shared:
             key = override_key(shared[0])
             raise ConfigError(
-                f"arm {label!r} ({' '.join(own)}): {key} is the study's, the same for every arm so that the arms "
-                f"are paired; give {key}=... outside study.arms"
+                f"{named}: {key} is the study's, the same for every arm so that the arms are paired; give {key}=... "
+                "outside study.arms"
             )
         try:
-            configs[label] = sim.load_config(arm_overrides(s, a))
+            configs[label] = sim.load_config(arm_overrides(s, own))
         except ConfigError as exc:
-            own = a if isinstance(a, str) else " ".join(a)
-            raise ConfigError(f"arm {label!r} ({own}): {exc}") from None
+            raise ConfigError(f"{named}: {exc}") from None
     owners.pop("area", None)  # an arm's own area preset is meant to win over the common one (arm_overrides)
     check_common(s, owners)
     return configs
