@@ -224,6 +224,19 @@ def check(argv: list[str]) -> list[Config]:
     return [load_config(combo) for combo in combos]
 
 
+PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
+
+
+def idle_settings(overrides: list[str], config: Config) -> list[str]:
+    """The overrides that change nothing residents see, because the run does no promise work (scenario no_promise,
+    or promise.active=false): officers, the promise, feedback and partners act on residents only through that work
+    (docs/model.md §3). ``promise.actions=1`` with no_promise once ran without a word."""
+    if config.promise.active:
+        return []
+    keys = [(o, o.lstrip("+").split("=", 1)[0]) for o in overrides]
+    return [o for o, key in keys if key.startswith(PROMISE_WORK) and key != "promise.active"]
+
+
 def default_run_dir(cfg: Config) -> Path:
     """results/runs/<date>_<time>_<what was run>_<area>_<random suffix>."""
     from .outputs import run_label
@@ -378,6 +391,15 @@ def run_whole(argv: list[str], config: Config) -> int:
     why = not_replaceable(final)
     if why:
         return refused(f"hydra.run.dir={final}: {why}")
+    idle = idle_settings(config_overrides(argv)[0], config)
+    if idle:
+        who = "scenario no_promise" if config.scenario == "no_promise" else "promise.active=false"
+        listed = idle[0] if len(idle) == 1 else f"{', '.join(idle[:-1])} and {idle[-1]}"
+        print(
+            f"note: with {who} there is no promise work, so {listed} "
+            f"change{'s' if len(idle) == 1 else ''} nothing residents see",
+            file=sys.stderr,
+        )
     stage = final.parent / f".{final.name}.partial-{UID}"
     sys.argv = [sys.argv[0], *[a for a in argv if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={stage}"]
     try:

@@ -283,6 +283,51 @@ def test_switching_the_promise_off_is_in_the_folder_name(tmp_path):
     assert "observed_2018-promise_off_default" in folder.name
 
 
+def test_a_promise_setting_in_a_run_without_promise_work_is_noted(tmp_path):
+    """``scenario=no_promise promise.actions=1`` ran without a word about the setting it could not use."""
+    small = ("replications=1", "horizon_weeks=3", "area.residents=200")
+    p = run_sim(
+        "scenario=no_promise", "promise.actions=1", "behaviour.crime_rate=20", "police.effort=0.3", *small, cwd=tmp_path
+    )
+    assert p.returncode == 0, p.stderr
+    assert (
+        "note: with scenario no_promise there is no promise work, so promise.actions=1 and police.effort=0.3 change "
+        "nothing residents see"
+    ) in p.stderr
+    p = run_sim("promise.active=false", "feedback.reach=0.9", *small, cwd=tmp_path)
+    assert "note: with promise.active=false there is no promise work, so feedback.reach=0.9 changes nothing" in p.stderr
+    p = run_sim("promise.actions=1", "scenario=no_promise", "promise.active=true", *small, cwd=tmp_path)
+    assert p.returncode == 0 and "note:" not in p.stderr, p.stderr
+
+
+def test_what_the_no_promise_note_calls_idle_changes_nothing_residents_see():
+    """Every officer, promise, feedback and partner setting, moved, leaves the residents' outcomes of a run without
+    promise work as they were: the note's claim, checked over the whole parameter table."""
+    from sim.cli import PROMISE_WORK
+    from sim.params import iter_params
+
+    base = {"scenario": "no_promise", "area.residents": 400, "horizon_weeks": 30, "replications": 2}
+    residents = [m for m in sim.run(base).trajectories.columns if m not in ("run", "scenario", "area")]
+    residents = [m for m in residents if not m.startswith(("officer_", "hours_"))]
+    reference = sim.run(base).trajectories[residents]
+    moved = 0
+    for spec in iter_params():
+        if not spec.name.startswith(PROMISE_WORK) or spec.name == "promise.active" or spec.choices:
+            continue
+        d, high = spec.default, spec.high
+        value = (
+            (not d)
+            if isinstance(d, bool)
+            else d + 1
+            if isinstance(d, int) and d + 1 <= high
+            else (d - 1 if isinstance(d, int) else (d + (high if high != d else spec.low)) / 2)
+        )
+        got = sim.run({**base, spec.name: value}).trajectories[residents]
+        pd.testing.assert_frame_equal(got, reference, obj=f"{spec.name}={value}")
+        moved += 1
+    assert moved >= 25, moved
+
+
 def test_empty_neighbourhoods_are_missing_not_zero(tmp_path):
     out = tmp_path / "run"
     p = run_sim(
