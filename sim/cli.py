@@ -61,6 +61,24 @@ COMPLETION = {f"{what}={shell}" for what in ("install", "uninstall", "query") fo
 UID = uuid.uuid4().hex[:6]  # one per process: the suffix of this process's default folder names
 
 
+def options_first(argv: list[str]) -> list[str]:
+    """The arguments with Hydra's options (and their values) in front of the overrides, in their own orders.
+
+    Hydra's parser reads the overrides as one run of arguments, so an option between them (``scenario=x -m a=1,2``,
+    ``area=suburb --cfg job police.effort=0.6``) left the rest "unrecognized", with its usage printed, after every
+    value had been checked."""
+    options, overrides, skip = [], [], False
+    for i, arg in enumerate(argv):
+        if skip or arg.startswith("-"):
+            options.append(arg)
+            skip = not skip and (
+                arg in FLAGS_WITH_VALUE or (arg in INFO and i + 1 < len(argv) and argv[i + 1] in INFO_VALUES)
+            )
+        else:
+            overrides.append(arg)
+    return options + overrides
+
+
 def register_resolvers() -> None:
     """``${uid:}`` in configs: this process's random suffix (unique folder names)."""
     if not OmegaConf.has_resolver("uid"):
@@ -227,14 +245,22 @@ def check(argv: list[str]) -> list[Config]:
 PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
 
 
-def idle_settings(overrides: list[str], config: Config) -> list[str]:
-    """The overrides that change nothing residents see, because the run does no promise work (scenario no_promise,
-    or promise.active=false): officers, the promise, feedback and partners act on residents only through that work
-    (docs/model.md §3). ``promise.actions=1`` with no_promise once ran without a word."""
-    if config.promise.active:
-        return []
+def idle_settings(overrides: list[str], configs: list[Config]) -> str | None:
+    """A note on the overrides that change nothing residents see, because no run asked for does promise work
+    (scenario no_promise, or promise.active=false): officers, the promise, feedback and partners act on residents only
+    through that work (docs/model.md §3). None when there are none. ``promise.actions=1`` with no_promise once ran
+    without a word, and a sweep over it ran the same runs under different names."""
+    if any(c.promise.active for c in configs):
+        return None
     keys = [(o, o.lstrip("+").split("=", 1)[0]) for o in overrides]
-    return [o for o, key in keys if key.startswith(PROMISE_WORK) and key != "promise.active"]
+    idle = [o for o, key in keys if key.startswith(PROMISE_WORK) and key != "promise.active"]
+    if not idle:
+        return None
+    who = "scenario no_promise" if all(c.scenario == "no_promise" for c in configs) else "promise.active=false"
+    listed = idle[0] if len(idle) == 1 else f"{', '.join(idle[:-1])} and {idle[-1]}"
+    return (
+        f"note: with {who} there is no promise work, so {listed} change{'s' * (len(idle) == 1)} nothing residents see"
+    )
 
 
 def default_run_dir(cfg: Config) -> Path:
@@ -328,11 +354,15 @@ def main(argv: list[str]) -> int:
         return refused(str(exc))
     except Exception as exc:  # e.g. malformed override syntax
         return refused(" ".join(str(exc).split()))
-    _, multirun = config_overrides(argv)
+    overrides, multirun = config_overrides(argv)
+    asks_help = any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv)
+    note = None if asks_help else idle_settings(overrides, configs)
+    if note:
+        print(note, file=sys.stderr)
     if multirun:
         return sweep(exact_sweeps(argv))
-    if any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv):
-        sys.argv = [sys.argv[0], *argv]
+    if asks_help:
+        sys.argv = [sys.argv[0], *options_first(argv)]
         hydra_main()
         return 0
     return run_whole(argv, configs[0])
@@ -376,7 +406,7 @@ def sweep(argv: list[str]) -> int:
         return refused(f"hydra.sweep.dir={sweep_dirs[-1]}: it is a file, not a folder")
     if sweep_dirs and (why := cannot_make(sweep_dirs[-1])):  # Hydra's mkdir raised after composing
         return refused(f"hydra.sweep.dir={sweep_dirs[-1]}: no folder can be written there ({why})")
-    sys.argv = [sys.argv[0], *argv]
+    sys.argv = [sys.argv[0], *options_first(argv)]
     hydra_main()
     where = sweep_dirs[-1] if sweep_dirs else "<the sweep folder above>"
     print(f"Collect the runs into one table: python -m sim.collect {where} --table summary")
@@ -391,17 +421,9 @@ def run_whole(argv: list[str], config: Config) -> int:
     why = not_replaceable(final)
     if why:
         return refused(f"hydra.run.dir={final}: {why}")
-    idle = idle_settings(config_overrides(argv)[0], config)
-    if idle:
-        who = "scenario no_promise" if config.scenario == "no_promise" else "promise.active=false"
-        listed = idle[0] if len(idle) == 1 else f"{', '.join(idle[:-1])} and {idle[-1]}"
-        print(
-            f"note: with {who} there is no promise work, so {listed} "
-            f"change{'s' if len(idle) == 1 else ''} nothing residents see",
-            file=sys.stderr,
-        )
     stage = final.parent / f".{final.name}.partial-{UID}"
-    sys.argv = [sys.argv[0], *[a for a in argv if not a.startswith("hydra.run.dir=")], f"hydra.run.dir={stage}"]
+    kept = [a for a in argv if not a.startswith("hydra.run.dir=")]
+    sys.argv = [sys.argv[0], *options_first([*kept, f"hydra.run.dir={stage}"])]
     try:
         hydra_main()
     except BaseException as exc:

@@ -165,6 +165,19 @@ def test_hydras_options_print_and_run_nothing_and_version_names_the_product(tmp_
     assert list(tmp_path.iterdir()) == []  # printing a config or a version runs nothing and writes nothing
 
 
+def test_an_option_between_the_overrides_is_read_as_where_it_belongs(tmp_path):
+    """``scenario=x -m a=1,2`` and ``area=suburb --cfg job police.effort=0.6`` passed every check, then Hydra's
+    parser called the overrides after the option "unrecognized" and printed its usage, exit 2."""
+    p = run_sim("area=suburb", "--cfg", "job", "police.effort=0.6", cwd=tmp_path)
+    assert p.returncode == 0 and "name: suburb" in p.stdout and "effort: 0.6" in p.stdout, p.stderr[-500:]
+    small = ("replications=1", "area.residents=200", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    p = run_sim("scenario=no_promise", "-m", "horizon_weeks=2,3", *small, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-500:]
+    assert sorted(f.name[0] for f in (tmp_path / "sweep").iterdir() if (f / "run.json").exists()) == ["0", "1"]
+    p = run_sim("area.residents=200", "-cn", "config", "replications=1", "horizon_weeks=2", cwd=tmp_path)
+    assert p.returncode == 0 and "200 residents, 2 weeks" in p.stdout, p.stderr[-500:]
+
+
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
     """`-sc install=bash` (in --help) was accepted as an option, then refused: 'unknown parameter install'."""
     assert 'eval "$(promise-sim -sc install=bash)"' in run_sim("--help").stdout
@@ -297,6 +310,11 @@ def test_a_promise_setting_in_a_run_without_promise_work_is_noted(tmp_path):
     p = run_sim("promise.active=false", "feedback.reach=0.9", *small, cwd=tmp_path)
     assert "note: with promise.active=false there is no promise work, so feedback.reach=0.9 changes nothing" in p.stderr
     p = run_sim("promise.actions=1", "scenario=no_promise", "promise.active=true", *small, cwd=tmp_path)
+    assert p.returncode == 0 and "note:" not in p.stderr, p.stderr
+    sweep = ("-m", "promise.actions=1,3", *small, f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    p = run_sim("scenario=no_promise", *sweep, cwd=tmp_path)  # two runs of the same thing under two names
+    assert p.returncode == 0 and "so promise.actions=1,3 changes nothing residents see" in p.stderr, p.stderr
+    p = run_sim("scenario=no_promise,full_implementation", *sweep, cwd=tmp_path)
     assert p.returncode == 0 and "note:" not in p.stderr, p.stderr
 
 
