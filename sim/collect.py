@@ -21,7 +21,9 @@ from .params import PARAMS
 from .paths import cannot_make
 from .words import counted
 
-IDENTITY = ("scenario", "replications")  # a table's column that holds the run's own parameter (summary's count)
+# a table's column that holds the run's own parameter, kept as the table has it: summary's count of replications,
+# and the scenario as the run labels it (marked when its promise work was switched off, as in the folder's name)
+IDENTITY = ("scenario", "replications")
 TABLES = ("summary", "trajectories", "neighbourhoods", "surveys", "cycles", "feedback_rounds", "draws")
 
 
@@ -93,7 +95,9 @@ def collect(paths: list[Path], table: str = "summary") -> tuple[pd.DataFrame, li
                 f"{folder / (table + '.csv')} cannot be read ({' '.join(str(exc).split())[:120]})"
             ) from None
         for c in varying:  # a table's own column of that name (draws' replication seed) is kept, not overwritten
-            t[c if c not in t.columns or c in IDENTITY else f"config.{c}"] = params.loc[i, c]
+            if c in IDENTITY and c in t.columns:
+                continue
+            t[c if c not in t.columns else f"config.{c}"] = params.loc[i, c]
         t.insert(0, "folder", str(folder))
         parts.append(t)
     return pd.concat(parts, ignore_index=True), folders, incomplete
@@ -115,7 +119,7 @@ def main(argv: list[str]) -> int:
         default=None,
         help="file to write, .parquet or .csv (default: <first>/collected_<table>.parquet)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # folders on both sides of an option
     if args.out is not None and (args.out.suffix not in WRITERS or args.out.is_dir()):
         print(f"error: --out {args.out}: give a file name ending in .parquet or .csv", file=sys.stderr)
         return 2

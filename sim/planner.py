@@ -24,7 +24,7 @@ from .config import load_config, presets
 from .emulator import Emulator
 from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
-from .space import value_of
+from .space import RUN_SETTINGS, value_of
 from .version import code_version
 from .words import joined
 
@@ -149,6 +149,14 @@ def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementati
         return (
             f"scenario is not one of the emulator's levers: its answers are for {scenario} against no promise; "
             f"for another scenario, simulate: {simulate()}"
+        )
+    if full in (
+        *RUN_SETTINGS,
+        "uncertainty",
+    ):  # once "held as the area and full_implementation set it", which no area sets
+        return (
+            f"{full} is how a simulation runs, not a lever: the emulator answers years 1 to 3 over {DRAWS} plausible "
+            f"worlds, its interval holding replication noise; to set it, simulate: {simulate()}"
         )
     if full in UNCERTAIN:
         return (

@@ -612,6 +612,21 @@ def test_collect_keeps_a_tables_own_column_beside_the_parameter_of_that_name(tmp
     assert "config.replications" not in summary and set(summary.replications) == {2, 3}
 
 
+def test_collect_keeps_the_mark_of_a_run_whose_promise_work_was_switched_off(tmp_path):
+    """Collected beside another scenario, observed_2018 with promise.active=false was labelled observed_2018, as if
+    its promise had run; its folder and summary.csv say observed_2018-promise_off."""
+    from sim.collect import collect
+    from sim.outputs import write_run
+
+    small = ["replications=1", "horizon_weeks=2", "area.residents=200"]
+    for name, overrides in (("a", ["scenario=no_promise"]), ("b", ["promise.active=false"]), ("c", [])):
+        write_run(sim.run([*small, *overrides]), tmp_path / name, sim.__version__)
+    summary, _, _ = collect([tmp_path], "summary")
+    labels = summary.groupby("folder", sort=True)[["scenario", "promise.active"]].first()
+    assert labels.scenario.tolist() == ["no_promise", "observed_2018-promise_off", "observed_2018"]
+    assert labels["promise.active"].tolist() == [False, False, True] and "config.scenario" not in summary
+
+
 def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     p = run_sim(
         "-m",
@@ -667,6 +682,11 @@ def test_multirun_grid_runs_and_collects_into_one_table(tmp_path):
     shutil.copytree(next((tmp_path / "sweep").glob("0_*")), half.parent / "0_x")
     c = subprocess.run(one, capture_output=True, text=True)  # once "Collected 1 runs"
     assert c.returncode == 0 and c.stdout.startswith("Collected 1 run, "), c.stdout
+    # an option between the folders once left the folders after it "unrecognized"
+    first, second = [f for f in sorted((tmp_path / "sweep").iterdir()) if "police.effort=" in f.name][:2]
+    between = [sys.executable, "-m", "sim.collect", str(first), "--out", str(tmp_path / "two.csv"), str(second)]
+    c = subprocess.run(between, capture_output=True, text=True)
+    assert c.returncode == 0 and c.stdout.startswith("Collected 2 runs, "), c.stderr
     # a study's folder (config.yaml, report.md, tables) is not a run: it was once counted an incomplete run, and
     # alone gave "no whole run folders found"; a file once gave the same
     study = tmp_path / "sweep" / "a_study"

@@ -143,11 +143,14 @@ def test_whatif_answers_in_survey_shares_with_intervals():
         ("partners.reliability", "partners.reliability is not one of the emulator's levers (it is held as the area"),
         ("colour", "colour is not one of the emulator's levers (police.effort, "),
         ("scenario", "scenario is not one of the emulator's levers: its answers are for full_implementation against"),
+        ("seed", "seed is how a simulation runs, not a lever: the emulator answers years 1 to 3 over 64 plausible"),
+        ("horizon_weeks", "horizon_weeks is how a simulation runs, not a lever: the emulator answers years 1 to 3"),
     ],
 )
 def test_a_name_whatif_cannot_set_is_refused_saying_why_and_what_to_do(name, says):
     """Once 'police.efort is not one of the emulator's levers (...seven names)' for a typo and for a coefficient alike,
-    with no near match and no way to set a coefficient or a fixed parameter."""
+    with no near match and no way to set a coefficient or a fixed parameter; a run's seed was said to be "held as the
+    area and full_implementation set it", which no area does."""
     from sim.planner import not_a_lever
 
     levers = ["police.effort", "police.planned_hours_per_week", "promise.actions", "feedback.interval_weeks"]
@@ -166,6 +169,8 @@ SETS = {
     "trust_memory_weeks": ("behaviour.trust_memory_weeks", 30.0),
     "partners.reliability": ("partners.reliability", 0.5),
     "scenario": ("scenario", "observed_2018"),
+    "seed": ("seed", 7),
+    "horizon_weeks": ("horizon_weeks", 52),
 }
 
 
