@@ -150,13 +150,11 @@ def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementati
             f"scenario is not one of the emulator's levers: its answers are for {scenario} against no promise; "
             f"for another scenario, simulate: {simulate()}"
         )
-    if full in (
-        *RUN_SETTINGS,
-        "uncertainty",
-    ):  # once "held as the area and full_implementation set it", which no area sets
+    # a run's setting was once "held as the area and full_implementation set it", which no area does
+    if full in (*RUN_SETTINGS, "uncertainty"):
         return (
             f"{full} is how a simulation runs, not a lever: the emulator answers years 1 to 3 over {DRAWS} plausible "
-            f"worlds, its interval holding replication noise; to set it, simulate: {simulate()}"
+            f"worlds, its interval already holding replication noise; to set it, simulate: {simulate()}"
         )
     if full in UNCERTAIN:
         return (
