@@ -139,9 +139,8 @@ def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementati
     shown = name if full == name else f"{name} ({full})"
 
     def simulate(more: str = "") -> str:
-        if (
-            full == "scenario"
-        ):  # one key each: it once suggested {'scenario': 'full_implementation', ..., 'scenario': ...}
+        # one key each: it once suggested {'scenario': 'full_implementation', ..., 'scenario': ...}
+        if full == "scenario":
             return f"sim.run({{'scenario': ..., 'area': ...{more}}})"
         return f"sim.run({{'scenario': '{scenario}', 'area': ..., '{full}': ...{more}}})"
 
