@@ -374,6 +374,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
     plt.close(fig)
 
     front = summary[summary.pareto].sort_values(f"{OBJECTIVE}_p10", ascending=False)
+    alike = bool((runs.groupby("condition")[list(GAINS)].nunique() <= 1).all().all())  # all designs, every world
     worlds = "plausible worlds (posterior draws x conditions)" if cfg.uncertainty == "posterior" else "conditions"
     lines = [
         f"# Robust promise design: area `{cfg.area}`, {counted(cfg.horizon_weeks, 'week')}",
@@ -410,12 +411,20 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
         "Objectives: the worst-10% gain in high confidence, in 'listen and act' and in feeling safe (higher is "
         "better), and officer hours (lower is better).",
         "",
-        # every objective has its column: with high confidence alone, a design could look beaten by its neighbour
-        "| design | high confidence: mean / worst 10% | worst 10%: 'listen and act' / feeling safe | chance of a gain "
-        "| chance of backfiring | max regret | hours |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for _, r in front.head(15).iterrows():
+    if alike:  # every design ties on every gain in each world: the set is only the cheapest (once 15 of them)
+        lines.append(
+            f"None to speak of: in each world every design gains the same in all three, so the set is only the "
+            f"{counted(len(front), 'design')} with the fewest officer hours (column pareto in designs.csv)."
+        )
+    else:
+        # every objective has its column: with high confidence alone, a design could look beaten by its neighbour
+        lines += [
+            "| design | high confidence: mean / worst 10% | worst 10%: 'listen and act' / feeling safe | chance of a "
+            "gain | chance of backfiring | max regret | hours |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    for _, r in front.head(0 if alike else 15).iterrows():
         others = " / ".join(fmt_pp(r[f"{g}_p10"]) for g in GAINS if g != OBJECTIVE)
         lines.append(
             f"| {words(r)} | {fmt_pp(r[f'{OBJECTIVE}_mean'])} / {fmt_pp(r[f'{OBJECTIVE}_p10'])} | {others} | "
@@ -423,7 +432,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
             f"{100 * r[f'regret_{OBJECTIVE}_max']:.1f} pp "
             f"| {r.hours:,.0f} |"
         )
-    if len(front) > 15:
+    if len(front) > 15 and not alike:
         lines.append(f"| ... {len(front) - 15} more in designs.csv (column pareto) | | | | | | |")
     worst = summary.sort_values("p_backfire", ascending=False).head(3)
     lines += ["", "## Designs most likely to backfire", ""]

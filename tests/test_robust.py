@@ -261,6 +261,9 @@ def test_designs_that_tie_with_the_choice_are_counted_and_a_run_too_short_to_dif
     report = (tmp_path / "report.md").read_text()
     what = report.split("not knowing your area\n\n")[1].split("\n")[0]
     assert what.startswith("None: no design changes high confidence in any world within 1 week"), what
+    pareto = report.split("(the Pareto set)\n\n")[1].split("\n## ")[0]  # once a table of the cheapest ties
+    assert "None to speak of: in each world every design gains the same in all three, so the set is only the" in pareto
+    assert "| design |" not in pareto, pareto
 
 
 def test_a_budget_no_design_fits_is_said_so(tmp_path):
