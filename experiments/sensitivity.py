@@ -39,6 +39,7 @@ from sim.sensitivity import (  # noqa: E402
     OUTPUTS,
     analyze_all,
     convergence,
+    no_influence,
     noise_share,
     ranking_sentence,
     sample,
@@ -251,7 +252,9 @@ def plot_convergence(conv: pd.DataFrame, method: str, path: Path, output: str = 
 
 def reaching(d: pd.DataFrame, key: str) -> int:
     """How many levers' intervals (index ± its ``_conf`` half-width) reach the leader's lower bound, the leader
-    included: the levers the study cannot tell apart from the first at this n."""
+    included: the levers the study cannot tell apart from the first at this n. A lever with no detectable influence
+    is not counted: the report names it as such, and once also counted it as "not told apart" from a faint leader."""
+    d = d[~no_influence(d, key)]
     if d.empty:
         return 0
     top = d.loc[d[key].idxmax()]
@@ -273,7 +276,10 @@ def overlap_words(indices: pd.DataFrame, output: str, key: str) -> str:
 def leader_words(d: pd.DataFrame, key: str, when: str) -> str:
     """``year 1: `lever` (ST 0.41 ± 0.10; 2 others reach its interval)``: the leader of one year's indices, with how
     many it is not told apart from, so that a "shift" between years is not read into levers that are tied."""
-    top = d.loc[d[key].idxmax()]  # the leader reaching() counts from
+    live = d[~no_influence(d, key)]
+    if live.empty:
+        return f"{when}: none (no lever has a detectable influence)"
+    top = live.loc[live[key].idxmax()]  # the leader reaching() counts from
     others = reaching(d, key) - 1
     tied = f"; {counted(others, 'other')} {'reaches' if others == 1 else 'reach'} its interval" if others else ""
     return f"{when}: `{top.lever}` ({key} {top[key]:.2f} ± {top[f'{key}_conf']:.2f}{tied})"

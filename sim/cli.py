@@ -43,6 +43,7 @@ FLAGS_WITH_VALUE = {
     "--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd", "--experimental-rerun", "--cfg", "-c",
     "--package", "-p",
 }  # fmt: skip
+CONFIG_PLACES = {"--config-path", "-cp", "--config-dir", "-cd"}  # Hydra's would be read, the checks' never were
 INFO = {"--info", "-i"}
 INFO_VALUES = {"all", "config", "defaults", "defaults-tree", "plugins", "searchpath"}
 FLAGS = FLAGS_WITH_VALUE | INFO | {
@@ -245,7 +246,7 @@ def check(argv: list[str]) -> list[Config]:
 PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
 
 
-def idle_settings(overrides: list[str], configs: list[Config]) -> str | None:
+def idle_settings_note(overrides: list[str], configs: list[Config]) -> str | None:
     """A note on the overrides that change nothing residents see, because no run asked for does promise work
     (scenario no_promise, or promise.active=false): officers, the promise, feedback and partners act on residents only
     through that work (docs/model.md §3). None when there are none. ``promise.actions=1`` with no_promise once ran
@@ -318,13 +319,33 @@ def hydra_main(cfg: DictConfig) -> None:
 
 def option_problem(argv: list[str]) -> str | None:
     """What is wrong with the options, in one line (None: nothing): one that is neither Hydra's nor a value
-    (``--dry-run``), or two of Hydra's modes at once (``-m --cfg job``). Hydra would print its usage, or a traceback,
-    after the run had said it started."""
+    (``--dry-run``), one of Hydra's that points at other configs (``-cd``, ``-cp``, ``hydra.searchpath``, ``-cn``
+    other than config) or reruns a pickle, or two of Hydra's modes at once (``-m --cfg job``). Hydra would print its
+    usage, or a traceback, after the run had said it started; ``-cd`` with a preset of its own was refused as an
+    unknown preset, the checks reading configs/ only."""
     for arg in argv:
         if arg.startswith("-") and arg.split("=", 1)[0] not in FLAGS:
             return (
                 f"unknown option {arg} (python -m sim takes key=value overrides, see --help; Hydra's options: "
                 "--hydra-help)"
+            )
+    for i, arg in enumerate(argv):
+        name, _, value = arg.partition("=")
+        value = value or (argv[i + 1] if name in FLAGS_WITH_VALUE and i + 1 < len(argv) else "")
+        if name in CONFIG_PLACES or name.lstrip("+") == "hydra.searchpath":
+            return (
+                f"{name}: python -m sim reads its configs and presets from {CONFIG_DIR} only; an area of your own is a "
+                "preset there, configs/area/<name>.yaml (README, 'Your own area')"
+            )
+        if name in ("--config-name", "-cn") and value != "config":
+            return (
+                f"{name} {value}: python -m sim runs the model's config (config) only; the other configs in "
+                "configs/ are the settings of the scripts in experiments/"
+            )
+        if name == "--experimental-rerun":
+            return (
+                "--experimental-rerun is not taken: to run a run again, give python -m sim the overrides in its "
+                ".hydra/overrides.yaml (the same seed and model code give the same result)"
             )
     modes = {m for a in argv for m, spellings in MODES.items() if a.split("=", 1)[0] in spellings}
     if len(modes) > 1:
@@ -356,7 +377,7 @@ def main(argv: list[str]) -> int:
         return refused(" ".join(str(exc).split()))
     overrides, multirun = config_overrides(argv)
     asks_help = any(a.split("=", 1)[0] in ("--help", "-h", "--hydra-help", "--cfg", "-c", *INFO) for a in argv)
-    note = None if asks_help else idle_settings(overrides, configs)
+    note = None if asks_help else idle_settings_note(overrides, configs)
     if note:
         print(note, file=sys.stderr)
     if multirun:

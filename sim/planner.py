@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_config, presets
-from .emulator import Emulator
+from .emulator import Emulator, OutsideTrainingBox
 from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
 from .space import RUN_SETTINGS, value_of
@@ -126,6 +126,17 @@ class WhatIf(pd.DataFrame):
     __str__ = __repr__
 
 
+def untrained_area(area: str, trained: list[str], scenario: str = "full_implementation") -> str:
+    """Why `whatif` cannot answer for an area preset the emulator was not built on, with the study that simulates
+    the same answer (the scenario against no promise, paired) for it."""
+    arms = f'\'study.arms=["scenario=no_promise","scenario={scenario}"]\''
+    return (
+        f"area {area} is not one the emulator was built on ({', '.join(trained)}); simulate its gain against no "
+        f"promise instead: python -m experiments.compare area={area} {arms} (levers as overrides, such as "
+        "police.effort=0.6)"
+    )
+
+
 def not_a_lever(name: str, levers: list[str], scenario: str = "full_implementation") -> str:
     """Why `whatif` cannot set ``name``, in one line: a near miss of a lever's name, a coefficient the answer already
     spans, or a parameter the emulator holds as the area and scenario set it (a simulation can set any of them)."""
@@ -178,6 +189,9 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
     """
     em = emulator()
     values = defaults(area)
+    trained = [str(a) for a in em.categories.get("area", ())]
+    if area not in trained:  # an area preset of one's own: once only "area=my_town was not in training (...)"
+        raise OutsideTrainingBox(untrained_area(area, trained, em.info.get("scenario", "full_implementation")))
     given = {}
     for key, value in levers.items():
         name = key.replace("__", ".")

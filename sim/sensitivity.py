@@ -179,17 +179,22 @@ def noise_share(
     return pd.DataFrame(rows)
 
 
+def no_influence(d: pd.DataFrame, key: str) -> pd.Series:
+    """The levers with no detectable influence: a total index (``key`` "ST") below NEGLIGIBLE across its whole
+    interval, or (Morris, ``key`` "mu_star") a mean absolute effect of 0. They are named as such, never ranked."""
+    return d.ST + d.ST_conf < NEGLIGIBLE if key == "ST" else d.mu_star == 0
+
+
 def ranking_sentence(indices: pd.DataFrame, method: str, output: str) -> str:
     """The ranking for one output in plain words (Morris: with the direction of each effect and whether
     interactions dominate it). Levers with no detectable influence are named as such, never among those with
     most leverage (a tiny study once listed a lever of ST 0.00 ± 0.00 as the third with most leverage)."""
     d = indices[indices.output == output].sort_values("rank")
+    inert = no_influence(d, "ST" if method == "sobol" else "mu_star")
     if method == "sobol":
-        inert = d.ST + d.ST_conf < NEGLIGIBLE
         top = [f"`{r.lever}` (ST {r.ST:.2f} ± {r.ST_conf:.2f})" for r in d[~inert].head(3).itertuples()]
         inert_words = "No detectable influence (ST below 0.01 with its interval)"
     else:
-        inert = d.mu_star == 0
         top = [
             f"`{r.lever}` (mu* {r.mu_star:.3g} ± {r.mu_star_conf:.2g}; mu {r.mu:+.3g}, {morris_direction(r)}; "
             f"sigma {r.sigma:.3g})"

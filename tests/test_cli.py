@@ -130,6 +130,15 @@ def test_main_job_writes_the_run_folder(tmp_path):
         ("-m ~area", "error: ~area would remove area, which every run needs: choose one instead (area=default|sm"),
         # an unknown option once printed Hydra's usage, then "the run failed: nothing was written to results/..."
         ("--dry-run", "error: unknown option --dry-run (python -m sim takes key=value overrides, see --help;"),
+        # Hydra's options for other configs: -cn sensitivity and -cp ran the checks on configs/ and then failed with
+        # Hydra's "Could not override" or "Cannot find primary config" and "the run failed"; -cd (and
+        # hydra.searchpath) with an area preset of its own was refused as an unknown preset
+        ("-cn sensitivity", "error: -cn sensitivity: python -m sim runs the model's config (config) only; the other"),
+        ("--config-name=robust", "error: --config-name robust: python -m sim runs the model's config (config) only"),
+        ("-cp /tmp area=suburb", "error: -cp: python -m sim reads its configs and presets from "),
+        ("--config-dir /tmp area=my_town", "error: --config-dir: python -m sim reads its configs and presets from "),
+        ("hydra.searchpath=[file:///tmp]", "error: hydra.searchpath: python -m sim reads its configs and presets from"),
+        ("--experimental-rerun x.pickle", "error: --experimental-rerun is not taken: to run a run again, give python"),
         # two of Hydra's modes once ended in a traceback ("Only one of --run, --multirun, --cfg, ...")
         ("-m --cfg job police.effort=0.5,0.6", "error: --cfg and --multirun cannot be combined: give one of"),
         # Hydra's tab completion was taken as an option, then its install=bash refused as an unknown parameter
@@ -176,6 +185,29 @@ def test_an_option_between_the_overrides_is_read_as_where_it_belongs(tmp_path):
     assert sorted(f.name[0] for f in (tmp_path / "sweep").iterdir() if (f / "run.json").exists()) == ["0", "1"]
     p = run_sim("area.residents=200", "-cn", "config", "replications=1", "horizon_weeks=2", cwd=tmp_path)
     assert p.returncode == 0 and "200 residents, 2 weeks" in p.stdout, p.stderr[-500:]
+
+
+def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path):
+    """README, 'Your own area': a copy of a preset with its own name in configs/area/ runs, sweeps and is studied
+    under its name. Tried on a copy of the project, so that the suite's presets stay the four it ships."""
+    project = tmp_path / "project"
+    for part in ("sim", "experiments", "configs"):
+        shutil.copytree(ROOT / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", project)
+    own = (ROOT / "configs/area/suburb.yaml").read_text().replace("name: suburb", "name: my_town")
+    (project / "configs/area/my_town.yaml").write_text(own.replace("residents: 6000", "residents: 300"))
+    tiny = ("replications=1", "horizon_weeks=2")
+    p = run_sim("area=my_town", *tiny, f"hydra.run.dir={tmp_path / 'run'}", cwd=project)
+    assert p.returncode == 0 and "on area my_town: 300 residents" in p.stdout, p.stderr[-500:]
+    assert json.loads((tmp_path / "run/run.json").read_text())["area"] == "my_town"
+    p = run_sim(
+        "-m", "area=my_town,suburb", "area.residents=200", *tiny, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=project
+    )
+    areas = sorted(json.loads(f.read_text())["area"] for f in (tmp_path / "sweep").glob("*/run.json"))
+    assert p.returncode == 0 and areas == ["my_town", "suburb"], p.stderr[-500:]
+    study = ["-m", "experiments.compare", "area=my_town", "replications=2", "noise_replications=0", *tiny[1:]]
+    p = subprocess.run([sys.executable, *study, f"output_root={tmp_path}"], cwd=project, capture_output=True, text=True)
+    assert p.returncode == 0 and "my_town" in next(tmp_path.glob("compare/*/report.md")).read_text(), p.stderr[-500:]
 
 
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):

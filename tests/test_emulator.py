@@ -135,6 +135,32 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
 
 
+def test_whatif_for_an_area_it_was_not_built_on_names_the_study_that_simulates_it(monkeypatch, tmp_path):
+    """A planner's own area preset once got only "area=my_town was not in training (...)". Here small_town stands in
+    for it (left out of the emulator's areas); the study the message names runs and pairs the two arms."""
+    import shlex
+
+    from sim.emulator import EMULATOR_DIR
+    from sim.planner import emulator
+
+    if not (EMULATOR_DIR / "emulator.joblib").exists():
+        pytest.skip("no emulator built in sim/data/emulator")
+    areas = [a for a in emulator().categories["area"] if a != "small_town"]
+    monkeypatch.setitem(emulator().categories, "area", areas)
+    with pytest.raises(OutsideTrainingBox) as refused:
+        sim.whatif("small_town", police__effort=0.6)
+    message = str(refused.value)
+    assert message.startswith(f"area small_town is not one the emulator was built on ({', '.join(areas)}); simulate")
+    command = shlex.split(message.split("instead: ")[1].split(" (levers")[0])
+    assert command[:3] == ["python", "-m", "experiments.compare"], command
+    small = ["replications=2", "noise_replications=0", "horizon_weeks=4", "area.residents=200", "police.effort=0.6"]
+    run = [sys.executable, *command[1:], *small, f"output_root={tmp_path}"]
+    p = subprocess.run(run, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = next(tmp_path.glob("compare/*/report.md")).read_text()
+    assert "small_town" in report and "`scenario=full_implementation`" in report and "scenario=no_promise" in report
+
+
 @pytest.mark.parametrize(
     "name, says",
     [

@@ -148,6 +148,25 @@ def test_a_ranking_whose_leaders_overlap_says_how_many(others, says):
     assert overlap_words(indices, "o", "ST") == says
 
 
+def test_a_lever_with_no_detectable_influence_is_never_told_apart_from_the_leader():
+    """A faint leader (ST 0.015 ± 0.010) beside a lever named as having no detectable influence (0.004 ± 0.005) once
+    read "the first two are not told apart", and the year's leader "1 other reaches its interval"; Morris alike."""
+    from experiments.sensitivity import leader_words, overlap_words
+    from sim.sensitivity import ranking_sentence
+
+    d = pd.DataFrame(
+        {"output": "o", "lever": ["a", "b"], "rank": [1, 2], "ST": [0.015, 0.004], "ST_conf": [0.01, 0.005]}
+    )
+    assert "No detectable influence (ST below 0.01 with its interval): `b`." in ranking_sentence(d, "sobol", "o")
+    assert overlap_words(d, "o", "ST") == "" and leader_words(d, "ST", "year 1") == "year 1: `a` (ST 0.01 ± 0.01)"
+    faint = d.assign(ST=[0.005, 0.004], ST_conf=0.001)
+    assert leader_words(faint, "ST", "year 2") == "year 2: none (no lever has a detectable influence)"
+    morris = pd.DataFrame({"output": "o", "lever": ["a", "b"], "mu_star": [0.001, 0.0], "mu_star_conf": [0.002, 0.0]})
+    assert overlap_words(morris, "o", "mu_star") == "" and "reach" not in leader_words(morris, "mu_star", "year 1")
+    # a lever of some influence within the faint leader's interval is still counted
+    assert overlap_words(d.assign(ST=[0.015, 0.008], ST_conf=0.01), "o", "ST").startswith(" The first two")
+
+
 def test_the_leader_of_a_year_says_how_many_reach_its_interval():
     """In the default study the lever with most leverage "shifted" from the feedback interval in year 2 to promised
     actions in year 3 for delaktighet, with four others within reach each year."""
