@@ -237,9 +237,23 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     except Exception as exc:
         raise ConfigError(config_error_message(exc)) from exc
     config = to_config(cfg)
+    check_preset_name(overrides, config.area.name)
     # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
     check_posterior_config(config, given=[o.split("=", 1)[0].lstrip("+") for o in overrides])
     return config
+
+
+def check_preset_name(overrides: Sequence[str], name: str) -> None:
+    """An area preset's ``name:`` is its file's name, as it labels every run, folder and table; a copy of suburb.yaml
+    saved as my_town.yaml that still said ``name: suburb`` would have put a planner's runs under suburb. ConfigError
+    names the file; ``area.name=...`` given with it relabels on purpose."""
+    keys = [o.split("=", 1) for o in overrides if "=" in o]
+    chosen = [value for key, value in keys if key.lstrip("+") == "area"]
+    if chosen and not any(key.lstrip("+") == "area.name" for key, _ in keys) and name != chosen[-1]:
+        raise ConfigError(
+            f"configs/area/{chosen[-1]}.yaml says name: {name}; a preset's name is its file's, as it labels every run "
+            f"and folder: set name: {chosen[-1]} in it"
+        )
 
 
 def grammar_message(overrides: Sequence[str]) -> str | None:

@@ -189,7 +189,8 @@ def test_an_option_between_the_overrides_is_read_as_where_it_belongs(tmp_path):
 
 def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path):
     """README, 'Your own area': a copy of a preset with its own name in configs/area/ runs, sweeps and is studied
-    under its name. Tried on a copy of the project, so that the suite's presets stay the four it ships."""
+    under its name; one that kept the old name is refused. Tried on a copy of the project, so that the suite's
+    presets stay the four it ships."""
     project = tmp_path / "project"
     for part in ("sim", "experiments", "configs"):
         shutil.copytree(ROOT / part, project / part, ignore=shutil.ignore_patterns("__pycache__"))
@@ -208,6 +209,20 @@ def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path)
     study = ["-m", "experiments.compare", "area=my_town", "replications=2", "noise_replications=0", *tiny[1:]]
     p = subprocess.run([sys.executable, *study, f"output_root={tmp_path}"], cwd=project, capture_output=True, text=True)
     assert p.returncode == 0 and "my_town" in next(tmp_path.glob("compare/*/report.md")).read_text(), p.stderr[-500:]
+    # a copy that kept its old name would have labelled every run suburb
+    shutil.copy(ROOT / "configs/area/suburb.yaml", project / "configs/area/copied.yaml")
+    p = run_sim("area=copied", *tiny, f"hydra.run.dir={tmp_path / 'copied'}", cwd=project)
+    assert p.returncode == 2 and not (tmp_path / "copied").exists(), p.stderr[-500:]
+    assert (
+        p.stderr == "error: configs/area/copied.yaml says name: suburb; a preset's name is its file's, as it "
+        "labels every run and folder: set name: copied in it\n"
+    )
+    assert (
+        run_sim(
+            "area=copied", "area.name=copied_suburb", *tiny, f"hydra.run.dir={tmp_path / 'relabelled'}", cwd=project
+        ).returncode
+        == 0
+    )  # a name given with it relabels on purpose
 
 
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
