@@ -286,6 +286,27 @@ def tie_words(pool: pd.DataFrame, choice: pd.Series) -> str:
     return as_well_words(others, "in the worst 10% of worlds and on average, so the study cannot choose between them")
 
 
+def pareto_table(front: pd.DataFrame, words: Callable[[pd.Series], str]) -> list[str]:
+    """The Pareto set's first 15 designs as a markdown table, with every objective in its column (with high
+    confidence alone, a design could look beaten by its neighbour)."""
+    lines = [
+        "| design | high confidence: mean / worst 10% | worst 10%: 'listen and act' / feeling safe | chance of a gain "
+        "| chance of backfiring | max regret | hours |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, r in front.head(15).iterrows():
+        others = " / ".join(fmt_pp(r[f"{g}_p10"]) for g in GAINS if g != OBJECTIVE)
+        lines.append(
+            f"| {words(r)} | {fmt_pp(r[f'{OBJECTIVE}_mean'])} / {fmt_pp(r[f'{OBJECTIVE}_p10'])} | {others} | "
+            f"{percent(r[f'{OBJECTIVE}_p_gain'])} | {percent(r.p_backfire)} | "
+            f"{100 * r[f'regret_{OBJECTIVE}_max']:.1f} pp "
+            f"| {r.hours:,.0f} |"
+        )
+    if len(front) > 15:
+        lines.append(f"| ... {len(front) - 15} more in designs.csv (column pareto) | | | | | | |")
+    return lines
+
+
 def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFrame, c: pd.DataFrame, out: Path) -> Path:
     summary = robustness(runs, "design", list(GAINS), BACKFIRE).join(d, on="design")
     objectives = [f"{g}_p10" for g in GAINS]
@@ -418,22 +439,7 @@ def analyse(cfg: DictConfig, base: sim.Config, runs: pd.DataFrame, d: pd.DataFra
             f"{counted(len(front), 'design')} with the fewest officer hours (column pareto in designs.csv)."
         )
     else:
-        # every objective has its column: with high confidence alone, a design could look beaten by its neighbour
-        lines += [
-            "| design | high confidence: mean / worst 10% | worst 10%: 'listen and act' / feeling safe | chance of a "
-            "gain | chance of backfiring | max regret | hours |",
-            "|---|---|---|---|---|---|---|",
-        ]
-    for _, r in front.head(0 if alike else 15).iterrows():
-        others = " / ".join(fmt_pp(r[f"{g}_p10"]) for g in GAINS if g != OBJECTIVE)
-        lines.append(
-            f"| {words(r)} | {fmt_pp(r[f'{OBJECTIVE}_mean'])} / {fmt_pp(r[f'{OBJECTIVE}_p10'])} | {others} | "
-            f"{percent(r[f'{OBJECTIVE}_p_gain'])} | {percent(r.p_backfire)} | "
-            f"{100 * r[f'regret_{OBJECTIVE}_max']:.1f} pp "
-            f"| {r.hours:,.0f} |"
-        )
-    if len(front) > 15 and not alike:
-        lines.append(f"| ... {len(front) - 15} more in designs.csv (column pareto) | | | | | | |")
+        lines += pareto_table(front, words)
     worst = summary.sort_values("p_backfire", ascending=False).head(3)
     lines += ["", "## Designs most likely to backfire", ""]
     lines += [
