@@ -217,12 +217,9 @@ def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path)
         p.stderr == "error: configs/area/copied.yaml says name: suburb; a preset's name is its file's, as it "
         "labels every run and folder: set name: copied in it\n"
     )
-    assert (
-        run_sim(
-            "area=copied", "area.name=copied_suburb", *tiny, f"hydra.run.dir={tmp_path / 'relabelled'}", cwd=project
-        ).returncode
-        == 0
-    )  # a name given with it relabels on purpose
+    relabelled = ("area=copied", "area.name=copied_suburb")  # a name given with it relabels on purpose
+    p = run_sim(*relabelled, *tiny, f"hydra.run.dir={tmp_path / 'relabelled'}", cwd=project)
+    assert p.returncode == 0 and "on area copied_suburb" in p.stdout, p.stderr[-500:]
 
 
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
