@@ -339,7 +339,8 @@ def option_problem(argv: list[str]) -> str | None:
             )
         if name in ("--config-name", "-cn") and value != "config":
             return (
-                f"{name} {value}: python -m sim runs the model's config (config) only; the other configs in "
+                f"{name} {value}".strip()
+                + ": python -m sim runs the model's config (config) only; the other configs in "
                 "configs/ are the settings of the scripts in experiments/"
             )
         if name == "--experimental-rerun":

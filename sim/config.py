@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -248,7 +249,8 @@ def check_preset_name(overrides: Sequence[str], name: str) -> None:
     saved as my_town.yaml that still said ``name: suburb`` would have put a planner's runs under suburb. ConfigError
     names the file; ``area.name=...`` given with it relabels on purpose."""
     keys = [o.split("=", 1) for o in overrides if "=" in o]
-    chosen = [value for key, value in keys if key.lstrip("+") == "area"]
+    # the file Hydra read: area=suburb, area=suburb.yaml and area=./suburb all read configs/area/suburb.yaml
+    chosen = [Path(value).name.removesuffix(".yaml") for key, value in keys if key.lstrip("+") == "area"]
     if chosen and not any(key.lstrip("+") == "area.name" for key, _ in keys) and name != chosen[-1]:
         raise ConfigError(
             f"configs/area/{chosen[-1]}.yaml says name: {name}; a preset's name is its file's, as it labels every run "

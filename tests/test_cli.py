@@ -201,6 +201,9 @@ def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path)
     p = run_sim("area=my_town", *tiny, f"hydra.run.dir={tmp_path / 'run'}", cwd=project)
     assert p.returncode == 0 and "on area my_town: 300 residents" in p.stdout, p.stderr[-500:]
     assert json.loads((tmp_path / "run/run.json").read_text())["area"] == "my_town"
+    for spelt in ("area=my_town.yaml", "area=./my_town"):  # the same file to Hydra (once refused by the name check)
+        p = run_sim(spelt, *tiny, f"hydra.run.dir={tmp_path / 'spelt'}", cwd=project)
+        assert p.returncode == 0 and "on area my_town: 300 residents" in p.stdout, p.stderr[-500:]
     p = run_sim(
         "-m", "area=my_town,suburb", "area.residents=200", *tiny, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=project
     )
