@@ -280,7 +280,7 @@ def leader_words(d: pd.DataFrame, key: str, when: str) -> str:
     if live.empty:
         return f"{when}: none (no lever has a detectable influence)"
     top = live.loc[live[key].idxmax()]  # the leader reaching() counts from
-    others = reaching(d, key) - 1
+    others = reaching(live, key) - 1
     tied = f"; {counted(others, 'other')} {'reaches' if others == 1 else 'reach'} its interval" if others else ""
     return f"{when}: `{top.lever}` ({key} {top[key]:.2f} ± {top[f'{key}_conf']:.2f}{tied})"
 

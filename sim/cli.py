@@ -331,12 +331,12 @@ def option_problem(argv: list[str]) -> str | None:
             )
     for i, arg in enumerate(argv):
         name, _, value = arg.partition("=")
-        value = value or (argv[i + 1] if name in FLAGS_WITH_VALUE and i + 1 < len(argv) else "")
         if name in CONFIG_PLACES or name.lstrip("+") == "hydra.searchpath":
             return (
                 f"{name}: python -m sim reads its configs and presets from {CONFIG_DIR} only; an area of your own is a "
                 "preset there, configs/area/<name>.yaml (README, 'Your own area')"
             )
+        value = value or (argv[i + 1] if i + 1 < len(argv) else "")  # --config-name=x or -cn x
         if name in ("--config-name", "-cn") and value != "config":
             return (
                 f"{name} {value}".strip()

@@ -188,15 +188,16 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
     or with underscores for the dot (``police__effort=0.6``).
     """
     em = emulator()
+    scenario = em.info.get("scenario", "full_implementation")  # what the emulator's gains are for
     values = defaults(area)
     trained = [str(a) for a in em.categories.get("area", ())]
     if area not in trained:  # an area preset of one's own: once only "area=my_town was not in training (...)"
-        raise OutsideTrainingBox(untrained_area(area, trained, em.info.get("scenario", "full_implementation")))
+        raise OutsideTrainingBox(untrained_area(area, trained, scenario))
     given = {}
     for key, value in levers.items():
         name = key.replace("__", ".")
         if name not in values:
-            raise ValueError(not_a_lever(name, list(values), em.info.get("scenario", "full_implementation")))
+            raise ValueError(not_a_lever(name, list(values), scenario))
         whole = PARAMS[name].type is int  # actions, weeks: a slider's 2.0 is fine, 2.5 is not
         if not isinstance(value, numbers.Real) or isinstance(value, bool) or (whole and not float(value).is_integer()):
             raise ValueError(f"{name} must be {'a whole number' if whole else 'a number'}, not {value!r}")
@@ -219,7 +220,5 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
                 }
             )
     answer = WhatIf(rows)
-    answer.attrs.update(
-        area=area, given=given, scenario=em.info.get("scenario", "full_implementation"), worlds=len(worlds)
-    )
+    answer.attrs.update(area=area, given=given, scenario=scenario, worlds=len(worlds))
     return answer
