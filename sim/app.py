@@ -152,7 +152,7 @@ TEXT = {
         "last feedback 0": "återkoppling denna vecka",
         "no promise": "inget löfte",
         "seed_error": "Fröet måste vara ett heltal från 0 till 2 147 483 647 (behöll {seed}).",
-        "legend": "röda ringar: brennpunkter (storlek = allvar) · trianglar: poliser",
+        "legend": "röda ringar: brännpunkter (storlek = allvar) · trianglar: poliser",
         "colour_trust": "förtroende för polisen, medel per ruta (0-100)",
         "colour_trygghet": "trygghet, medel per ruta (0-100)",
         "high_confidence": "Stort förtroende för polisen",
@@ -200,7 +200,6 @@ TEXT = {
         },
     },
 }
-TEXT["sv"]["legend"] = TEXT["sv"]["legend"].replace("brennpunkter", "brännpunkter")
 
 
 def scenario_levers(scenario: str, area: str = "default") -> dict:
@@ -446,11 +445,15 @@ PLANNER_TEXT = {
     "en": {
         "tab_trainer": "Trainer",
         "tab_planner": "Planner",
-        "answer": "Gain against no promise (emulator, 90% "
+        "answer": "Gain against no promise (emulator: the mean over the plausible worlds, with the 90% "
         "interval covering the plausible worlds (parameter uncertainty), replication noise and the emulator's error)",
         "year": "after year {y}",
         "check": "Check with a real simulation (10 plausible worlds)",
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
+        "checking": "Simulating 10 plausible worlds with and without the promise (a few seconds)...",
+        "agree": "The emulator's answer lies inside the simulated interval in {k} of {n} cells.",
+        "disagree": " Outside: {cells}. Ten worlds leave about one cell in twenty outside by chance; more "
+        "replications (<code>sim.run</code>) settle it.",
         "missing": "The planner needs the emulator: build it with `python -m experiments.emulator build install=true`.",
         "pp": "pp",
         "hours": "Planned officer hours a week",
@@ -459,12 +462,15 @@ PLANNER_TEXT = {
     "sv": {
         "tab_trainer": "Utbildning",
         "tab_planner": "Planering",
-        "answer": "Vinst jämfört med inget löfte "
-        "(emulator, 90 % intervall som täcker de rimliga världarna (parameterosäkerhet), slumpvariation och "
-        "emulatorns fel)",
+        "answer": "Vinst jämfört med inget löfte (emulator: medel över de rimliga världarna, med "
+        "90 % intervall som täcker de rimliga världarna (parameterosäkerhet), slumpvariation och emulatorns fel)",
         "year": "efter {y} år",
         "check": "Kontrollera med en riktig simulering (10 rimliga världar)",
         "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",
+        "checking": "Simulerar 10 rimliga världar med och utan löftet (några sekunder)...",
+        "agree": "Emulatorns svar ligger inom det simulerade intervallet i {k} av {n} celler.",
+        "disagree": " Utanför: {cells}. Med tio världar hamnar ungefär en cell av tjugo utanför av en slump; fler "
+        "upprepningar (<code>sim.run</code>) avgör.",
         "missing": "Planeringen behöver emulatorn: bygg den med `python -m experiments.emulator build install=true`.",
         "pp": "procentenheter",
         "hours": "Planerade polistimmar i veckan",
@@ -487,6 +493,20 @@ def answer_html(table, t: dict, p: dict) -> str:
     head = "".join(f"<th>{p['year'].format(y=y)}</th>" for y in (1, 2, 3))
     spaced = "border-collapse: separate; border-spacing: 16px 3px; margin-left: -16px"  # cells apart, text aligned
     return f"<table class='answer' style='{spaced}'><tr><th>{p['pp']}</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def agreement(answer: pd.DataFrame, checked: pd.DataFrame, t: dict, p: dict) -> str:
+    """Whether the emulator's answer (the mean over plausible worlds) lies inside the simulated 95% interval of the
+    mean, cell by cell; the cells outside, named. Both tables list the outcomes and years in the same order."""
+    inside = (answer.gain_pp.to_numpy() >= checked.low_pp.to_numpy()) & (
+        answer.gain_pp.to_numpy() <= checked.high_pp.to_numpy()
+    )
+    text = p["agree"].format(k=int(inside.sum()), n=len(inside))
+    if not inside.all():
+        out = answer[~inside]
+        cells = ", ".join(f"{t[OUTCOME_KEYS[r.outcome]]} {p['year'].format(y=r.year)}" for r in out.itertuples())
+        text += p["disagree"].format(cells=cells)
+    return text
 
 
 def simulated_answer(area: str, values: dict, residents: int) -> pd.DataFrame:
@@ -586,10 +606,26 @@ def Planner(lang: str):
     solara.Markdown(f"**{p['answer']}**")
     solara.HTML(tag="div", unsafe_innerHTML=answer_html(answer, t, p), attributes={"id": "planner-answer"})
     residents = int(em.info.get("residents", 1500))
-    solara.Button(p["check"], on_click=lambda: checked.set(simulated_answer(area.value, values.value, residents)))
-    if checked.value is not None:
+
+    def check() -> None:
+        """Simulate in the background (a few seconds), so the page says so and the button cannot be pressed twice;
+        a result for settings moved on from meanwhile is dropped."""
+        asked = (area.value, dict(values.value))
+        result = simulated_answer(*asked, residents)
+        if (area.value, values.value) == asked:
+            checked.set(result)
+
+    checking = solara.lab.use_task(check, dependencies=None)  # runs on the button only
+    solara.Button(p["check"], on_click=checking, disabled=checking.pending)
+    if checking.pending:
+        solara.ProgressLinear(True)
+        solara.Markdown(p["checking"])
+    elif checked.value is not None:
         solara.Markdown(f"**{p['checked']}**")
         solara.HTML(tag="div", unsafe_innerHTML=answer_html(checked.value, t, p), attributes={"id": "planner-check"})
+        solara.HTML(
+            tag="p", unsafe_innerHTML=agreement(answer, checked.value, t, p), attributes={"id": "planner-agree"}
+        )
 
 
 @solara.component

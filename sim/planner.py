@@ -3,8 +3,10 @@
 Answers from the emulator shipped in sim/data/emulator/ (built by `python -m experiments.emulator build
 install=true`): the gain against no promise after one, two and three years, in percentage points of
 residents. The emulator is asked once for each of 64 posterior draws of the behavioural coefficients; the answer
-is the median over the draws, and its 90% interval runs from the 5th percentile of the draws' lower ends to
-the 95th of their upper ends, so it covers the plausible worlds, replication noise and the emulator's own
+is the mean over the draws (the gain expected across the plausible worlds, what simulating them estimates; the
+gains are skewed, and in vulnerable_district their median sat 2 to 3.7 standard errors below the simulated
+mean of the trust gain, docs/emulator.md), and its 90% interval runs from the 5th percentile of the draws' lower
+ends to the 95th of their upper ends, so it covers the plausible worlds, replication noise and the emulator's own
 error.
 Levers not given take the full-implementation scenario's values; a lever outside the emulator's training box
 is refused with its range. `sim.run` checks any answer with real simulations. An emulator trained on other model
@@ -114,7 +116,7 @@ class WhatIf(pd.DataFrame):
         lines = [
             f"What-if in {a['area']}: gain against no promise, percentage points of residents",
             f"  set: {given}; other levers at {a['scenario']}",
-            f"  median over {a['worlds']} plausible worlds; in brackets the 90% interval, covering",
+            f"  mean over {a['worlds']} plausible worlds; in brackets the 90% interval, covering",
             f"  {covers}",
             f"{'':18}" + "".join(f"{'year ' + str(y):>20}" for y in (1, 2, 3)),
         ]
@@ -213,7 +215,7 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
                     "outcome": metric,
                     "what": words,
                     "year": year,
-                    "gain_pp": 100 * float(np.median(pred[col])),
+                    "gain_pp": 100 * float(np.mean(pred[col])),
                     "low_pp": 100 * float(np.quantile(pred[f"{col}_low"], 0.05)),
                     "high_pp": 100 * float(np.quantile(pred[f"{col}_high"], 0.95)),
                     "covers": "parameter uncertainty + replication noise + emulator error",

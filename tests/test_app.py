@@ -7,6 +7,7 @@ model, that the comparison starts and that the Swedish labels switch on. Saves a
 test-artifacts/. Skipped, with the reason, when Chromium or Playwright is missing.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -158,8 +159,18 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     assert "after year 1" in page.inner_text("#planner-answer") and "(s)" not in page.inner_text("#planner-answer")
     # what the interval covers: it once read "a plausible world", for an interval over 64 of them
     assert "90% interval covering the plausible worlds (parameter uncertainty)" in page.locator(".planner").inner_text()
-    page.get_by_role("button", name="Check with a real simulation (10 plausible worlds)").click()
+    check = page.get_by_role("button", name="Check with a real simulation (10 plausible worlds)")
+    check.click()
+    # the simulation takes seconds: the page once showed nothing while it ran, and the button could be pressed again
+    page.wait_for_selector("text=Simulating 10 plausible worlds with and without the promise", timeout=10_000)
+    assert check.is_disabled()
     page.wait_for_selector("#planner-check table", timeout=120_000)
+    # and it says whether the emulator's answer lies inside the simulated interval
+    assert re.fullmatch(
+        r"The emulator's answer lies inside the simulated interval in \d of 9 cells\.( Outside: .*)?",
+        page.inner_text("#planner-agree").strip(),
+    ), page.inner_text("#planner-agree")
+    assert not check.is_disabled()
     # in Swedish every label of the planner is Swedish (two sliders and the outcomes once stayed English)
     page.get_by_role("button", name="Svenska").click()
     page.get_by_role("tab", name="Planering").click()

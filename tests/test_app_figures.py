@@ -1,18 +1,19 @@
-"""The app's figures: a blitted frame (static parts reused, moving parts redrawn) shows what a full draw shows; and
-the status line above them."""
+"""The app's figures: a blitted frame (static parts reused, moving parts redrawn) shows what a full draw shows; the
+status line above them; and the planner's words on how its check with a simulation compares."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("solara", reason="the app's extra is not installed")
 
 from PIL import Image  # noqa: E402
 
-from sim.app import TEXT, TrainerModel, status_text  # noqa: E402
+from sim.app import PLANNER_TEXT, TEXT, TrainerModel, agreement, status_text  # noqa: E402
 from sim.app_figures import MapFigure, OutcomeFigure, round_range  # noqa: E402
 
 
@@ -112,3 +113,22 @@ def test_the_status_line_counts_the_weeks_since_feedback_in_words(model, ago, en
     assert model.history[min(week, len(model.history) - 1)]["last_feedback"] == last
     assert status_text(model, week, TEXT["en"]).endswith(en)
     assert status_text(model, week, TEXT["sv"]).endswith(sv)
+
+
+def test_the_planners_check_names_the_cells_where_the_emulator_lies_outside_the_simulated_interval():
+    outcomes = ["trust_high_share", "delaktighet_high_share", "unsafe_share"]
+    rows = [(o, y) for o in outcomes for y in (1, 2, 3)]
+    answer = pd.DataFrame([{"outcome": o, "year": y, "gain_pp": 2.0} for o, y in rows])
+    checked = pd.DataFrame([{"outcome": o, "year": y, "low_pp": 1.0, "high_pp": 3.0} for o, y in rows])
+    en, sv = (TEXT["en"], PLANNER_TEXT["en"]), (TEXT["sv"], PLANNER_TEXT["sv"])
+    assert (
+        agreement(answer, checked, *en) == "The emulator's answer lies inside the simulated interval in 9 of 9 cells."
+    )
+    checked.loc[4, ["low_pp", "high_pp"]] = (2.5, 4.0)  # 'listen and act' after year 2
+    checked.loc[8, ["low_pp", "high_pp"]] = (-1.0, 1.5)  # feeling unsafe after year 3
+    text = agreement(answer, checked, *en)
+    assert text.startswith("The emulator's answer lies inside the simulated interval in 7 of 9 cells. Outside: ")
+    assert "'The police listen and act' after year 2, Feeling unsafe after year 3. " in text, text
+    assert "i 7 av 9 celler. Utanför: 'Polisen lyssnar och agerar' efter 2 år, Känner sig otrygga efter 3 år" in (
+        agreement(answer, checked, *sv)
+    )
