@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -294,10 +295,18 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     train, test = runs[~held], runs[held]
     results = {}
     kinds = ["boosted_trees"] + (["gaussian_process"] if cfg.compare_gp else [])
+    bounded = 0  # the Gaussian process's kernel parameters left at a bound of their range, one warning each
     for kind in kinds:
         t1 = time.perf_counter()
         train_gp = train.sample(min(len(train), 800), random_state=cfg.seed) if kind == "gaussian_process" else train
-        em = Emulator(inputs, outputs, kind=kind, categories={"area": areas}).fit(train_gp, seed=cfg.seed, box=box)
+        with warnings.catch_warnings(record=True) as caught:  # once a screenful of scikit-learn's warnings
+            warnings.simplefilter("always")
+            em = Emulator(inputs, outputs, kind=kind, categories={"area": areas}).fit(train_gp, seed=cfg.seed, box=box)
+        for w in caught:
+            if "is close to the specified" in str(w.message):  # "... upper bound" or "... lower bound"
+                bounded += 1
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         fit = time.perf_counter() - t1
         v = validate(em, test)
         t2 = time.perf_counter()
@@ -377,6 +386,12 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         + (
             f" The Gaussian process was fitted on {min(len(train), 800)} runs (its cost grows with the cube of the "
             "runs)."
+            + (
+                f" Its fits left {bounded} kernel parameters at a bound of their range (a length scale at its upper "
+                "bound marks an input the process found no use for); scikit-learn warns of each (not printed)."
+                if bounded
+                else ""
+            )
             if cfg.compare_gp
             else ""
         ),
