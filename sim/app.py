@@ -107,6 +107,14 @@ TEXT = {
             "staff": "feedback to staff",
             "no_promise": "no promise at all",
         },
+        "twin_labels": {  # what the twin has, as its map, its plot lines and the sentence above name it
+            "feedback_off": "no feedback to residents",
+            "feedback_on": "quarterly feedback to residents",
+            "effort_half": "half the effort",
+            "staff_off": "no feedback to staff",
+            "staff_on": "feedback to staff",
+            "no_promise": "no promise at all",
+        },
         "speeds": {"slow": "slow", "normal": "normal", "fast": "as fast as possible"},
         "phases": {
             "dialogue": "dialogue",
@@ -137,7 +145,7 @@ TEXT = {
         "pause": "Paus",
         "compare": "Jämför",
         "compare_with": "Tvillingen skiljer sig i",
-        "compare_running": "Jämförelse pågår: denna körning bredvid en tvilling med {twin}.",
+        "compare_running": "Jämförelse pågår: denna körning bredvid en tvilling ({twin}).",
         "show_week": "Visa vecka (dra tillbaka för att spela upp igen)",
         "follow": "följ senaste veckan",
         "fixed_scale": "fast skala 0-100",
@@ -191,6 +199,14 @@ TEXT = {
             "staff": "återkopplingen till personalen",
             "no_promise": "inget löfte alls",
         },
+        "twin_labels": {
+            "feedback_off": "ingen återkoppling till invånarna",
+            "feedback_on": "återkoppling varje kvartal till invånarna",
+            "effort_half": "halva insatsen",
+            "staff_off": "ingen återkoppling till personalen",
+            "staff_on": "återkoppling till personalen",
+            "no_promise": "inget löfte alls",
+        },
         "speeds": {"slow": "långsam", "normal": "normal", "fast": "så fort som möjligt"},
         "phases": {
             "dialogue": "dialog",
@@ -237,17 +253,25 @@ DEFAULTS = {
 
 
 def twin_settings(settings: dict, kind: str) -> tuple[dict, str]:
-    """The twin's settings: the main run's, with one thing changed; and what changed, as a label key."""
+    """The twin's settings: the main run's, with one thing changed; and what the twin has, as a key of
+    ``twin_labels`` (a twin without feedback was once labelled "feedback to residents", the kind of change, so its
+    map and dashed line read as the run with feedback)."""
     s = dict(settings)
     if kind == "feedback":
         s["feedback"] = "quarterly" if settings["feedback"] == "none" else "none"
+        label = "feedback_on" if s["feedback"] == "quarterly" else "feedback_off"
     elif kind == "effort":
         s["effort"] = round(settings["effort"] / 2, 2)
+        label = "effort_half"
     elif kind == "staff":
         s["staff_feedback"] = 0.8 if settings["staff_feedback"] < 0.4 else 0.0
+        label = "staff_on" if s["staff_feedback"] > 0 else "staff_off"
     elif kind == "no_promise":
         s["no_promise"] = True
-    return s, kind
+        label = "no_promise"
+    else:
+        raise ValueError(f"unknown twin {kind!r} (one of {', '.join(TWINS)})")
+    return s, label
 
 
 class TrainerModel(PromiseModel):
@@ -412,7 +436,7 @@ def AreaMap(model: TrainerModel, shown_week: int, field: str, lang: str):
         lambda: MapFigure(model.layout, 2 if twin is not None else 1, field, t[f"colour_{field}"]),
         dependencies=[model, twin is not None, field, lang],
     )
-    runs = [(model, t["this_run"])] + ([(twin, t["twins"][model.twin_kind])] if twin is not None else [])
+    runs = [(model, t["this_run"])] + ([(twin, t["twin_labels"][model.twin_kind])] if twin is not None else [])
     snapshots = [(m.history[min(shown_week, len(m.history) - 1)], label) for m, label in runs]
     title = f"{status_text(model, shown_week, t)}\n{t['legend']}"
     png = solara.use_memo(
@@ -428,7 +452,7 @@ def OutcomePlots(model: TrainerModel, shown_week: int, fixed_scale: bool, lang: 
     t = TEXT[lang]
     twin = model.twin
     figure = solara.use_memo(
-        lambda: OutcomeFigure(t, t["twins"][model.twin_kind] if twin is not None else None),
+        lambda: OutcomeFigure(t, t["twin_labels"][model.twin_kind] if twin is not None else None),
         dependencies=[model, twin is not None, lang],
     )
 
@@ -714,7 +738,7 @@ def Page():
             )
             solara.Button(t["compare"], on_click=compare, color="secondary", disabled=model.twin is not None)
         if model.twin is not None:
-            solara.Markdown(t["compare_running"].format(twin=t["twins"][model.twin_kind]))
+            solara.Markdown(t["compare_running"].format(twin=t["twin_labels"][model.twin_kind]))
         with solara.Row():
             solara.ToggleButtonsSingle(
                 value=t[field.value],

@@ -102,6 +102,14 @@ def test_controls_steps_scenario_compare_and_language(app_url, browser):
     step_to(page, 4)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app_comparison.png"), full_page=True)
+    # a twin is named by what it has: one without feedback was once "a twin with feedback to residents"
+    page.get_by_role("button", name="Reset", exact=True).click()
+    wait_week(page, 0)
+    choose(page, "Twin differs in", "feedback to residents")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector("text=Comparison running", timeout=30_000)
+    said = page.get_by_text("Comparison running", exact=False).inner_text()
+    assert said == "Comparison running: this run beside a twin with no feedback to residents.", said
 
     page.get_by_role("button", name="Svenska").click()
     page.get_by_text("Återkoppling till invånarna", exact=True).wait_for(timeout=10_000)

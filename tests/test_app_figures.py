@@ -13,7 +13,7 @@ pytest.importorskip("solara", reason="the app's extra is not installed")
 
 from PIL import Image  # noqa: E402
 
-from sim.app import PLANNER_TEXT, TEXT, TrainerModel, agreement, status_text  # noqa: E402
+from sim.app import DEFAULTS, PLANNER_TEXT, TEXT, TWINS, TrainerModel, agreement, status_text, twin_settings  # noqa: E402
 from sim.app_figures import MapFigure, OutcomeFigure, round_range  # noqa: E402
 
 
@@ -132,3 +132,32 @@ def test_the_planners_check_names_the_cells_where_the_emulator_lies_outside_the_
     assert "i 7 av 9 celler. Utanför: 'Polisen lyssnar och agerar' efter 2 år, Känner sig otrygga efter 3 år" in (
         agreement(answer, checked, *sv)
     )
+
+
+@pytest.mark.parametrize(
+    "kind, changed, en, sv",
+    [
+        ("feedback", {}, "no feedback to residents", "ingen återkoppling till invånarna"),
+        (
+            "feedback",
+            {"feedback": "none"},
+            "quarterly feedback to residents",
+            "återkoppling varje kvartal till invånarna",
+        ),
+        ("effort", {}, "half the effort", "halva insatsen"),
+        ("staff", {}, "no feedback to staff", "ingen återkoppling till personalen"),
+        ("staff", {"staff_feedback": 0.1}, "feedback to staff", "återkoppling till personalen"),
+        ("no_promise", {}, "no promise at all", "inget löfte alls"),
+    ],
+)
+def test_a_twin_is_labelled_by_what_it_has_not_by_what_differs(kind, changed, en, sv):
+    """A twin without feedback to residents was labelled "feedback to residents" (the kind of change) on its map,
+    its dashed plot lines and the sentence above them: read as the run with feedback, the opposite of the lesson."""
+    main = {**DEFAULTS, **changed}
+    twin, label = twin_settings(main, kind)
+    assert TEXT["en"]["twin_labels"][label] == en and TEXT["sv"]["twin_labels"][label] == sv
+    if kind == "feedback":
+        assert (twin["feedback"] == "none") == en.startswith("no ")
+    if kind == "staff":
+        assert (twin["staff_feedback"] == 0) == en.startswith("no ")
+    assert set(TEXT["en"]["twin_labels"]) == set(TEXT["sv"]["twin_labels"]) and len(TWINS) == 4
