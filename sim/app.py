@@ -521,14 +521,14 @@ def answer_html(table, t: dict, p: dict) -> str:
 
 def agreement(answer: pd.DataFrame, checked: pd.DataFrame, t: dict, p: dict) -> str:
     """Whether the emulator's answer (the mean over plausible worlds) lies inside the simulated 95% interval of the
-    mean, cell by cell; the cells outside, named. Both tables list the outcomes and years in the same order."""
-    inside = (answer.gain_pp.to_numpy() >= checked.low_pp.to_numpy()) & (
-        answer.gain_pp.to_numpy() <= checked.high_pp.to_numpy()
-    )
-    text = p["agree"].format(k=int(inside.sum()), n=len(inside))
+    mean, cell by cell (outcome and year); the cells outside, named."""
+    both = answer[["outcome", "year", "gain_pp"]].merge(checked[["outcome", "year", "low_pp", "high_pp"]])
+    inside = both.gain_pp.between(both.low_pp, both.high_pp)
+    text = p["agree"].format(k=int(inside.sum()), n=len(both))
     if not inside.all():
-        out = answer[~inside]
-        cells = ", ".join(f"{t[OUTCOME_KEYS[r.outcome]]} {p['year'].format(y=r.year)}" for r in out.itertuples())
+        cells = ", ".join(
+            f"{t[OUTCOME_KEYS[r.outcome]]} {p['year'].format(y=r.year)}" for r in both[~inside].itertuples()
+        )
         text += p["disagree"].format(cells=cells)
     return text
 

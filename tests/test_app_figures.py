@@ -132,6 +132,7 @@ def test_the_planners_check_names_the_cells_where_the_emulator_lies_outside_the_
     assert "i 7 av 9 celler. Utanför: 'Polisen lyssnar och agerar' efter 2 år, Känner sig otrygga efter 3 år" in (
         agreement(answer, checked, *sv)
     )
+    assert agreement(answer, checked.iloc[::-1], *en) == text  # cells are matched by outcome and year, not by row
 
 
 @pytest.mark.parametrize(
