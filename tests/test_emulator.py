@@ -136,7 +136,7 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
 
 
-def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates():
+def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates_and_its_interval_holds_them():
     """The answer once was the median over the plausible worlds, while the app's check with a real simulation
     (like every study) gives their mean. The gains are skewed to the right, so the two disagreed: the planner saw
     the emulator's year-3 trust gain outside the check's 95% interval. Here the 64 worlds the what-if asks about are
@@ -176,6 +176,14 @@ def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates():
                 gains.setdefault((metric, year), []).append(100 * (change["on"] - change["off"]))
     z = [(answer.loc[key, "gain_pp"] - np.mean(g)) / (np.std(g, ddof=1) / np.sqrt(len(g))) for key, g in gains.items()]
     assert len(z) == 9 and np.sqrt(np.mean(np.square(z))) <= 1.7, np.round(z, 1)
+    # The same 64 simulated worlds against the what-if's 90% interval, which is to cover the plausible worlds and
+    # replication noise: pooled over the nine answers it held 95-97% of them (seeds 2026, 1 and 7; its ends are
+    # percentiles of the draws' own ends, so it errs wide). Below 88% it would claim more than it holds.
+    inside = [
+        np.mean((np.array(g) >= answer.loc[key, "low_pp"]) & (np.array(g) <= answer.loc[key, "high_pp"]))
+        for key, g in gains.items()
+    ]
+    assert np.mean(inside) >= 0.88, np.round(inside, 2)
 
 
 def test_whatif_for_an_area_it_was_not_built_on_names_the_study_that_simulates_it(monkeypatch, tmp_path):
