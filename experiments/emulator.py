@@ -53,6 +53,7 @@ from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # 
 from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
+from sim.planner import DRAWS  # noqa: E402
 from sim.posterior import load_ensemble  # noqa: E402
 from sim.store import SweepStore  # noqa: E402
 from sim.sweep import Outcomes, base_key, plan, run_sweep  # noqa: E402
@@ -408,8 +409,8 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         "",
         "The world's 39 coefficients are inputs, so this interval is where a new run *of that world* would fall: "
         "replication noise and the emulator's own error, wider than the interval of a mean. `sim.whatif` asks the "
-        "emulator for every posterior draw and widens the answer by their spread, so its interval also covers "
-        "parameter uncertainty.",
+        f"emulator about {DRAWS} posterior draws and gives the 90% interval of the mixture of theirs, so its interval "
+        "also covers parameter uncertainty.",
         "",
         "Files: validation.csv, noise.csv, learning.csv, predicted_vs_simulated.png, runs.csv, "
         "model/ (emulator.joblib, emulator.json).",

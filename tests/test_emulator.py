@@ -136,6 +136,24 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
 
 
+def test_the_whatif_interval_is_the_mixture_of_the_draws_intervals():
+    """One draw's answer is its own 90% interval; many alike, the same; two worlds far apart put each end at the
+    10th (90th) percentile of one world, as half of all runs come from each. The ends were once the 5th percentile
+    of the draws' lower ends and the 95th of their upper ends, which for two worlds is the outer end of each."""
+    from scipy.stats import norm
+
+    from sim.planner import mixture_interval
+
+    assert np.allclose(mixture_interval(np.array([2.0]), np.array([1.5])), (0.5, 3.5))
+    assert np.allclose(mixture_interval(np.full(64, 2.0), np.full(64, 1.5)), (0.5, 3.5))
+    sd = 1.5 / norm.ppf(0.95)
+    low, high = mixture_interval(np.array([0.0, 100.0]), np.array([1.5, 1.5]))
+    assert np.isclose(low, norm.ppf(0.10) * sd, atol=1e-6) and np.isclose(high, 100 + norm.ppf(0.90) * sd, atol=1e-6)
+    means, halves = np.random.default_rng(1).normal(5, 3, 64), np.random.default_rng(2).uniform(1, 4, 64)
+    low, high = mixture_interval(means, halves)
+    assert np.quantile(means - halves, 0.05) < low < np.mean(means) < high < np.quantile(means + halves, 0.95)
+
+
 def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates_and_its_interval_holds_them():
     """The answer once was the median over the plausible worlds, while the app's check with a real simulation
     (like every study) gives their mean. The gains are skewed to the right, so the two disagreed: the planner saw
@@ -177,13 +195,15 @@ def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates_an
     z = [(answer.loc[key, "gain_pp"] - np.mean(g)) / (np.std(g, ddof=1) / np.sqrt(len(g))) for key, g in gains.items()]
     assert len(z) == 9 and np.sqrt(np.mean(np.square(z))) <= 1.7, np.round(z, 1)
     # The same 64 simulated worlds against the what-if's 90% interval, which is to cover the plausible worlds and
-    # replication noise: pooled over the nine answers it held 95-97% of them (seeds 2026, 1 and 7; its ends are
-    # percentiles of the draws' own ends, so it errs wide). Below 88% it would claim more than it holds.
+    # replication noise. Its ends were once percentiles of the draws' own 90% ends: pooled over the nine answers
+    # they held 95.7-96.7% of the worlds here (seeds 2026, 1 and 7), 96-98% in four other settings. The mixture of
+    # the draws' intervals held 86-89% here and 89-94% there. Pooled over nine correlated answers of 64 worlds
+    # the share moves by about 3 points between seeds, hence 82-95%; one typical world's interval held 48%.
     inside = [
         np.mean((np.array(g) >= answer.loc[key, "low_pp"]) & (np.array(g) <= answer.loc[key, "high_pp"]))
         for key, g in gains.items()
     ]
-    assert np.mean(inside) >= 0.88, np.round(inside, 2)
+    assert 0.82 <= np.mean(inside) <= 0.95, np.round(inside, 2)
 
 
 def test_whatif_for_an_area_it_was_not_built_on_names_the_study_that_simulates_it(monkeypatch, tmp_path):
