@@ -1,8 +1,8 @@
 """How fast the planner tab answers: `python -m scripts.planner_time [moves]`.
 
 Serves the app, opens the Planner tab in headless Chromium, moves a slider one step at a time with the
-keyboard and times each move until the emulator's answer on the page has changed; prints the median
-(goal: under 100 ms on this machine).
+keyboard and times each move until the emulator's answer on the page has changed (its table and picture are
+drawn in one render and sent together); prints the median (goal: under 100 ms on this machine).
 """
 
 from __future__ import annotations

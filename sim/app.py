@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import solara
 
-from sim.app_figures import MapFigure, OutcomeFigure
+from sim.app_figures import AnswerFigure, MapFigure, OutcomeFigure
 from sim.config import load_config
 from sim.model import PromiseModel
 from sim.params import ConfigError
@@ -480,6 +480,12 @@ PLANNER_TEXT = {
         "replications (<code>sim.run</code>) settle it.",
         "missing": "The planner needs the emulator: build it with `python -m experiments.emulator build install=true`.",
         "pp": "pp",
+        "fig_emulator": "emulator: mean over the plausible worlds",
+        "fig_interval": "its 90% interval",
+        "fig_simulated": "simulated: mean of 10 worlds, 95% interval of the mean",
+        "fig_x": "years from the start",
+        "fig_y": "gain, percentage points",
+        "fig_fewer": "below 0: fewer feel unsafe",
         "hours": "Planned officer hours a week",
         "interval": "Weeks between feedback rounds",
     },
@@ -497,6 +503,12 @@ PLANNER_TEXT = {
         "upprepningar (<code>sim.run</code>) avgör.",
         "missing": "Planeringen behöver emulatorn: bygg den med `python -m experiments.emulator build install=true`.",
         "pp": "procentenheter",
+        "fig_emulator": "emulator: medel över de rimliga världarna",
+        "fig_interval": "dess 90 % intervall",
+        "fig_simulated": "simulerat: medel av 10 världar, 95 % intervall för medlet",
+        "fig_x": "år från start",
+        "fig_y": "vinst, procentenheter",
+        "fig_fewer": "under 0: färre otrygga",
         "hours": "Planerade polistimmar i veckan",
         "interval": "Veckor mellan återkopplingsrundor",
     },
@@ -506,6 +518,13 @@ OUTCOME_KEYS = {  # the answer's outcomes, by the key of their label in TEXT (so
     "delaktighet_high_share": "listen_act",
     "unsafe_share": "unsafe",
 }
+
+
+def answer_titles(t: dict, p: dict) -> dict[str, str]:
+    """The planner picture's panel titles by outcome; feeling unsafe says which way is better."""
+    titles = {outcome: t[key] for outcome, key in OUTCOME_KEYS.items()}
+    titles["unsafe_share"] += f"\n({p['fig_fewer']})"
+    return titles
 
 
 def answer_html(table, t: dict, p: dict) -> str:
@@ -627,8 +646,6 @@ def Planner(lang: str):
             on_value=lambda x, n=name: (values.set({**values.value, n: x}), checked.set(None)),
         )
     answer = wi.whatif(area.value, **{k.replace(".", "__"): v for k, v in values.value.items()})
-    solara.Markdown(f"**{p['answer']}**")
-    solara.HTML(tag="div", unsafe_innerHTML=answer_html(answer, t, p), attributes={"id": "planner-answer"})
     residents = int(em.info.get("residents", 1500))
 
     def check() -> None:
@@ -640,6 +657,16 @@ def Planner(lang: str):
             checked.set(result)
 
     checking = solara.lab.use_task(check, dependencies=None)  # runs on the button only
+    solara.Markdown(f"**{p['answer']}**")
+    solara.HTML(tag="div", unsafe_innerHTML=answer_html(answer, t, p), attributes={"id": "planner-answer"})
+    # the same answer as a picture, with the check's simulated gains once there are some
+    figure = solara.use_memo(lambda: AnswerFigure(answer_titles(t, p), p), dependencies=[lang])
+    shown = None if checking.pending else checked.value
+    png = solara.use_memo(
+        lambda: figure.png(answer, shown),
+        dependencies=[figure, answer[["gain_pp", "low_pp", "high_pp"]].to_numpy().tobytes(), id(shown)],
+    )
+    solara.Image(png, format="png")
     solara.Button(p["check"], on_click=checking, disabled=checking.pending)
     if checking.pending:
         solara.ProgressLinear(True)

@@ -1,4 +1,4 @@
-"""The trainer app's two figures (the map and the outcome plots), drawn so that a step stays quick.
+"""The app's figures (the trainer's map and outcome plots, the planner's answer), drawn so that a step stays quick.
 
 Each figure draws its static parts (axes, ticks, labels, colour bar, legends) once and keeps a copy
 of those pixels; a step restores the copy and draws only what moves (the cells' colours, the rings,
@@ -15,6 +15,7 @@ import math
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
@@ -77,6 +78,15 @@ def round_range(
         low = max(bounds[0], high - 1)
     ticks = MaxNLocator(nbins=5).tick_values(low, high)
     return max(float(ticks[0]), bounds[0]), min(float(ticks[-1]), bounds[1])
+
+
+def steady_range(values: np.ndarray, current: tuple[float, float]) -> tuple[float, float]:
+    """The current axis range while it holds ``values`` and they fill at least half of it, else a new round one:
+    a planner's slider moves the answer a little at a time, and each new range costs a full draw."""
+    low, high = float(np.min(values)), float(np.max(values))
+    if current[0] <= low and high <= current[1] and high - low >= 0.5 * (current[1] - current[0]):
+        return current
+    return round_range(values, None, (-math.inf, math.inf))
 
 
 def week_range(week: int) -> tuple[float, float]:
@@ -191,4 +201,66 @@ class OutcomeFigure:
             limits.append((xlim, ylim))
         for marker in self.markers:
             marker.set_xdata([shown_week, shown_week])
+        return self.blit.png(key=tuple(limits))
+
+
+class AnswerFigure:
+    """The planner's answer as a picture: for each outcome the gain against no promise from the start (0) to year 3,
+    the emulator's mean with its 90% interval shaded and, once checked, the simulated means with their 95% intervals
+    of the mean; a line at zero, so an interval that takes in no gain, or a loss, shows at a glance.
+
+    Drawn as the trainer's figures are: the axes only when an axis range (round numbers) changes, so a slider
+    move redraws just the lines, bands and bars. ``titles`` names each outcome (a second line after a newline);
+    ``words`` holds the legend's and axes' words in the app's language."""
+
+    def __init__(self, titles: dict[str, str], words: dict[str, str]) -> None:
+        self.outcomes = list(titles)
+        fig = Figure(figsize=(10.5, 3.5), dpi=DPI)
+        fig.subplots_adjust(left=0.07, right=0.99, top=0.74, bottom=0.15, wspace=0.28)
+        self.axes, self.means, self.bands, self.sims, self.bars = [], [], [], [], []
+        for i, outcome in enumerate(self.outcomes):
+            ax = fig.add_subplot(1, len(self.outcomes), i + 1)
+            ax.axhline(0, color="black", lw=0.8)
+            self.bands.append(ax.fill_between([0, 1], [0, 0], [0, 0], alpha=0.25, color="C0", lw=0))
+            self.means.append(ax.plot([], [], "o-", color="C0", lw=2)[0])
+            self.bars.append(ax.add_collection(LineCollection([], colors="C1", lw=1.5)))
+            self.sims.append(ax.plot([], [], "s", color="C1", ls="none")[0])
+            ax.set_title(titles[outcome], fontsize=11)
+            ax.set_xticks([0, 1, 2, 3])
+            ax.set_xlim(-0.15, 3.25)
+            ax.set_xlabel(words["fig_x"])
+            ax.grid(alpha=0.3)
+            self.axes.append(ax)
+        self.axes[0].set_ylabel(words["fig_y"])
+        keys = [self.means[0], self.bands[0], self.sims[0]]
+        names = [words["fig_emulator"], words["fig_interval"], words["fig_simulated"]]
+        style = {"loc": "upper center", "fontsize": 9, "frameon": False}
+        self.legends = [fig.legend(keys[:2], names[:2], ncol=2, **style), fig.legend(keys, names, ncol=3, **style)]
+        moving = self.bands + self.means + self.bars + self.sims + self.legends
+        self.blit = Blitted(fig, moving)
+
+    def png(self, answer, checked=None) -> bytes:
+        """``answer`` and ``checked`` (None before a check): tables of outcome, year, gain_pp, low_pp, high_pp."""
+        limits = []
+        for i, outcome in enumerate(self.outcomes):
+            d = answer[answer["outcome"] == outcome].sort_values("year")
+            years = np.r_[0.0, d["year"].to_numpy(dtype=float)]
+            low, high = np.r_[0.0, d["low_pp"].to_numpy()], np.r_[0.0, d["high_pp"].to_numpy()]
+            self.means[i].set_data(years, np.r_[0.0, d["gain_pp"].to_numpy()])
+            self.bands[i].set_verts([np.column_stack([np.r_[years, years[::-1]], np.r_[high, low[::-1]]])])
+            shown = [low, high]
+            if checked is None:
+                self.sims[i].set_data([], [])
+                self.bars[i].set_segments([])
+            else:
+                c = checked[checked["outcome"] == outcome].sort_values("year")
+                x = c["year"].to_numpy(dtype=float) + 0.08  # beside the emulator's point, not on it
+                self.sims[i].set_data(x, c["gain_pp"].to_numpy())
+                self.bars[i].set_segments([[(a, lo), (a, hi)] for a, lo, hi in zip(x, c["low_pp"], c["high_pp"])])
+                shown += [c["low_pp"].to_numpy(), c["high_pp"].to_numpy()]
+            ylim = steady_range(np.concatenate(shown), self.axes[i].get_ylim())
+            self.axes[i].set_ylim(*ylim)
+            limits.append(ylim)
+        self.legends[0].set_visible(checked is None)
+        self.legends[1].set_visible(checked is not None)
         return self.blit.png(key=tuple(limits))

@@ -162,3 +162,28 @@ def test_a_twin_is_labelled_by_what_it_has_not_by_what_differs(kind, changed, en
     if kind == "staff":
         assert (twin["staff_feedback"] == 0) == en.startswith("no ")
     assert set(TEXT["en"]["twin_labels"]) == set(TEXT["sv"]["twin_labels"]) and len(TWINS) == 4
+
+
+def test_the_planners_picture_shows_the_answers_interval_and_once_checked_the_simulation():
+    """The planner's answer once came as a table only. Its picture shades the emulator's 90% interval (blue) and,
+    once the check has run, adds the simulated means with their intervals (orange); the band follows the answer,
+    and a frame drawn over the kept axes shows what a whole new figure shows."""
+    from sim.app import OUTCOME_KEYS, answer_titles
+    from sim.app_figures import AnswerFigure
+
+    titles, p = answer_titles(TEXT["en"], PLANNER_TEXT["en"]), PLANNER_TEXT["en"]
+    rows = [(o, y, 2.0 * y, 1.0 * y - 1, 3.0 * y + 1) for o in OUTCOME_KEYS for y in (1, 2, 3)]
+    answer = pd.DataFrame(rows, columns=["outcome", "year", "gain_pp", "low_pp", "high_pp"])
+    checked = answer.assign(gain_pp=answer.gain_pp + 0.5, low_pp=answer.gain_pp - 1, high_pp=answer.gain_pp + 2)
+    narrow = answer.assign(low_pp=answer.gain_pp - 0.2, high_pp=answer.gain_pp + 0.2)
+
+    def share(png: bytes, rgb: tuple[int, int, int]) -> float:
+        return float((np.abs(pixels(png) - np.array(rgb)).max(axis=2) <= 12).mean())
+
+    orange, band = (255, 127, 14), (199, 221, 236)  # matplotlib's C1; C0 at 25% on white
+    figure = AnswerFigure(titles, p)
+    alone, both, narrower = figure.png(answer), figure.png(answer, checked), figure.png(narrow)
+    assert share(alone, orange) == 0 and share(both, orange) > 0.001
+    assert share(alone, band) > 0.05 and share(narrower, band) < share(alone, band) / 2
+    assert differing_share(narrower, AnswerFigure(titles, p).png(narrow)) < 0.001
+    assert figure.blit.full_draws == 2  # the check's points, inside the range, were drawn over the kept axes
