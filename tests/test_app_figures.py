@@ -99,6 +99,23 @@ def test_axis_ranges_are_round_and_hold_the_data(values, expected):
 
 
 @pytest.mark.parametrize(
+    "values, current, kept",
+    [
+        ([0.0, 9.0, 14.0], (0.0, 15.0), True),  # held and filling the range: kept, no new axes
+        ([0.0, 9.0, 16.0], (0.0, 15.0), False),  # out of it: a new round range
+        ([0.0, 2.0, 3.0], (0.0, 15.0), False),  # filling under half of it: a new, closer one
+        ([-3.2, -0.3, 0.0], (-5.0, 1.0), True),  # a loss (feeling unsafe) kept as well
+    ],
+)
+def test_the_planners_axes_keep_their_range_while_the_answer_fills_it(values, current, kept):
+    from sim.app_figures import steady_range
+
+    new = round_range(np.array(values), None, (-np.inf, np.inf))
+    assert steady_range(np.array(values), current) == (current if kept else new)
+    assert new != current  # each case is one where a range of its own would have cost a full draw
+
+
+@pytest.mark.parametrize(
     "ago, en, sv",
     [
         (0, "feedback this week", "återkoppling denna vecka"),
