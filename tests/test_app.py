@@ -191,7 +191,7 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
         page.inner_text("#planner-agree").strip(),
     ), page.inner_text("#planner-agree")
     assert not check.is_disabled()
-    for _ in range(50):  # the picture is drawn in a render after the table's
+    for _ in range(50):  # the browser may show the new image a moment after the table
         if orange_share(picture.screenshot()) > 0.001:
             break
         page.wait_for_timeout(200)
