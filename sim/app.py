@@ -475,6 +475,9 @@ PLANNER_TEXT = {
         "check": "Check with a real simulation (10 plausible worlds)",
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
         "checking": "Simulating 10 plausible worlds with and without the promise (a few seconds)...",
+        "corner": "{levers} are near an end of their range: in such a corner of what the emulator has learnt its "
+        "answer can be off (at two of three corners tried, it was). Check this setting before you recommend it.",
+        "and": " and ",
         "agree": "The emulator's answer lies inside the simulated interval in {k} of {n} cells.",
         "disagree": " Outside: {cells}. Ten worlds leave about one cell in twenty outside by chance; more "
         "replications (<code>sim.run</code>) settle it.",
@@ -498,6 +501,10 @@ PLANNER_TEXT = {
         "check": "Kontrollera med en riktig simulering (10 rimliga världar)",
         "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",
         "checking": "Simulerar 10 rimliga världar med och utan löftet (några sekunder)...",
+        "corner": "{levers} ligger nära en ände av sina intervall: i ett sådant hörn av det emulatorn har lärt sig kan "
+        "dess svar slå fel (i två av tre hörn som prövats gjorde det det). Kontrollera inställningen innan du "
+        "rekommenderar den.",
+        "and": " och ",
         "agree": "Emulatorns svar ligger inom det simulerade intervallet i {k} av {n} celler.",
         "disagree": " Utanför: {cells}. Med tio världar hamnar ungefär en cell av tjugo utanför av en slump; fler "
         "upprepningar (<code>sim.run</code>) avgör.",
@@ -518,6 +525,28 @@ OUTCOME_KEYS = {  # the answer's outcomes, by the key of their label in TEXT (so
     "delaktighet_high_share": "listen_act",
     "unsafe_share": "unsafe",
 }
+
+
+def lever_labels(t: dict, p: dict) -> dict[str, str]:
+    """The planner's slider labels by lever, in the app's language."""
+    return {
+        "police.effort": t["effort"],
+        "police.planned_hours_per_week": p["hours"],
+        "promise.actions": t["actions"],
+        "promise.period_weeks": t["period"],
+        "feedback.interval_weeks": p["interval"],
+        "feedback.reach": t["reach"],
+        "feedback.staff": t["staff"],
+    }
+
+
+def corner_words(names: list[str], t: dict, p: dict) -> str | None:
+    """What the planner tab says when a setting sits in a corner of the emulator's box, given the levers near an end
+    of their range that the what-if names (its ``attrs["corner"]``, sim/planner.py); None when it names none."""
+    if not names:
+        return None
+    labels = [lever_labels(t, p).get(n, n) for n in names]
+    return p["corner"].format(levers=", ".join(labels[:-1]) + p["and"] + labels[-1])
 
 
 def answer_titles(t: dict, p: dict) -> dict[str, str]:
@@ -614,15 +643,7 @@ def Planner(lang: str):
     )
     for name in values.value:  # the levers; the coefficients are the posterior's, not sliders
         lo, hi = em.box[name]
-        label = {
-            "police.effort": t["effort"],
-            "police.planned_hours_per_week": p["hours"],
-            "promise.actions": t["actions"],
-            "promise.period_weeks": t["period"],
-            "feedback.interval_weeks": p["interval"],
-            "feedback.reach": t["reach"],
-            "feedback.staff": t["staff"],
-        }.get(name, name)
+        label = lever_labels(t, p).get(name, name)
         whole_number = name in (
             "promise.actions",
             "promise.period_weeks",
@@ -667,6 +688,9 @@ def Planner(lang: str):
         dependencies=[figure, answer[["gain_pp", "low_pp", "high_pp"]].to_numpy().tobytes(), id(shown)],
     )
     solara.Image(png, format="png")
+    corner = corner_words(answer.attrs.get("corner", []), t, p)
+    if corner:
+        solara.HTML(tag="p", unsafe_innerHTML=corner, attributes={"id": "planner-corner"})
     solara.Button(p["check"], on_click=checking, disabled=checking.pending)
     if checking.pending:
         solara.ProgressLinear(True)

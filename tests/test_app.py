@@ -208,5 +208,12 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     assert swedish in planner, planner
     assert "Stort förtroende för polisen" in page.inner_text("#planner-answer")
     assert not any(w in planner for w in ("Weeks between", "Planned officer", "high confidence")), planner
+    # a setting in a corner of what the emulator learnt is named as one to check (nothing said at the defaults)
+    assert page.locator("#planner-corner").count() == 0
+    for slider in page.locator(".planner").get_by_role("slider").all()[:3]:  # effort, hours, actions to their ends
+        slider.focus()
+        page.keyboard.press("End")
+    page.wait_for_selector("#planner-corner", timeout=10_000)
+    assert "ligger nära en ände av sina intervall" in page.inner_text("#planner-corner")
     context.close()
     assert not problems, problems

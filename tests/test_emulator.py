@@ -134,6 +134,17 @@ def test_whatif_answers_in_survey_shares_with_intervals():
     for r in a.itertuples():
         assert f"{r.gain_pp:+.1f} [{r.low_pp:+.1f}, {r.high_pp:+.1f}]" in text
     assert type(a.round(1)) is pd.DataFrame and "what" in str(a.round(1).columns)
+    # a setting in a corner of the training box (three levers or more near an end of their range) is named as one
+    # to check, within 80 columns; two of three corners tried were answered badly (docs/emulator.md)
+    assert a.attrs["corner"] == [] and "Near an end" not in text
+    levers = {"promise.period_weeks": 13, "police.planned_hours_per_week": 10, "feedback.reach": 0.05}
+    corner = sim.whatif("default", **levers)
+    text = str(corner)
+    assert corner.attrs["corner"] == ["police.planned_hours_per_week", "promise.period_weeks", "feedback.reach"]
+    assert max(map(len, text.splitlines())) <= 80 and "check this setting with sim.run." in text, text
+    assert " ".join(text.split()).count("Near an end of their range: police.planned_hours_per_week,") == 1, text
+    two = sim.whatif("default", **{k: v for k, v in levers.items() if k != "feedback.reach"})
+    assert two.attrs["corner"] == [] and "Near an end" not in str(two)
 
 
 def test_the_whatif_interval_is_the_mixture_of_the_draws_intervals():
