@@ -43,13 +43,14 @@ from experiments.settings import (
     compose_settings,
     exit_with_help,
     make_output_folder,
+    number,
     one_of,
     optional,
     settings_text,
     text,
     whole,
 )
-from sim.emulator import EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
+from sim.emulator import CORNER_INPUTS, EDGE, EMULATOR_DIR, Emulator, store_fingerprint, validate  # noqa: E402
 from sim.executors import EXECUTORS  # noqa: E402
 from sim.params import PARAMS, UNCERTAIN, ConfigError  # noqa: E402
 from sim.paths import output_path  # noqa: E402
@@ -91,6 +92,7 @@ def load_settings(argv: list[str]) -> tuple[str, DictConfig]:
             "residents": whole(100, 100_000),
             "seed": whole(0, 2**31 - 1),
             "held_out": whole(10, 100_000),
+            "corner_share": number(0, 0.9),
             "sobol_n": whole(64, 1 << 20),
             "bootstrap_models": whole(2, 100),
             "compare_gp": ((lambda v: isinstance(v, bool)), "true or false"),
@@ -171,6 +173,26 @@ def lhs(bounds: dict[str, tuple[float, float]], n: int, seed: int) -> pd.DataFra
     lo = np.array([bounds[k][0] for k in names], dtype=float)
     hi = np.array([bounds[k][1] for k in names], dtype=float)
     return pd.DataFrame(lo + u * (hi - lo), columns=names)
+
+
+def corner_design(bounds: dict[str, tuple[float, float]], n: int, share: float, seed: int) -> pd.DataFrame:
+    """A Latin hypercube of ``n`` settings whose last ``round(share * n)`` rows sit in corners of the box: in each,
+    a random number of levers (at least `sim.emulator.CORNER_INPUTS`, at most all) is moved into the outer ``EDGE``
+    of its range at a random end. Such a setting is what the what-if names as a corner. A hypercube alone puts
+    about 15% of its runs in some corner of seven levers, but few in any one: three given levers at given ends
+    get 0.1% of them. Column ``moved_to_corner``: whether a row was moved."""
+    rng = np.random.default_rng([seed, 1])
+    design = lhs(bounds, n, seed)
+    names = list(bounds)
+    corner = np.zeros(n, dtype=bool)
+    corner[n - int(round(share * n)) :] = True
+    for i in np.flatnonzero(corner):
+        k = int(rng.integers(min(CORNER_INPUTS, len(names)), len(names) + 1))
+        for name in rng.choice(names, size=k, replace=False):
+            lo, hi = bounds[name]
+            inward = rng.random() * EDGE * (hi - lo)
+            design.loc[i, name] = lo + inward if rng.random() < 0.5 else hi - inward
+    return design.assign(moved_to_corner=corner)
 
 
 def outcome_columns() -> list[str]:
@@ -287,15 +309,20 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     frames, reseeded, stores = [], [], []
     per_area = cfg.runs // len(areas)
     for a, (area, base) in enumerate(bases.items()):
-        design = lhs(levers, per_area, cfg.seed + a)
+        design = corner_design(levers, per_area, cfg.corner_share, cfg.seed + a)
         worlds = np.arange(per_area) % cfg.worlds
         run = dict(cfg=cfg, base=base, area=area, ensemble=ensemble, progress=progress)
         stores.append(store_folder(out / "sweep", area, base))
-        frames.append(area_gains(design, worlds, cfg.seed, stores[-1], **run))
+        gains = area_gains(design.drop(columns="moved_to_corner"), worlds, cfg.seed, stores[-1], **run)
+        frames.append(gains.assign(moved_to_corner=design.moved_to_corner.to_numpy()))
         k = min(cfg.noise_check, per_area, cfg.worlds)
         if k:  # the same settings in the same worlds, other seeds: what replication noise alone moves
             again = area_gains(
-                design.head(k), worlds[:k], cfg.seed + 1, store_folder(out / "sweep", f"{area}-reseeded", base), **run
+                design.drop(columns="moved_to_corner").head(k),
+                worlds[:k],
+                cfg.seed + 1,
+                store_folder(out / "sweep", f"{area}-reseeded", base),
+                **run,
             )
             reseeded.append(again.assign(row=np.arange(k)))
     runs = pd.concat(frames, ignore_index=True)
@@ -316,7 +343,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     for kind in kinds:
         t1 = time.perf_counter()
         train_gp = train.sample(min(len(train), 800), random_state=cfg.seed) if kind == "gaussian_process" else train
-        em = Emulator(inputs, outputs, kind=kind, categories={"area": areas})
+        em = Emulator(inputs, outputs, kind=kind, categories={"area": areas}, edges=list(levers))
         bounded += fit_counting_bounds(em, train_gp, cfg.seed, box)
         fit = time.perf_counter() - t1
         v = validate(em, test)
@@ -329,7 +356,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
     learning = pd.concat(  # is the shortfall data? R² of the chosen kind trained on a quarter and a half of the runs
         [
             validate(
-                Emulator(inputs, outputs, kind=best, categories={"area": areas}).fit(
+                Emulator(inputs, outputs, kind=best, categories={"area": areas}, edges=list(levers)).fit(
                     train.sample(int(share * len(train)), random_state=cfg.seed), seed=cfg.seed, box=box
                 ),
                 test,
@@ -340,6 +367,10 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         + [v.assign(train_runs=len(train))]
     )
     learning.to_csv(out / "learning.csv", index=False)
+    in_corner = em.in_corner(test)
+    corners = validate(em, test[in_corner]) if in_corner.sum() >= 10 else None  # fewer runs say nothing
+    if corners is not None:
+        corners.to_csv(out / "corners.csv", index=False)
     em.info.update(
         trained_on=str(out / "sweep"),
         store=[store_fingerprint(s) for s in stores],
@@ -349,6 +380,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         scenario=cfg.scenario,
         residents=cfg.residents,
         worlds=cfg.worlds,
+        corner_share=cfg.corner_share,
         made=time.strftime("%Y-%m-%dT%H:%M:%S"),
         interval="90%: a new run of the given world (replication noise) and the emulator's error",
     )
@@ -362,7 +394,9 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         f"# Emulator for planners: gains against no promise, by area ({cfg.scenario})",
         "",
         f"{len(runs)} runs ({per_area} per area over {len(areas)} areas, each in one of {cfg.worlds} plausible worlds "
-        f"and paired with no promise in that world), {sim_seconds:.0f} s of simulation; {len(test)} runs held out.",
+        f"and paired with no promise in that world), {sim_seconds:.0f} s of simulation; {len(test)} runs held out. "
+        f"{100 * cfg.corner_share:.0f}% of each area's runs were placed in corners of the levers' box "
+        f"({CORNER_INPUTS} or more levers within {100 * EDGE:.0f}% of their range from an end).",
         "",
         "| kind | output | R² | 90% interval coverage | mean half-width (pp) |",
         "|---|---|---|---|---|",
@@ -390,6 +424,18 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
                 + " | ".join(f"{by_runs.loc[r.output, n]:.3f}" for n in sizes)
                 + " |"
             )
+    if corners is not None:
+        lines += [
+            "",
+            f"**At corners**: the {in_corner.sum()} held-out runs with {CORNER_INPUTS} or more levers within "
+            f"{100 * EDGE:.0f}% of their range from an end ({best}; their intervals are calibrated apart from the "
+            "rest's).",
+            "",
+            "| output | R² | 90% interval coverage | mean half-width (pp) |",
+            "|---|---|---|---|",
+        ]
+        for r in corners.itertuples():
+            lines.append(f"| {r.output} | {r.r2:.3f} | {100 * r.coverage:.0f}% | {100 * r.mean_half_width:.2f} |")
     lines += [
         "",
         f"**Chosen: {best}** (best mean R² less the mean distance of coverage from 90%). Training "
@@ -412,7 +458,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         f"emulator about {DRAWS} posterior draws and gives the 90% interval of the mixture of theirs, so its interval "
         "also covers parameter uncertainty.",
         "",
-        "Files: validation.csv, noise.csv, learning.csv, predicted_vs_simulated.png, runs.csv, "
+        "Files: validation.csv, corners.csv, noise.csv, learning.csv, predicted_vs_simulated.png, runs.csv, "
         "model/ (emulator.joblib, emulator.json).",
     ]
     (out / "report.md").write_text("\n".join(lines) + "\n")

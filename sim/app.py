@@ -21,6 +21,7 @@ from sim.app_figures import AnswerFigure, MapFigure, OutcomeFigure
 from sim.config import load_config
 from sim.model import PromiseModel
 from sim.params import ConfigError
+from sim.words import joined
 
 FEEDBACK_CHOICES = {"none": 0, "monthly": 4, "quarterly": 13, "twice a year": 26, "yearly": 52}
 AREAS = ["default", "vulnerable_district", "suburb", "small_town"]
@@ -475,8 +476,8 @@ PLANNER_TEXT = {
         "check": "Check with a real simulation (10 plausible worlds)",
         "checked": "Simulated (10 plausible worlds, mean and 95% interval of the mean)",
         "checking": "Simulating 10 plausible worlds with and without the promise (a few seconds)...",
-        "corner": "{levers} are near an end of their range: in such a corner of what the emulator has learnt its "
-        "answer can be off (at two of three corners tried, it was). Check this setting before you recommend it.",
+        "corner": "{levers} are near an end of their range: in such a corner of what the emulator has learnt it errs "
+        "more, and its interval is wider. Check this setting before you recommend it.",
         "and": " and ",
         "agree": "The emulator's answer lies inside the simulated interval in {k} of {n} cells.",
         "disagree": " Outside: {cells}. Ten worlds leave about one cell in twenty outside by chance; more "
@@ -501,9 +502,8 @@ PLANNER_TEXT = {
         "check": "Kontrollera med en riktig simulering (10 rimliga världar)",
         "checked": "Simulerat (10 rimliga världar, medel och 95 % intervall för medlet)",
         "checking": "Simulerar 10 rimliga världar med och utan löftet (några sekunder)...",
-        "corner": "{levers} ligger nära en ände av sina intervall: i ett sådant hörn av det emulatorn har lärt sig kan "
-        "dess svar slå fel (i två av tre hörn som prövats gjorde det det). Kontrollera inställningen innan du "
-        "rekommenderar den.",
+        "corner": "{levers} ligger nära en ände av sina intervall: i ett sådant hörn av det emulatorn har lärt sig "
+        "felar den mer, och dess intervall är bredare. Kontrollera inställningen innan du rekommenderar den.",
         "and": " och ",
         "agree": "Emulatorns svar ligger inom det simulerade intervallet i {k} av {n} celler.",
         "disagree": " Utanför: {cells}. Med tio världar hamnar ungefär en cell av tjugo utanför av en slump; fler "
@@ -546,7 +546,7 @@ def corner_words(names: list[str], t: dict, p: dict) -> str | None:
     if not names:
         return None
     labels = [lever_labels(t, p).get(n, n) for n in names]
-    return p["corner"].format(levers=", ".join(labels[:-1]) + p["and"] + labels[-1])
+    return p["corner"].format(levers=joined(labels, p["and"]))
 
 
 def answer_titles(t: dict, p: dict) -> dict[str, str]:

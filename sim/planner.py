@@ -8,11 +8,11 @@ gains are skewed, and in vulnerable_district their median sat 2.1 to 3.7 standar
 mean of the trust gain, docs/emulator.md). Its 90% interval is that of the mixture of the draws' predictive
 distributions, each taken as normal with the emulator's own 90% interval for that draw, so it covers the plausible
 worlds, replication noise and the emulator's own error. Simulated, it held 86-94% of the worlds it asks about in
-eight settings, but 82% at two corners of the training box, where the emulator's own answer erred (docs/emulator.md).
-Levers not given take the full-implementation scenario's values; a lever outside the emulator's training box
-is refused with its range; a setting with three or more levers near an end of their range is named as one to
-check (`attrs["corner"]`). `sim.run` checks any answer with real simulations. An emulator trained on other model
-code (a rule changed since) still answers, with a warning naming both versions.
+eight settings and 88-93% at three corners of the training box (docs/emulator.md). Levers not given take the
+full-implementation scenario's values; a lever outside the emulator's training box is refused with its range; a
+setting with three or more levers near an end of their range is named as one to check (`attrs["corner"]`): the
+emulator errs more there, and its interval is wider. `sim.run` checks any answer with real simulations. An
+emulator trained on other model code (a rule changed since) still answers, with a warning naming both versions.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from .config import load_config, presets
-from .emulator import LEVEL, Emulator, OutsideTrainingBox
+from .emulator import CORNER_INPUTS, LEVEL, Emulator, OutsideTrainingBox, near_end
 from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
 from .space import RUN_SETTINGS, value_of
@@ -102,20 +102,14 @@ SHORT = {  # the outcomes' names in the printed answer, short enough for three y
 }
 
 
-# A setting with this many levers within a tenth of their range of an end sits in a corner of the training box, where
-# training runs are few: at two of three such corners tried the emulator's answer was off and the what-if's 90%
-# interval held 82% of simulated worlds (docs/emulator.md). The count is an assumption, not a measured boundary.
-CORNER_LEVERS = 3
+def indented(text: str) -> list[str]:
+    """A printed what-if's paragraph: lines of at most 80 columns, indented by two."""
+    return textwrap.wrap(text, width=80, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
 
 
-def edge_levers(values: dict[str, float], box: dict[str, tuple[float, float]], share: float = 0.1) -> list[str]:
-    """The levers in ``values`` set within ``share`` of their range from an end of the emulator's training box."""
-    near = []
-    for name, value in values.items():
-        lo, hi = box[name]
-        if min(value - lo, hi - value) <= share * (hi - lo):
-            near.append(name)
-    return near
+def edge_levers(values: dict[str, float], box: dict[str, tuple[float, float]]) -> list[str]:
+    """The levers in ``values`` set near an end of their range in the emulator's training box (`near_end`)."""
+    return [name for name, value in values.items() if near_end(value, *box[name])]
 
 
 class WhatIf(pd.DataFrame):
@@ -137,9 +131,7 @@ class WhatIf(pd.DataFrame):
         given = ", ".join(f"{k}={v:g}" for k, v in a["given"].items()) or "none"
         lines = [
             f"What-if in {a['area']}: gain against no promise, percentage points of residents",
-            *textwrap.wrap(
-                f"set: {given}; other levers at {a['scenario']}", 80, initial_indent="  ", subsequent_indent="  "
-            ),
+            *indented(f"set: {given}; other levers at {a['scenario']}"),
             f"  mean over {a['worlds']} plausible worlds; in brackets the 90% interval, covering",
             f"  {covers}",
             f"{'':18}" + "".join(f"{'year ' + str(y):>20}" for y in (1, 2, 3)),
@@ -150,9 +142,9 @@ class WhatIf(pd.DataFrame):
         if a.get("corner"):  # a corner of the training box: named, as one to check
             text = (
                 f"Near an end of their range: {joined(a['corner'])}. In such a corner of its training box the "
-                "emulator can be off: check this setting with sim.run."
+                "emulator errs more and its interval is wider: check this setting with sim.run."
             )
-            lines += textwrap.wrap(text, width=80, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+            lines += indented(text)
         return "\n".join(lines)
 
     __str__ = __repr__
@@ -278,6 +270,6 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
         given=given,
         scenario=scenario,
         worlds=len(worlds),
-        corner=corner if len(corner) >= CORNER_LEVERS else [],
+        corner=corner if len(corner) >= CORNER_INPUTS else [],
     )
     return answer

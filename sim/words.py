@@ -10,10 +10,11 @@ def counted(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def joined(items: Iterable[object]) -> str:
-    """'52', '52 and 104', '52, 104 and 156': items in a sentence, the last joined with 'and'."""
+def joined(items: Iterable[object], conjunction: str = " and ") -> str:
+    """'52', '52 and 104', '52, 104 and 156': items in a sentence, the last joined with ``conjunction`` (with its
+    spaces; " och " in Swedish)."""
     *first, last = (str(i) for i in items)
-    return f"{', '.join(first)} and {last}" if first else last
+    return f"{', '.join(first)}{conjunction}{last}" if first else last
 
 
 def signed(x: float, digits: int = 3) -> str:

@@ -207,9 +207,9 @@ def test_the_planners_picture_shows_the_answers_interval_and_once_checked_the_si
 
 
 def test_the_planner_says_when_a_setting_sits_in_a_corner_of_what_the_emulator_learnt():
-    """At two of three corners of the training box tried, the what-if's answer was off and its interval held 82% of
-    simulated worlds (docs/emulator.md); nothing said so. Levers near an end of their range are found, and the
-    planner tab's sentence names them in either language."""
+    """In a corner of the training box the emulator errs more (docs/emulator.md); before corners had runs and an
+    interval of their own, the what-if's answer was off at two of three corners tried, and nothing said so. Levers
+    near an end of their range are found, and the planner tab's sentence names them in either language."""
     from sim.app import corner_words
     from sim.planner import edge_levers
 
@@ -239,5 +239,5 @@ def test_the_planner_says_when_a_setting_sits_in_a_corner_of_what_the_emulator_l
     assert near == ["police.planned_hours_per_week", "promise.period_weeks", "feedback.reach", "feedback.staff"]
     en, sv = (corner_words(near, TEXT[lang], PLANNER_TEXT[lang]) for lang in ("en", "sv"))
     assert en.startswith(f"{PLANNER_TEXT['en']['hours']}, {TEXT['en']['period']}, ") and " and " in en, en
-    assert "Check this setting before you recommend it." in en, en
+    assert "it errs more, and its interval is wider. Check this setting before you recommend it." in en, en
     assert f" och {TEXT['sv']['staff']} ligger nära en ände" in sv and "Kontrollera" in sv, sv
