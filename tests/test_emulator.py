@@ -281,6 +281,23 @@ def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates_an
     assert 0.82 <= np.mean(inside) <= 0.95, np.round(inside, 2)
 
 
+def test_the_whatif_check_counts_the_worlds_its_interval_holds_and_how_far_its_mean_is():
+    """`python -m experiments.whatif_check` (docs/emulator.md's what-if table): per answer, the share of simulated
+    worlds inside the interval and the what-if's distance from their mean in standard errors of that mean."""
+    from experiments.whatif_check import compare, summary
+
+    answer = pd.DataFrame(
+        {"outcome": ["trust_high_share", "unsafe_share"], "year": [1, 1], "gain_pp": [4.0, -1.0]}
+    ).assign(low_pp=[0.0, -2.0], high_pp=[10.0, 0.0])
+    gains = {("trust_high_share", 1): np.array([-1.0, 5.0, 11.0, 3.0]), ("unsafe_share", 1): np.array([-1.5, -0.5])}
+    cells = compare(answer, gains)
+    assert cells.held.tolist() == [0.5, 1.0]
+    assert np.allclose(cells.z, [(4.0 - 4.5) / (np.std([-1, 5, 11, 3], ddof=1) / 2), 0.0])
+    s = summary(cells)
+    assert s["held"] == 0.75 and s["held_min"] == 0.5 and np.isclose(s["rms_z"], np.sqrt(np.mean(cells.z**2)))
+    assert s["worst"].startswith("high confidence, year 1: +4.0 against +4.5")
+
+
 def test_whatif_for_an_area_it_was_not_built_on_names_the_study_that_simulates_it(monkeypatch, tmp_path):
     """A planner's own area preset once got only "area=my_town was not in training (...)". Here small_town stands in
     for it (left out of the emulator's areas); the study the message names runs and pairs the two arms."""

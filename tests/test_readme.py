@@ -71,6 +71,7 @@ SHRINK = {  # module -> extra arguments that shrink it (later values win in Hydr
     ],
     "experiments.assumptions": ["n=2", "residents=200", "horizon_weeks=20", "executor=serial"],
     "experiments.crn": ["pairs=3", "residents=200", "horizon_weeks=20"],
+    "experiments.whatif_check": ["worlds=2"],
     "experiments.cluster_benchmark": ["runs=6", "plan_runs=2000"],
     "scripts.app_step_time": ["3"],
     "scripts.planner_time": ["4"],
@@ -95,6 +96,7 @@ OUTPUT_KEY = {
     "experiments.robust": "output_dir",
     "experiments.emulator": "output_dir",
     "experiments.crn": "output_dir",
+    "experiments.whatif_check": "output_dir",
     "experiments.cluster_benchmark": "output_dir",
     "scripts.app_step_time": None,  # measures in the browser, writes nothing
     "scripts.planner_time": None,
