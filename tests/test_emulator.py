@@ -236,49 +236,25 @@ def test_whatifs_answer_is_the_mean_gain_that_simulating_its_worlds_estimates_an
     simulated, paired with no promise, at the emulator's residents, in vulnerable_district, where the skew is
     largest. Each of the nine answers (outcome x year) is put against the simulated mean in units of that mean's
     standard error; the root mean square of these nine z-scores would be about 1 for an unbiased answer. Measured
-    with three seeds: 1.06-1.21 for the mean, 2.31-2.59 had the median been kept; the tolerance is 1.7."""
+    with three seeds: 1.06-1.21 for the mean, 2.31-2.59 had the median been kept; the tolerance is 1.7. The emulator
+    built with corners apart gives 1.59-1.67 (docs/emulator.md): an emulator's error at one setting, which a rebuild
+    moves. The simulation is `python -m experiments.whatif_check`'s first setting."""
+    from experiments.whatif_check import compare, simulated_gains
     from sim.emulator import EMULATOR_DIR
 
     if not (EMULATOR_DIR / "emulator.joblib").exists():
         pytest.skip("no emulator built in sim/data/emulator")
     from sim import planner
-    from sim.api import replication_seeds, run_replication
-    from sim.posterior import load_ensemble, replication_config
 
     area = "vulnerable_district"
-    answer = sim.whatif(area).set_index(["outcome", "year"])
-    step = len(load_ensemble()) // planner.DRAWS  # the draws the what-if asks about: every step-th
-    base = [
-        "scenario=full_implementation",
-        f"area={area}",
-        f"area.residents={planner.emulator().info['residents']}",
-        "uncertainty=posterior",
-        "horizon_weeks=156",
-    ]
-    arms = {"on": sim.load_config(base), "off": sim.load_config([*base, "promise.active=false"])}
-    gains: dict[tuple[str, int], list[float]] = {}
-    for i, seed in enumerate(replication_seeds(2026, planner.DRAWS)):
-        draw = i * step
-        weeks = {
-            arm: run_replication(replication_config(cfg, draw)[0], seed, draw)["trajectories"].set_index("week")
-            for arm, cfg in arms.items()
-        }
-        for metric in planner.OUTCOMES:
-            for year in (1, 2, 3):
-                change = {arm: t[metric][52 * year] - t[metric][0] for arm, t in weeks.items()}
-                gains.setdefault((metric, year), []).append(100 * (change["on"] - change["off"]))
-    z = [(answer.loc[key, "gain_pp"] - np.mean(g)) / (np.std(g, ddof=1) / np.sqrt(len(g))) for key, g in gains.items()]
-    assert len(z) == 9 and np.sqrt(np.mean(np.square(z))) <= 1.7, np.round(z, 1)
+    cells = compare(sim.whatif(area), simulated_gains(area, {}, 2026, planner.DRAWS))
+    assert len(cells) == 9 and np.sqrt(np.mean(np.square(cells.z))) <= 1.7, cells.z.round(1).tolist()
     # The same 64 simulated worlds against the what-if's 90% interval, which is to cover the plausible worlds and
     # replication noise. Its ends were once percentiles of the draws' own 90% ends: pooled over the nine answers
     # they held 95.7-96.7% of the worlds here (seeds 2026, 1 and 7), 96-98% in four other settings. The mixture of
     # the draws' intervals held 86-89% here and 89-94% there. Pooled over nine correlated answers of 64 worlds
     # the share moves by about 3 points between seeds, hence 82-95%; one typical world's interval held 48%.
-    inside = [
-        np.mean((np.array(g) >= answer.loc[key, "low_pp"]) & (np.array(g) <= answer.loc[key, "high_pp"]))
-        for key, g in gains.items()
-    ]
-    assert 0.82 <= np.mean(inside) <= 0.95, np.round(inside, 2)
+    assert 0.82 <= cells.held.mean() <= 0.95, cells.held.round(2).tolist()
 
 
 def test_the_whatif_check_counts_the_worlds_its_interval_holds_and_how_far_its_mean_is():
