@@ -313,16 +313,13 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         worlds = np.arange(per_area) % cfg.worlds
         run = dict(cfg=cfg, base=base, area=area, ensemble=ensemble, progress=progress)
         stores.append(store_folder(out / "sweep", area, base))
-        gains = area_gains(design.drop(columns="moved_to_corner"), worlds, cfg.seed, stores[-1], **run)
+        settings = design.drop(columns="moved_to_corner")
+        gains = area_gains(settings, worlds, cfg.seed, stores[-1], **run)
         frames.append(gains.assign(moved_to_corner=design.moved_to_corner.to_numpy()))
         k = min(cfg.noise_check, per_area, cfg.worlds)
         if k:  # the same settings in the same worlds, other seeds: what replication noise alone moves
             again = area_gains(
-                design.drop(columns="moved_to_corner").head(k),
-                worlds[:k],
-                cfg.seed + 1,
-                store_folder(out / "sweep", f"{area}-reseeded", base),
-                **run,
+                settings.head(k), worlds[:k], cfg.seed + 1, store_folder(out / "sweep", f"{area}-reseeded", base), **run
             )
             reseeded.append(again.assign(row=np.arange(k)))
     runs = pd.concat(frames, ignore_index=True)

@@ -641,9 +641,10 @@ def Planner(lang: str):
         values=[t["areas"][a] for a in AREAS],
         on_value=lambda v: (area.set({x: k for k, x in t["areas"].items()}[v]), checked.set(None)),
     )
+    labels = lever_labels(t, p)
     for name in values.value:  # the levers; the coefficients are the posterior's, not sliders
         lo, hi = em.box[name]
-        label = lever_labels(t, p).get(name, name)
+        label = labels.get(name, name)
         whole_number = name in (
             "promise.actions",
             "promise.period_weeks",
