@@ -7,15 +7,14 @@ model, that the comparison starts and that the Swedish labels switch on. Saves a
 test-artifacts/. Skipped, with the reason, when Chromium or Playwright is missing.
 """
 
-import io
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from scripts.headless import launch, no_browser, serve_app, shown_week, step_to, wait_week
+
+from .pixels import C1, colour_share
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -151,12 +150,6 @@ def test_a_bad_seed_gives_a_message_not_a_traceback(app_url, browser, seed):
     assert not problems, problems
 
 
-def orange_share(png: bytes) -> float:
-    """Share of pixels in matplotlib's second colour (C1), the planner picture's simulated gains."""
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
-    return float((np.abs(rgb - np.array([255, 127, 14])).max(axis=2) <= 12).mean())
-
-
 def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_url, browser):
     from sim.emulator import EMULATOR_DIR
 
@@ -178,7 +171,7 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     assert "90% interval covering the plausible worlds (parameter uncertainty)" in page.locator(".planner").inner_text()
     # the answer as a picture too (once a table only); the check's simulated gains are added to it
     picture = page.locator(".planner img")
-    assert picture.count() == 1 and orange_share(picture.screenshot()) == 0
+    assert picture.count() == 1 and colour_share(picture.screenshot(), C1) == 0
     check = page.get_by_role("button", name="Check with a real simulation (10 plausible worlds)")
     check.click()
     # the simulation takes seconds: the page once showed nothing while it ran, and the button could be pressed again
@@ -192,10 +185,10 @@ def test_the_planner_answers_from_the_emulator_and_checks_with_a_simulation(app_
     ), page.inner_text("#planner-agree")
     assert not check.is_disabled()
     for _ in range(50):  # the browser may show the new image a moment after the table
-        if orange_share(picture.screenshot()) > 0.001:
+        if colour_share(picture.screenshot(), C1) > 0.001:
             break
         page.wait_for_timeout(200)
-    assert orange_share(picture.screenshot()) > 0.001
+    assert colour_share(picture.screenshot(), C1) > 0.001
     # in Swedish every label of the planner is Swedish (two sliders and the outcomes once stayed English)
     page.get_by_role("button", name="Svenska").click()
     page.get_by_role("tab", name="Planering").click()

@@ -3,27 +3,16 @@ status line above them; and the planner's words on how its check with a simulati
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("solara", reason="the app's extra is not installed")
 
-from PIL import Image  # noqa: E402
-
 from sim.app import DEFAULTS, PLANNER_TEXT, TEXT, TWINS, TrainerModel, agreement, status_text, twin_settings  # noqa: E402
 from sim.app_figures import MapFigure, OutcomeFigure, round_range  # noqa: E402
 
-
-def pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
-
-
-def differing_share(a: bytes, b: bytes) -> float:
-    """Share of pixels that differ by more than a rounding step in any channel."""
-    return float((np.abs(pixels(a) - pixels(b)).max(axis=2) > 8).mean())
+from .pixels import C1, colour_share, differing_share  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -194,14 +183,11 @@ def test_the_planners_picture_shows_the_answers_interval_and_once_checked_the_si
     checked = answer.assign(gain_pp=answer.gain_pp + 0.5, low_pp=answer.gain_pp - 1, high_pp=answer.gain_pp + 2)
     narrow = answer.assign(low_pp=answer.gain_pp - 0.2, high_pp=answer.gain_pp + 0.2)
 
-    def share(png: bytes, rgb: tuple[int, int, int]) -> float:
-        return float((np.abs(pixels(png) - np.array(rgb)).max(axis=2) <= 12).mean())
-
-    orange, band = (255, 127, 14), (199, 221, 236)  # matplotlib's C1; C0 at 25% on white
+    orange, band = C1, (199, 221, 236)  # the band: C0 at 25% on white
     figure = AnswerFigure(titles, p)
     alone, both, narrower = figure.png(answer), figure.png(answer, checked), figure.png(narrow)
-    assert share(alone, orange) == 0 and share(both, orange) > 0.001
-    assert share(alone, band) > 0.05 and share(narrower, band) < share(alone, band) / 2
+    assert colour_share(alone, orange) == 0 and colour_share(both, orange) > 0.001
+    assert colour_share(alone, band) > 0.05 and colour_share(narrower, band) < colour_share(alone, band) / 2
     assert differing_share(narrower, AnswerFigure(titles, p).png(narrow)) < 0.001
     assert figure.blit.full_draws == 2  # the check's points, inside the range, were drawn over the kept axes
 
