@@ -159,6 +159,12 @@ class Emulator:
         """`corners` of the rows of a table of inputs."""
         return self.corners(_numeric(x, self.edges), len(x))
 
+    def corner_of(self, values: Mapping[str, float]) -> list[str]:
+        """The ``edges`` near an end of their range when one setting is in a corner (`corners`); else none.
+        The what-if names them, so the rule that picks the interval's scale also decides what it says."""
+        near = [name for name in self.edges if near_end(values[name], *self.box[name])]
+        return near if self.corners({n: np.array([values[n]]) for n in self.edges}, 1)[0] else []
+
     # ---- training -----------------------------------------------------------------------------------
     def fit(
         self,

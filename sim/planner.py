@@ -28,7 +28,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from .config import load_config, presets
-from .emulator import CORNER_INPUTS, LEVEL, Emulator, OutsideTrainingBox, near_end
+from .emulator import LEVEL, Emulator, OutsideTrainingBox
 from .params import PARAMS, UNCERTAIN, ConfigError
 from .posterior import load_ensemble
 from .space import RUN_SETTINGS, value_of
@@ -105,11 +105,6 @@ SHORT = {  # the outcomes' names in the printed answer, short enough for three y
 def indented(text: str) -> list[str]:
     """A printed what-if's paragraph: lines of at most 80 columns, indented by two."""
     return textwrap.wrap(text, width=80, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
-
-
-def edge_levers(values: dict[str, float], box: dict[str, tuple[float, float]]) -> list[str]:
-    """The levers in ``values`` set near an end of their range in the emulator's training box (`near_end`)."""
-    return [name for name, value in values.items() if near_end(value, *box[name])]
 
 
 class WhatIf(pd.DataFrame):
@@ -264,12 +259,11 @@ def whatif(area: str = "default", **levers: float) -> WhatIf:
                 }
             )
     answer = WhatIf(rows)
-    corner = edge_levers(values, em.box)
     answer.attrs.update(
         area=area,
         given=given,
         scenario=scenario,
         worlds=len(worlds),
-        corner=corner if len(corner) >= CORNER_INPUTS else [],
+        corner=em.corner_of(values),
     )
     return answer

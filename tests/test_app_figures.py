@@ -197,7 +197,7 @@ def test_the_planner_says_when_a_setting_sits_in_a_corner_of_what_the_emulator_l
     interval of their own, the what-if's answer was off at two of three corners tried, and nothing said so. Levers
     near an end of their range are found, and the planner tab's sentence names them in either language."""
     from sim.app import corner_words
-    from sim.planner import edge_levers
+    from sim.emulator import Emulator
 
     box = {
         "police.effort": (0.3, 1.2),
@@ -217,11 +217,14 @@ def test_the_planner_says_when_a_setting_sits_in_a_corner_of_what_the_emulator_l
         "feedback.reach": 0.4,
         "feedback.staff": 0.8,
     }
-    assert edge_levers(typical, box) == [] and corner_words([], TEXT["en"], PLANNER_TEXT["en"]) is None
-    assert edge_levers({**typical, "police.effort": 1.1}, box) == []  # 0.1 from the end: more than a tenth (0.09)
-    assert edge_levers({**typical, "police.effort": 1.12}, box) == ["police.effort"]
+    em = Emulator(inputs=["area", *box], outputs=[], box=box, edges=list(box))
+    assert em.corner_of(typical) == [] and corner_words([], TEXT["en"], PLANNER_TEXT["en"]) is None
     corner = {"promise.period_weeks": 13.0, "police.planned_hours_per_week": 10.0, "feedback.reach": 0.05}
-    near = edge_levers({**typical, **corner, "feedback.staff": 0.05}, box)
+    two = {**typical, "promise.period_weeks": 13.0, "police.effort": 1.12}  # two levers near an end: no corner
+    three = ["police.planned_hours_per_week", "promise.period_weeks", "feedback.reach"]  # in the box's order
+    assert em.corner_of(two) == [] and em.corner_of({**typical, **corner, "police.effort": 1.1}) == three  # 0.1 > 0.09
+    assert em.corner_of({**two, "feedback.reach": 0.05}) == ["police.effort", "promise.period_weeks", "feedback.reach"]
+    near = em.corner_of({**typical, **corner, "feedback.staff": 0.05})
     assert near == ["police.planned_hours_per_week", "promise.period_weeks", "feedback.reach", "feedback.staff"]
     en, sv = (corner_words(near, TEXT[lang], PLANNER_TEXT[lang]) for lang in ("en", "sv"))
     assert en.startswith(f"{PLANNER_TEXT['en']['hours']}, {TEXT['en']['period']}, ") and " and " in en, en
