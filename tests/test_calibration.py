@@ -17,24 +17,9 @@ from sim.targets import load_targets
 
 
 def test_calibrate_runs_and_writes_its_artefacts(tmp_path):
-    p = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.calibrate",
-            "name=tiny",
-            "population=10",
-            "threshold=5.0",
-            "residents=200",
-            "predictive_draws=4",
-            "ensemble_size=10",
-            "executor=serial",
-            f"output_dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    command = [sys.executable, "-m", "experiments.calibrate", "name=tiny", "population=10", "threshold=5.0"]
+    command += ["residents=200", "predictive_draws=4", "ensemble_size=10", "executor=serial", f"output_dir={tmp_path}"]
+    p = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-2000:]
     for name in (
         "particles.csv",
@@ -58,24 +43,7 @@ def test_calibrate_runs_and_writes_its_artefacts(tmp_path):
     # counts agree with their nouns: once "1 generations" and "1 core(s)"
     assert "(s)" not in report and not re.search(r"\b1 (generations|cores)\b", report)
     assert re.search(r"\b(1 generation|([2-9]|\d{2,}) generations) of 10 particles", report)
-    again = subprocess.run(  # resumes: the ABC is not run again
-        [
-            sys.executable,
-            "-m",
-            "experiments.calibrate",
-            "name=tiny",
-            "population=10",
-            "threshold=5.0",
-            "residents=200",
-            "predictive_draws=4",
-            "ensemble_size=10",
-            "executor=serial",
-            f"output_dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)  # resumes: the ABC is not run again
     assert again.returncode == 0 and "Resuming" in again.stdout
 
 
