@@ -63,6 +63,22 @@ def test_corner_settings_get_intervals_calibrated_apart_and_hold_there():
     assert 0.85 <= validate(apart, test[~corner]).coverage.iloc[0] <= 0.95
 
 
+def test_cross_validation_predicts_each_run_from_the_other_folds_and_groups_runs_by_levers_near_an_end():
+    """The build's crossval.csv (docs/emulator.md, *Corners*). On pure noise an emulator asked about its own training
+    runs reaches R² 0.40-0.43 (three seeds); asked about runs of another fold, -0.26 to -0.73 in every group, its
+    interval holding them as on new runs. A run predicted by an emulator trained on it would fail this."""
+    from experiments.emulator import cross_validate
+
+    rng = np.random.default_rng(1)
+    runs = pd.DataFrame({"a": rng.random(1500), "b": rng.random(1500), "y": rng.normal(0, 1, 1500)})
+    box = {"a": (0.0, 1.0), "b": (0.0, 1.0)}
+    cv = cross_validate(runs, lambda: Emulator(["a", "b"], ["y"], edges=["a", "b"]), box, 1).set_index("group")
+    assert (cv.r2 < 0).all() and 0.85 <= cv.coverage["all"] <= 0.95, cv
+    near = ((runs[["a", "b"]] <= 0.1) | (runs[["a", "b"]] >= 0.9)).sum(axis=1)
+    assert list(cv.index) == ["all", "0", "1", "2"]  # no run has more levers than two near an end: no empty group
+    assert cv.held_out.tolist() == [1500, *(int((near == k).sum()) for k in (0, 1, 2))], cv.held_out
+
+
 def test_an_emulator_saved_before_corners_had_a_scale_of_their_own_loads_and_answers_as_it_did(tmp_path):
     """A user's emulator built by an earlier version lacks ``edges`` and ``corner_scale``; it once raised
     AttributeError on its first question. It answers with its one scale, as when it was built."""
@@ -442,7 +458,9 @@ def test_the_readme_build_validates_measures_noise_and_saves_its_provenance(tmp_
     out = tmp_path / "emulator"
     assert p.returncode == 0, p.stderr[-1500:]
     report = (out / "report.md").read_text()
-    assert "What limits R²" in report and "Chosen: " in report
+    assert "What limits R²" in report and "Chosen: " in report and "**Cross-validated**" in report
+    crossval = pd.read_csv(out / "crossval.csv")  # each training run predicted by folds that did not train on it
+    assert set(crossval.output) == set(pd.read_csv(out / "noise.csv").output) and "all" in set(crossval.group)
     assert set(pd.read_csv(out / "validation.csv").kind) == {"boosted_trees", "gaussian_process"}
     # the Gaussian process's fits once printed a screenful of scikit-learn warnings, one per input it found no
     # use for; the report counts them instead
