@@ -6,9 +6,10 @@
 ``build`` runs a Latin-hypercube design over the planners' levers and the area presets, each run in a
 plausible world (posterior draw) and paired with no promise in the same world, trains the emulator on the
 gains in survey shares after one, two and three years, validates it on held-out runs (R², interval
-coverage, predicted against simulated), compares boosted trees with a Gaussian process, and saves the
-better one to sim/data/emulator/ (what `sim.whatif` and the app's planner tab use) with the store it was
-trained on and the code version.
+coverage, predicted against simulated), compares boosted trees with a Gaussian process, cross-validates the
+better one on its training runs by how many levers sit near an end of their range (crossval.csv), and saves
+it to sim/data/emulator/ (what `sim.whatif` and the app's planner tab use) with the store it was trained on
+and the code version.
 
 ``sensitivity`` trains on the lever study's runs (configs/experiment/sensitivity_levers.yaml) — runs already
 in a store, or a design of its own when there are too few — and computes Sobol indices on the emulator
