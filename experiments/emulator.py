@@ -57,7 +57,6 @@ from sim.emulator import (  # noqa: E402
     EDGE,
     EMULATOR_DIR,
     Emulator,
-    near_end,
     scores,
     store_fingerprint,
     validate,
@@ -315,7 +314,7 @@ def cross_validate(
         em = make().fit(runs[fold != f], seed=seed + f, box=box)
         for name, values in em.predict_arrays(runs[fold == f]).items():
             pred.setdefault(name, np.full(len(runs), np.nan))[fold == f] = values
-    near = sum((near_end(runs[n].to_numpy(dtype=float), *box[n]).astype(int) for n in em.edges), np.zeros(len(runs)))
+    near = em.ends_near({n: runs[n].to_numpy(dtype=float) for n in em.edges}, len(runs))
     groups = {"all": np.ones(len(runs), dtype=bool), **{str(k): near == k for k in range(DEEPEST)}}
     groups[f"{DEEPEST}+"] = near >= DEEPEST
     return pd.concat(
@@ -328,21 +327,22 @@ def cross_validate(
     )
 
 
-def cross_validation_lines(cv: pd.DataFrame, runs: int, kind: str) -> list[str]:
+def cross_validation_lines(cv: pd.DataFrame, kind: str) -> list[str]:
     """The report's table of the cross-validation by corner depth: runs, coverage, error and width, each the mean
     over the outputs."""
     by = cv.groupby("group", sort=False)
     groups = list(by.groups)
     mean = by[["coverage", "rmse", "mean_half_width"]].mean()
+    runs = by.held_out.first()
     return [
         "",
-        f"**Cross-validated** ({kind}, five-fold): each of the {runs:,} training runs predicted by an emulator "
+        f"**Cross-validated** ({kind}, five-fold): each of the {runs['all']:,} training runs predicted by an emulator "
         "trained on the other four fifths, grouped by how many levers sit within "
         f"{100 * EDGE:.0f}% of their range from an end ({CORNER_INPUTS} or more: a corner); means over the outputs.",
         "",
         "| levers near an end | " + " | ".join(groups) + " |",
         "|---|" + "---|" * len(groups),
-        "| runs | " + " | ".join(f"{int(by.held_out.first()[g]):,}" for g in groups) + " |",
+        "| runs | " + " | ".join(f"{runs[g]:,}" for g in groups) + " |",
         "| 90% interval coverage | " + " | ".join(f"{100 * mean.coverage[g]:.1f}%" for g in groups) + " |",
         "| root mean square error (pp) | " + " | ".join(f"{100 * mean.rmse[g]:.2f}" for g in groups) + " |",
         "| mean half-width (pp) | " + " | ".join(f"{100 * mean.mean_half_width[g]:.2f}" for g in groups) + " |",
@@ -509,7 +509,7 @@ def build(cfg: DictConfig, progress: bool = True) -> Path:
         ]
         for r in corners.itertuples():
             lines.append(f"| {r.output} | {r.r2:.3f} | {100 * r.coverage:.0f}% | {100 * r.mean_half_width:.2f} |")
-    lines += cross_validation_lines(crossval, int(crossval.held_out.iloc[0]), best)
+    lines += cross_validation_lines(crossval, best)
     lines += [
         "",
         f"**Chosen: {best}** (best mean R² less the mean distance of coverage from 90%). Training "

@@ -147,13 +147,21 @@ class Emulator:
     edges: list[str] = field(default_factory=list)  # inputs whose ends mark a corner (`corners`)
     corner_scale: dict[str, float] = field(default_factory=dict)  # the conformal scale of corner settings
 
-    def corners(self, num: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
-        """Which of ``rows`` settings are in a corner: at least CORNER_INPUTS of ``edges`` (all of them, when
-        fewer) within EDGE of their range from an end of the box. No row is when ``edges`` is empty."""
+    def ends_near(self, num: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+        """For each of ``rows`` settings, how many of ``edges`` sit within EDGE of their range from an end."""
         near = np.zeros(rows, dtype=int)
         for name in self.edges:
             near += near_end(num[name], *self.box[name])
-        return near >= min(CORNER_INPUTS, len(self.edges)) if self.edges else near.astype(bool)
+        return near
+
+    def is_corner(self, near: np.ndarray | int) -> np.ndarray:
+        """Whether settings with ``near`` of ``edges`` near an end (`ends_near`) are in a corner: at least
+        CORNER_INPUTS of them (all, when fewer). None is when ``edges`` is empty."""
+        return (np.asarray(near) >= min(CORNER_INPUTS, len(self.edges))) & bool(self.edges)
+
+    def corners(self, num: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
+        """Which of ``rows`` settings are in a corner of the box (`is_corner`)."""
+        return self.is_corner(self.ends_near(num, rows))
 
     def in_corner(self, x: pd.DataFrame) -> np.ndarray:
         """`corners` of the rows of a table of inputs."""
@@ -163,7 +171,7 @@ class Emulator:
         """The ``edges`` near an end of their range when one setting is in a corner (`corners`); else none.
         The what-if names them, so the rule that picks the interval's scale also decides what it says."""
         near = [name for name in self.edges if near_end(values[name], *self.box[name])]
-        return near if self.corners({n: np.array([values[n]]) for n in self.edges}, 1)[0] else []
+        return near if self.is_corner(len(near)) else []
 
     # ---- training -----------------------------------------------------------------------------------
     def fit(
