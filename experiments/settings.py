@@ -19,7 +19,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import CONFIG_DIR, checked_words, config_error_message, presets
+from sim.config import CONFIG_DIR, checked_words, config_error_message, presets, whole_numbers
 from sim.params import PARAMS, ConfigError, register
 from sim.paths import cannot_make, output_path
 
@@ -345,6 +345,7 @@ def compose_settings(config_name: str, argv: Sequence[str]) -> DictConfig:
     refuse_options(config_name, argv)
     plain_argv, replace = split_replacements(argv)
     check_plain(config_name, plain_argv)
+    plain_argv = [whole_numbers(a) for a in plain_argv]  # replications=20.0 or area.residents=2e3, as python -m sim
     plain_argv, direct = plain_values(config_name, plain_argv)
     cfg = compose_checked(config_name, plain_argv)
     check_output_folders(cfg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import textwrap
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import config_of, to_config
+from .config import as_overrides, config_of, idle_settings_note, to_config
 from .intervals import interval, spread
 from .model import METRICS, PromiseModel
 from .params import PARAMS, Config, ConfigError, accepts, allowed
@@ -266,7 +267,11 @@ def run(cfg: Any, progress: bool = False, replications: int | None = None, **tab
     """
     from tqdm.auto import tqdm
 
+    given = as_overrides(cfg) if isinstance(cfg, (str, list, tuple, dict)) else []
     cfg = to_config(cfg)
+    note = idle_settings_note(given, [cfg])
+    if note:  # as `python -m sim` prints it
+        warnings.warn(note, UserWarning, stacklevel=2)
     n = cfg.replications if replications is None else replications
     spec = PARAMS["replications"]
     if not accepts(spec, n):  # NumPy whole numbers count, as they do in a config

@@ -33,7 +33,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from .api import run
-from .config import CONFIG_DIR, checked_words, load_config, presets, to_config
+from .config import CONFIG_DIR, checked_words, idle_settings_note, load_config, presets, to_config, whole_numbers
 from .params import Config, ConfigError, register
 from .paths import cannot_make
 
@@ -243,27 +243,6 @@ def check(argv: list[str]) -> list[Config]:
     return [load_config(combo) for combo in combos]
 
 
-PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
-
-
-def idle_settings_note(overrides: list[str], configs: list[Config]) -> str | None:
-    """A note on the overrides that change nothing residents see, because no run asked for does promise work
-    (scenario no_promise, or promise.active=false): officers, the promise, feedback and partners act on residents only
-    through that work (docs/model.md §3). None when there are none. ``promise.actions=1`` with no_promise once ran
-    without a word, and a sweep over it ran the same runs under different names."""
-    if any(c.promise.active for c in configs):
-        return None
-    keys = [(o, o.lstrip("+").split("=", 1)[0]) for o in overrides]
-    idle = [o for o, key in keys if key.startswith(PROMISE_WORK) and key != "promise.active"]
-    if not idle:
-        return None
-    who = "scenario no_promise" if all(c.scenario == "no_promise" for c in configs) else "promise.active=false"
-    listed = idle[0] if len(idle) == 1 else f"{', '.join(idle[:-1])} and {idle[-1]}"
-    return (
-        f"note: with {who} there is no promise work, so {listed} change{'s' * (len(idle) == 1)} nothing residents see"
-    )
-
-
 def default_run_dir(cfg: Config) -> Path:
     """results/runs/<date>_<time>_<what was run>_<area>_<random suffix>."""
     from .outputs import run_label
@@ -370,6 +349,8 @@ def main(argv: list[str]) -> int:
         return 0
     if any(a in MODES["--shell-completion"] for a in argv):  # tab completion of the parameters' names, by Hydra
         return shell_completion(argv)
+    overrides, _ = config_overrides(argv)
+    argv = [whole_numbers(a) if a in overrides else a for a in argv]  # feedback.interval_weeks=4.0 runs as 4
     try:
         configs = check(argv)
     except ConfigError as exc:

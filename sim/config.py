@@ -178,7 +178,7 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
     if overrides is None:
         return []
     if isinstance(overrides, str):
-        return checked_words(overrides.split())
+        return [whole_numbers(o) for o in checked_words(overrides.split())]
     if isinstance(overrides, dict):
         out = []
         for key, value in flat_items(overrides):
@@ -194,7 +194,50 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
         raise ConfigError(
             f"invalid overrides: {overrides!r} (allowed: a list of 'key=value' strings, one string of them, or a dict)"
         )
-    return checked_words([str(o) for o in overrides])
+    return [whole_numbers(o) for o in checked_words([str(o) for o in overrides])]
+
+
+def given(overrides: Sequence[str]) -> list[tuple[str, str]]:
+    """The (key, value) pairs of key=value overrides, the key without Hydra's + or ++ (flags and ~key left out)."""
+    return [(k.lstrip("+"), v) for k, eq, v in (o.partition("=") for o in overrides) if eq and not k.startswith("~")]
+
+
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def whole_numbers(override: str) -> str:
+    """``key=4.0`` or ``key=2e3`` for a whole-number parameter as ``key=4`` or ``key=2000`` (also each value of a
+    sweep's ``a,b,c``); anything else as given. Hydra reads 4.0 as a float, which a whole-number parameter refused
+    with "allowed: a whole number", though 4.0 is one; 4.5 is still refused, by the parameter's check."""
+    key, eq, value = override.partition("=")
+    spec = PARAMS.get(key.lstrip("+"))
+    parts = value.split(",")
+    if not eq or spec is None or spec.type is not int or not all(NUMBER.fullmatch(p) for p in parts):
+        return override
+    numbers = [float(p) for p in parts]
+    if all(p.lstrip("+-").isdigit() for p in parts) or not all(n.is_integer() and abs(n) < 2**53 for n in numbers):
+        return override  # written as whole numbers already, or not whole numbers
+    return f"{key}={','.join(str(int(n)) for n in numbers)}"
+
+
+PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
+
+
+def idle_settings_note(overrides: Sequence[str], configs: Sequence[Config]) -> str | None:
+    """A note on the overrides that change nothing residents see, because no run asked for does promise work
+    (scenario no_promise, or promise.active=false): officers, the promise, feedback and partners act on residents only
+    through that work (docs/model.md §3). None when there are none. ``promise.actions=1`` with no_promise once ran
+    without a word, and a sweep over it ran the same runs under different names."""
+    if any(c.promise.active for c in configs):
+        return None
+    idle = [o for o in overrides if any(k.startswith(PROMISE_WORK) and k != "promise.active" for k, _ in given([o]))]
+    if not idle:
+        return None
+    who = "scenario no_promise" if all(c.scenario == "no_promise" for c in configs) else "promise.active=false"
+    listed = idle[0] if len(idle) == 1 else f"{', '.join(idle[:-1])} and {idle[-1]}"
+    return (
+        f"note: with {who} there is no promise work, so {listed} change{'s' * (len(idle) == 1)} nothing residents see"
+    )
 
 
 def checked_words(overrides: list[str], otherwise: str = "such as area=suburb or police.effort=0.6") -> list[str]:
@@ -240,7 +283,7 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     config = to_config(cfg)
     check_preset_name(overrides, config.area.name)
     # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
-    check_posterior_config(config, given=[o.split("=", 1)[0].lstrip("+") for o in overrides])
+    check_posterior_config(config, given=[key for key, _ in given(overrides)])
     return config
 
 
@@ -248,10 +291,10 @@ def check_preset_name(overrides: Sequence[str], name: str) -> None:
     """An area preset's ``name:`` is its file's name, as it labels every run, folder and table; a copy of suburb.yaml
     saved as my_town.yaml that still said ``name: suburb`` would have put a planner's runs under suburb. ConfigError
     names the file; ``area.name=...`` given with it relabels on purpose."""
-    keys = [o.split("=", 1) for o in overrides if "=" in o]
+    keys = given(overrides)
     # the file Hydra read: area=suburb, area=suburb.yaml and area=./suburb all read configs/area/suburb.yaml
-    chosen = [Path(value).name.removesuffix(".yaml") for key, value in keys if key.lstrip("+") == "area"]
-    if chosen and not any(key.lstrip("+") == "area.name" for key, _ in keys) and name != chosen[-1]:
+    chosen = [Path(value).name.removesuffix(".yaml") for key, value in keys if key == "area"]
+    if chosen and not any(key == "area.name" for key, _ in keys) and name != chosen[-1]:
         raise ConfigError(
             f"configs/area/{chosen[-1]}.yaml says name: {name}; a preset's name is its file's, as it labels every run "
             f"and folder: set name: {chosen[-1]} in it"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -363,6 +364,32 @@ def test_a_promise_setting_in_a_run_without_promise_work_is_noted(tmp_path):
     assert p.returncode == 0 and "so promise.actions=1,3 changes nothing residents see" in p.stderr, p.stderr
     p = run_sim("scenario=no_promise,full_implementation", *sweep, cwd=tmp_path)
     assert p.returncode == 0 and "note:" not in p.stderr, p.stderr
+    # from Python the same note, as a warning (sim.run once said nothing)
+    with pytest.warns(UserWarning, match="so police.effort=0.3 changes nothing residents see"):
+        sim.run({"scenario": "no_promise", "police.effort": 0.3, "replications": 1, "horizon_weeks": 3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim.run(["scenario=observed_2018", "police.effort=0.3", "replications=1", "horizon_weeks=3"])
+
+
+def test_a_whole_number_written_as_a_float_runs_as_that_number(tmp_path):
+    """``feedback.interval_weeks=4.0`` and ``area.residents=2e2`` were refused with "allowed: a whole number"; now they
+    run as 4 and 200, in one run and in each value of a sweep, and a study takes them too. 4.5 is still refused."""
+    from experiments.settings import compose_settings
+
+    small = ("replications=1", "horizon_weeks=3", f"hydra.run.dir={tmp_path / 'one'}")
+    p = run_sim("feedback.interval_weeks=4.0", "area.residents=2e2", *small)
+    assert p.returncode == 0, p.stderr
+    config = yaml.safe_load((tmp_path / "one" / "config.yaml").read_text())
+    assert (config["feedback"]["interval_weeks"], config["area"]["residents"]) == (4, 200), config
+    p = run_sim("feedback.interval_weeks=4.5", *small)
+    assert p.returncode == 2 and "invalid value for feedback.interval_weeks: 4.5" in p.stderr, p.stderr
+    sweep = ("-m", "feedback.interval_weeks=0,4.0", "replications=1", "horizon_weeks=3", "area.residents=200")
+    p = run_sim(*sweep, f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert p.returncode == 0, p.stderr
+    names = sorted(f.name for f in (tmp_path / "sweep").glob("*_*"))
+    assert len(names) == 2 and "feedback.interval_weeks=4," in names[1] and "4.0" not in names[1], names
+    assert compose_settings("study", ["replications=20.0", "seed=7e0"]).replications == 20  # a study's own settings
 
 
 def moved(spec):
@@ -379,7 +406,7 @@ def moved(spec):
 def test_what_the_no_promise_note_calls_idle_changes_nothing_residents_see():
     """Every officer, promise, feedback and partner setting, moved, leaves the residents' outcomes of a run without
     promise work as they were: the note's claim, checked over the whole parameter table."""
-    from sim.cli import PROMISE_WORK
+    from sim.config import PROMISE_WORK
     from sim.params import iter_params
 
     base = {"scenario": "no_promise", "area.residents": 400, "horizon_weeks": 30, "replications": 2}
@@ -388,7 +415,8 @@ def test_what_the_no_promise_note_calls_idle_changes_nothing_residents_see():
     residents = [m for m in residents if not m.startswith(("officer_", "hours_"))]
     specs = [p for p in iter_params() if p.name.startswith(PROMISE_WORK) and p.name != "promise.active"]
     for spec in specs:
-        got = sim.run({**base, spec.name: moved(spec)}).trajectories[residents]
+        with pytest.warns(UserWarning, match=f"so {spec.name}=.* changes nothing residents see"):
+            got = sim.run({**base, spec.name: moved(spec)}).trajectories[residents]
         pd.testing.assert_frame_equal(got, reference[residents], obj=f"{spec.name}={moved(spec)}")
     assert len(specs) >= 25, len(specs)
 
@@ -468,6 +496,17 @@ def test_the_api_takes_numpy_numbers_strings_and_dicts_and_refuses_zero_replicat
     assert (weeks.feedback.interval_weeks, weeks.promise.actions) == (4, 2) and type(weeks.promise.actions) is int
     with pytest.raises(ConfigError, match=r"feedback.interval_weeks: 4.5 \(allowed: a whole number"):
         sim.load_config({"feedback.interval_weeks": 4.5})
+    # so as text: Hydra reads 4.0 and 2e3 as floats, which were refused as "allowed: a whole number"
+    for given in (
+        ["feedback.interval_weeks=4.0", "area.residents=2e3"],
+        "feedback.interval_weeks=4. ++area.residents=2000.0",
+    ):
+        text = sim.load_config(given)
+        assert (text.feedback.interval_weeks, text.area.residents) == (4, 2000) and type(text.area.residents) is int
+    for bad in ("feedback.interval_weeks=4.5", "area.residents=1e30", "promise.actions=nan"):
+        with pytest.raises(ConfigError, match=f"invalid value for {bad.split('=')[0]}"):
+            sim.load_config([bad])
+    assert sim.load_config(["police.effort=1"]).police.effort == 1.0  # a number parameter keeps its type
     with pytest.raises(ConfigError, match=r"^invalid value for seed: None \(allowed"):
         sim.load_config({"seed": None})
 
