@@ -187,9 +187,14 @@ def declared(name: str):
 
 
 def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
-    """Check settings against rules {key: (ok, words)}; raise ConfigError naming the first bad one and its range."""
+    """Check settings against rules {key: (ok, words)}; raise ConfigError naming the first bad one and its range.
+    A whole number written as a float (n=64.0, bootstrap=1e3) becomes that whole number where a rule takes one."""
     for key, (ok, words) in rules.items():
         value = OmegaConf.select(cfg, key)
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 and not ok(value) and ok(int(value)):
+            value = int(value)
+            with _open(cfg):
+                OmegaConf.update(cfg, key, value)
         if not ok(value):
             raise ConfigError(f"invalid value for {key}: {value!r} (allowed: {words})")
     for key in rules:

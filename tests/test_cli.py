@@ -374,7 +374,8 @@ def test_a_promise_setting_in_a_run_without_promise_work_is_noted(tmp_path):
 
 def test_a_whole_number_written_as_a_float_runs_as_that_number(tmp_path):
     """``feedback.interval_weeks=4.0`` and ``area.residents=2e2`` were refused with "allowed: a whole number"; now they
-    run as 4 and 200, in one run and in each value of a sweep, and a study takes them too. 4.5 is still refused."""
+    run as 4 and 200, in one run and in each value of a sweep, and a study takes them too, in its own whole-number
+    settings as well (the sensitivity study's n=16.0). 4.5 is still refused."""
     from experiments.settings import compose_settings
 
     small = ("replications=1", "horizon_weeks=3", f"hydra.run.dir={tmp_path / 'one'}")
@@ -390,6 +391,12 @@ def test_a_whole_number_written_as_a_float_runs_as_that_number(tmp_path):
     names = sorted(f.name for f in (tmp_path / "sweep").glob("*_*"))
     assert len(names) == 2 and "feedback.interval_weeks=4," in names[1] and "4.0" not in names[1], names
     assert compose_settings("study", ["replications=20.0", "seed=7e0"]).replications == 20  # a study's own settings
+    from experiments.sensitivity import load_settings
+
+    sobol = load_settings(["n=16.0", "bootstrap=1e2", "conf_level=0.9"])
+    assert (sobol.n, sobol.bootstrap, sobol.conf_level) == (16, 100, 0.9) and type(sobol.n) is int
+    with pytest.raises(ConfigError, match=r"invalid value for n: 16.5 \(allowed: a whole number"):
+        load_settings(["n=16.5"])
 
 
 def moved(spec):
