@@ -110,14 +110,22 @@ def to_config(cfg: Any) -> Config:
 
 def config_error_message(exc: BaseException, known: Sequence[str] | None = None) -> str:
     """One readable line from a Hydra/OmegaConf composition error (``known``: the settings a command takes,
-    when it is not the model's own config)."""
+    when it is not the model's own config). A bad value in a preset's file names the file: it once came as Hydra's
+    five-line "In 'area/my_town': ValidationError raised while composing config: ..."."""
+    message = composition_message(exc, known)
+    preset = re.match(r"In '([\w-]+)/([\w-]+)': ", str(exc))
+    return f"configs/{preset[1]}/{preset[2]}.yaml: {message}" if preset else message
+
+
+def composition_message(exc: BaseException, known: Sequence[str] | None = None) -> str:
+    """``config_error_message`` without the preset's file."""
     import difflib
 
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, InterpolationResolutionError
 
-    cause = exc
-    while cause.__cause__ is not None and not getattr(cause, "full_key", None):
-        cause = cause.__cause__
+    cause = exc  # Hydra raises a preset's error inside its own (__context__), an override's from it (__cause__)
+    while (cause.__cause__ or cause.__context__) is not None and not getattr(cause, "full_key", None):
+        cause = cause.__cause__ or cause.__context__
     key = getattr(cause, "full_key", None)
     if key and known is not None and isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
         close = difflib.get_close_matches(key, list(known), n=2, cutoff=0.6)
@@ -134,7 +142,8 @@ def config_error_message(exc: BaseException, known: Sequence[str] | None = None)
     if key in PARAMS:
         value = getattr(cause, "value", None)
         spec = PARAMS[key]
-        return f"invalid value for {key}: {value!r} (allowed: {allowed(spec)}; unit: {spec.unit})"
+        write = f"write {int(value)}; " if isinstance(value, float) and value.is_integer() and spec.type is int else ""
+        return f"invalid value for {key}: {value!r} ({write}allowed: {allowed(spec)}; unit: {spec.unit})"
     if key and known is not None and key in known:  # a known setting given a mapping for a list, or the like
         given = re.search(r"Error merging override [^=]*=(.*)", str(exc))
         kind = {list: "a list", dict: "a mapping"}.get(getattr(cause, "object_type", None), "another kind of value")
@@ -280,11 +289,36 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except Exception as exc:
         raise ConfigError(config_error_message(exc)) from exc
-    config = to_config(cfg)
+    try:
+        config = to_config(cfg)
+    except ConfigError as exc:  # a value out of range: name the preset file it came from, if one did
+        bad = re.match(r"invalid value for ([\w.]+): ", str(exc))
+        file = bad and preset_file(bad[1], overrides, config_name)
+        raise ConfigError(f"{file}: {exc}" if file else str(exc)) from exc
     check_preset_name(overrides, config.area.name)
     # an uncertain coefficient named at its default value was once taken, then overwritten by the draws
     check_posterior_config(config, given=[key for key, _ in given(overrides)])
     return config
+
+
+def preset_file(key: str, overrides: Sequence[str], config_name: str = "config") -> str | None:
+    """The preset file, as configs/<group>/<name>.yaml, that set ``key`` when no override did (None otherwise): where a
+    bad value in a planner's own area preset is to be mended."""
+    import yaml
+
+    keys = given(overrides)
+    if any(k == key for k, _ in keys):
+        return None
+    defaults = yaml.safe_load((CONFIG_DIR / f"{config_name}.yaml").read_text()).get("defaults", [])
+    chosen = {group: name for entry in defaults if isinstance(entry, dict) for group, name in entry.items()}
+    chosen |= {k: Path(v).name.removesuffix(".yaml") for k, v in keys if k in ("area", "scenario")}
+    for group in ("scenario", "area"):  # the scenario is composed last, so what it sets wins
+        file = CONFIG_DIR / group / f"{chosen.get(group)}.yaml"
+        if file.is_file():
+            node = yaml.safe_load(file.read_text()) or {}
+            if key in dict(flat_items(node, "area." if group == "area" else "")):
+                return f"configs/{group}/{file.name}"
+    return None
 
 
 def check_preset_name(overrides: Sequence[str], name: str) -> None:

@@ -224,6 +224,24 @@ def test_an_area_preset_of_ones_own_works_in_a_run_a_sweep_and_a_study(tmp_path)
     relabelled = ("area=copied", "area.name=copied_suburb")  # a name given with it relabels on purpose
     p = run_sim(*relabelled, *tiny, f"hydra.run.dir={tmp_path / 'relabelled'}", cwd=project)
     assert p.returncode == 0 and "on area copied_suburb" in p.stdout, p.stderr[-500:]
+    # a bad value or key in the file was Hydra's five lines, "In 'area/my_town': ValidationError raised while ...", or
+    # (out of range) a line that did not say where the value came from
+    for edit, says in (
+        (
+            ("residents: 300", "residents: 300.0"),
+            "invalid value for area.residents: 300.0 (write 300; allowed: a whole",
+        ),
+        (("officers:", "oficers:"), "unknown parameter area.oficers (did you mean area.officers"),
+        (("officers: 10", "officers: 900"), "invalid value for area.officers: 900 (allowed: a whole number from 1"),
+    ):
+        (project / "configs/area/my_town.yaml").write_text(
+            own.replace("residents: 6000", "residents: 300").replace(*edit)
+        )
+        p = run_sim("area=my_town", *tiny, f"hydra.run.dir={tmp_path / 'bad'}", cwd=project)
+        assert p.returncode == 2 and p.stderr.startswith(f"error: configs/area/my_town.yaml: {says}"), p.stderr
+        assert p.stderr.count("\n") == 1 and not (tmp_path / "bad").exists()
+    p = run_sim("area=my_town", "area.officers=300", *tiny, cwd=project)  # the value given, not the file's: no file
+    assert p.returncode == 2 and p.stderr.startswith("error: invalid value for area.officers: 300 (allowed"), p.stderr
 
 
 def test_tab_completion_installs_and_completes_the_parameters_names(tmp_path):
