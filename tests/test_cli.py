@@ -393,7 +393,8 @@ def test_a_promise_setting_in_a_run_without_promise_work_is_noted(tmp_path):
 def test_a_whole_number_written_as_a_float_runs_as_that_number(tmp_path):
     """``feedback.interval_weeks=4.0`` and ``area.residents=2e2`` were refused with "allowed: a whole number"; now they
     run as 4 and 200, in one run and in each value of a sweep, and a study takes them too, in its own whole-number
-    settings as well (the sensitivity study's n=16.0). 4.5 is still refused."""
+    settings as well (the sensitivity study's n=16.0), and so do the small scripts (crn's pairs=24.0). 4.5 is still
+    refused."""
     from experiments.settings import compose_settings
 
     small = ("replications=1", "horizon_weeks=3", f"hydra.run.dir={tmp_path / 'one'}")
@@ -415,6 +416,11 @@ def test_a_whole_number_written_as_a_float_runs_as_that_number(tmp_path):
     assert (sobol.n, sobol.bootstrap, sobol.conf_level) == (16, 100, 0.9) and type(sobol.n) is int
     with pytest.raises(ConfigError, match=r"invalid value for n: 16.5 \(allowed: a whole number"):
         load_settings(["n=16.5"])
+    from experiments.settings import count_arg, key_values  # the small scripts' settings (crn, whatif_check, scripts/)
+
+    assert key_values(["pairs=24.0"], {"pairs": (24, 3, 100)}, {})["pairs"] == 24 and count_arg(1, 99)("1.5e1") == 15
+    with pytest.raises(ConfigError, match="pairs=2.5 must be a whole number from 3 to 100"):
+        key_values(["pairs=2.5"], {"pairs": (24, 3, 100)}, {})
 
 
 def moved(spec):
