@@ -19,7 +19,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import CONFIG_DIR, NUMBER, checked_words, config_error_message, presets, whole_numbers
+from sim.config import CONFIG_DIR, checked_words, config_error_message, presets, whole_numbers, whole_value
 from sim.params import PARAMS, ConfigError, register
 from sim.paths import cannot_make, output_path
 
@@ -110,19 +110,11 @@ def list_of(rule):
     ), f"a non-empty list, each {words}"
 
 
-def whole_text(text: str) -> int | None:
-    """The whole number a setting's text gives (24, 24.0 or 2.4e1, as python -m sim takes them), else None."""
-    if not NUMBER.fullmatch(text.strip()):
-        return None
-    number = float(text)
-    return int(number) if number.is_integer() and abs(number) < 2**53 else None
-
-
 def count_arg(low: int, high: int) -> Callable[[str], int]:
     """An argparse type for a count: a whole number from low to high (a bad one exits 2 naming the argument)."""
 
     def parse(text_value: str) -> int:
-        number = whole_text(text_value)
+        number = whole_value(text_value.strip())
         if number is None or not low <= number <= high:
             raise argparse.ArgumentTypeError(f"must be a whole number from {low:,} to {high:,}, not {text_value!r}")
         return number
@@ -253,7 +245,7 @@ def key_values(
     values: dict[str, Any] = {}
     for key, (default, low, high) in wholes.items():
         v = given.get(key, str(default))
-        number = whole_text(v)
+        number = whole_value(v.strip())
         if number is None or not low <= number <= high:
             raise ConfigError(f"{key}={v} must be a whole number from {low} to {high}")
         values[key] = number

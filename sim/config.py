@@ -221,12 +221,18 @@ def whole_numbers(override: str) -> str:
     key, eq, value = override.partition("=")
     spec = PARAMS.get(key.lstrip("+"))
     parts = value.split(",")
-    if not eq or spec is None or spec.type is not int or not all(NUMBER.fullmatch(p) for p in parts):
-        return override
-    numbers = [float(p) for p in parts]
-    if all(p.lstrip("+-").isdigit() for p in parts) or not all(n.is_integer() and abs(n) < 2**53 for n in numbers):
-        return override  # written as whole numbers already, or not whole numbers
-    return f"{key}={','.join(str(int(n)) for n in numbers)}"
+    if not eq or spec is None or spec.type is not int or all(p.lstrip("+-").isdigit() for p in parts):
+        return override  # not a whole-number parameter, or written as whole numbers already
+    numbers = [whole_value(p) for p in parts]
+    return override if None in numbers else f"{key}={','.join(map(str, numbers))}"
+
+
+def whole_value(text: str) -> int | None:
+    """The whole number a number's text gives (24, 24.0 or 2.4e1), else None (4.5, 1e30, nan, words)."""
+    if not NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else None
 
 
 PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
@@ -301,6 +307,12 @@ def load_config(overrides: Sequence[str] | str | dict = (), config_name: str = "
     return config
 
 
+def preset_name(choice: str) -> str:
+    """The preset a group's choice reads: area=suburb, area=suburb.yaml and area=./suburb all read
+    configs/area/suburb.yaml."""
+    return Path(choice).name.removesuffix(".yaml")
+
+
 def preset_file(key: str, overrides: Sequence[str], config_name: str = "config") -> str | None:
     """The preset file, as configs/<group>/<name>.yaml, that set ``key`` when no override did (None otherwise): where a
     bad value in a planner's own area preset is to be mended."""
@@ -311,7 +323,7 @@ def preset_file(key: str, overrides: Sequence[str], config_name: str = "config")
         return None
     defaults = yaml.safe_load((CONFIG_DIR / f"{config_name}.yaml").read_text()).get("defaults", [])
     chosen = {group: name for entry in defaults if isinstance(entry, dict) for group, name in entry.items()}
-    chosen |= {k: Path(v).name.removesuffix(".yaml") for k, v in keys if k in ("area", "scenario")}
+    chosen |= {k: preset_name(v) for k, v in keys if k in ("area", "scenario")}
     for group in ("scenario", "area"):  # the scenario is composed last, so what it sets wins
         file = CONFIG_DIR / group / f"{chosen.get(group)}.yaml"
         if file.is_file():
@@ -326,8 +338,7 @@ def check_preset_name(overrides: Sequence[str], name: str) -> None:
     saved as my_town.yaml that still said ``name: suburb`` would have put a planner's runs under suburb. ConfigError
     names the file; ``area.name=...`` given with it relabels on purpose."""
     keys = given(overrides)
-    # the file Hydra read: area=suburb, area=suburb.yaml and area=./suburb all read configs/area/suburb.yaml
-    chosen = [Path(value).name.removesuffix(".yaml") for key, value in keys if key == "area"]
+    chosen = [preset_name(value) for key, value in keys if key == "area"]
     if chosen and not any(key == "area.name" for key, _ in keys) and name != chosen[-1]:
         raise ConfigError(
             f"configs/area/{chosen[-1]}.yaml says name: {name}; a preset's name is its file's, as it labels every run "
