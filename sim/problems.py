@@ -84,7 +84,8 @@ class Problems:
         return kernel @ self.seen.astype(np.float32)
 
     def police_picture(self) -> np.ndarray:
-        """The police's problem picture: shares of recorded crime since the last promise."""
+        """The police's problem picture: shares of the crime recorded since the dialogue opened; while none
+        is recorded (a dialogue paid for within its first week, or a quiet spell), the expected shares."""
         total = self.recorded_this_cycle.sum()
         if total == 0:
             return self.baseline * self.recordability / (self.baseline * self.recordability).sum()

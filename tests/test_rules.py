@@ -5,10 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sim
 from sim.feedback import attribution, feedback_due
 from sim.officers import attitude_target, bad_contact_probability, engagement, learning_rate
-from sim.params import BehaviourParams
-from sim.problems import expected_crime, severity_step
+from sim.params import AreaParams, BehaviourParams
+from sim.problems import Problems, expected_crime, severity_step
 from sim.promise_cycle import choose_targets, kept_share, problem_picture, split_hours
 from sim.residents import contact_effect, fade, judged_gap, keep_in_range, participation_probability
 from sim.social import awareness_spread, build_ties, word_of_mouth
@@ -96,6 +97,23 @@ def test_expected_crime_scales_with_severity_and_population():
 def test_problem_picture_weights_citizens():
     c, p = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     assert problem_picture(c, p, 1.0)[0] == 1 and problem_picture(c, p, 0.0)[1] == 1
+
+
+def test_police_picture_is_the_crime_recorded_since_the_dialogue_opened(rng):
+    problems = Problems(rng, 4, AreaParams())
+    problems.recorded_this_cycle[:] = [0, 3, 1, 0]
+    assert problems.police_picture().tolist() == [0.0, 0.75, 0.25, 0.0]
+    problems.recorded_this_cycle[:] = 0  # nothing recorded yet: the expected shares, not 0/0
+    expected = problems.baseline * problems.recordability
+    assert np.allclose(problems.police_picture(), expected / expected.sum())
+    # in the model the count starts again when a dialogue opens: after week 14 of 13-week cycles it holds
+    # week 14's crime only (the dialogue opens before the week's crime is recorded), not weeks 1-14's
+    model = sim.PromiseModel(sim.load_config(["scenario=full_implementation", "promise.period_weeks=13"]))
+    for _ in range(14):
+        model.step()
+    since_week_1 = np.sum(model.crime_by_problem[1:], axis=0)
+    assert since_week_1.sum() > model.crime_by_problem[-1].sum()  # the test can tell the two apart
+    assert model.problems.recorded_this_cycle.tolist() == model.crime_by_problem[-1].tolist()
 
 
 def test_choose_targets_top_first_and_round_again():
