@@ -19,7 +19,15 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import CONFIG_DIR, checked_words, config_error_message, presets, whole_numbers, whole_value
+from sim.config import (
+    CONFIG_DIR,
+    checked_words,
+    config_error_message,
+    presets,
+    whole_float,
+    whole_numbers,
+    whole_value,
+)
 from sim.params import PARAMS, ConfigError, register
 from sim.paths import cannot_make, output_path
 
@@ -192,8 +200,9 @@ def check_settings(cfg: DictConfig, rules: Mapping[str, tuple]) -> None:
     A whole number written as a float (n=64.0, bootstrap=1e3) becomes that whole number where a rule takes one."""
     for key, (ok, words) in rules.items():
         value = OmegaConf.select(cfg, key)
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 and not ok(value) and ok(int(value)):
-            value = int(value)
+        whole = whole_float(value)
+        if whole is not None and not ok(value) and ok(whole):
+            value = whole
             with _open(cfg):
                 OmegaConf.update(cfg, key, value)
         if not ok(value):

@@ -142,7 +142,8 @@ def composition_message(exc: BaseException, known: Sequence[str] | None = None) 
     if key in PARAMS:
         value = getattr(cause, "value", None)
         spec = PARAMS[key]
-        write = f"write {int(value)}; " if isinstance(value, float) and value.is_integer() and spec.type is int else ""
+        whole = whole_float(value) if spec.type is int else None
+        write = f"write {whole}; " if whole is not None else ""
         return f"invalid value for {key}: {value!r} ({write}allowed: {allowed(spec)}; unit: {spec.unit})"
     if key and known is not None and key in known:  # a known setting given a mapping for a list, or the like
         given = re.search(r"Error merging override [^=]*=(.*)", str(exc))
@@ -195,8 +196,8 @@ def as_overrides(overrides: Sequence[str] | str | dict | None) -> list[str]:
                 value = str(value).lower()
             elif value is None:
                 value = "null"
-            elif key in PARAMS and PARAMS[key].type is int and isinstance(value, float) and value.is_integer():
-                value = int(value)
+            elif key in PARAMS and PARAMS[key].type is int and (whole := whole_float(value)) is not None:
+                value = whole
             out.append(f"{key}={value}")
         return checked_words(out)
     if not isinstance(overrides, Iterable):
@@ -229,10 +230,13 @@ def whole_numbers(override: str) -> str:
 
 def whole_value(text: str) -> int | None:
     """The whole number a number's text gives (24, 24.0 or 2.4e1), else None (4.5, 1e30, nan, words)."""
-    if not NUMBER.fullmatch(text):
-        return None
-    number = float(text)
-    return int(number) if number.is_integer() and abs(number) < 2**53 else None
+    return whole_float(float(text)) if NUMBER.fullmatch(text) else None
+
+
+def whole_float(number: Any) -> int | None:
+    """The whole number a float is (4.0 -> 4), else None: 4.5, nan, inf, a float from 2**53 up (where floats skip
+    whole numbers, so 1e30 is no whole number anyone wrote) or anything not a float."""
+    return int(number) if isinstance(number, float) and number.is_integer() and abs(number) < 2**53 else None
 
 
 PROMISE_WORK = ("police.", "promise.", "feedback.", "partners.")  # groups that act only through the promise work
